@@ -1,0 +1,140 @@
+"""Shared input checks for tinynn's public entry points.
+
+Every public function validates what the user hands it once, at the entry point, and never inside
+code that autograd traces on every step. The helpers here build the messages in one voice: they
+name the argument, say what was expected, say what was received and, where there is one, how to
+fix it.
+
+Shape suffixes used across tinynn: N examples, D input features, H hidden units, O outputs,
+P scalars in a flattened parameter vector.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from autograd.tracer import getval, isbox
+
+RngLike = np.random.Generator | int | None
+
+
+def describe(value: Any) -> str:
+    """Return a short description of ``value`` for an error message."""
+    value = getval(value)
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(map(str, value))}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} (type {type(value).__name__})"
+
+
+def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Turn ``rng`` (a Generator, an int seed or None) into a ``np.random.Generator``.
+
+    None draws fresh entropy from the operating system, as numpy does; pass an int for a
+    reproducible result.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
+        if int(rng) < 0:
+            raise ValueError(f"{name} must be a non-negative int seed, got {int(rng)}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"{name} must be a numpy.random.Generator, an int seed or None, got {describe(rng)}"
+    )
+
+
+def as_float_array(
+    value: Any,
+    name: str,
+    *,
+    ndims: tuple[int, ...] | None = None,
+    allow_nonfinite: bool = False,
+) -> np.ndarray:
+    """Convert ``value`` to a float64 ndarray, rejecting ragged, non-numeric and non-finite input.
+
+    Parameters
+    ----------
+    value : array_like
+        What the user passed.
+    name : str
+        The argument's name, used in error messages.
+    ndims : tuple of int, optional
+        Allowed numbers of dimensions.
+    allow_nonfinite : bool, default False
+        Accept NaN and infinity.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not numeric (strings, objects, None).
+    ValueError
+        If ``value`` is ragged, has the wrong number of dimensions or holds NaN or infinity.
+    """
+    if isbox(value):
+        raise TypeError(f"{name} must be a concrete array here, got a traced autograd value")
+    if value is None:
+        raise TypeError(f"{name} must be an array of numbers, got None")
+    try:
+        arr = np.asarray(value)
+    except ValueError as err:  # ragged nested sequences on numpy >= 1.24
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers, got a ragged sequence ({err})"
+        ) from None
+    if arr.dtype == object:
+        raise ValueError(f"{name} must be a rectangular array of numbers, got {describe(value)}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers, got dtype {arr.dtype}; convert it with "
+            f"np.asarray({name}, dtype=float) after removing non-numeric entries"
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if ndims is not None and arr.ndim not in ndims:
+        wanted = " or ".join(str(d) for d in ndims)
+        raise ValueError(f"{name} must have {wanted} dimensions, got shape {arr.shape}")
+    if not allow_nonfinite and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(i) for i in bad)
+        raise ValueError(
+            f"{name} must be finite, got {arr[tuple(bad)]} at index {where}; "
+            f"drop or impute missing values first"
+        )
+    return arr
+
+
+def check_positive(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite number greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a positive number, got {describe(value)}")
+    out = float(value)
+    if not np.isfinite(out) or out <= 0.0:
+        raise ValueError(f"{name} must be a positive finite number, got {out!r}")
+    return out
+
+
+def check_int(value: Any, name: str, *, minimum: int = 0) -> int:
+    """Return ``value`` as an int after checking it is a whole number of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int, got {describe(value)}")
+    out = int(value)
+    if out < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {out}")
+    return out
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` after checking it is one of the strings in ``choices``."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return str(value)
