@@ -1,0 +1,395 @@
+"""Work with nested lists, tuples and dicts of arrays ("trees") as if they were vectors.
+
+A tree is a list, tuple or dict whose entries are trees or leaves; anything else (an array, a
+float) is a leaf. The network parameters ``[{'w': w_DH, 'b': b_H}, ..., {'w': w_HO, 'b': b_O}]``
+are a tree with two leaves per layer.
+
+Every function here also works while autograd traces it: on the boxed containers a function
+receives under ``autograd.grad`` (``SequenceBox``, ``DictBox``) and on ``ArrayBox`` leaves.
+Outputs are plain lists, tuples and dicts (named tuples keep their type).
+
+Order is stable and documented: depth first, lists and tuples in order, dicts in the insertion
+order of the first tree (other trees are matched by key). For a network that is layer by layer,
+``'w'`` before ``'b'``, the notebook's order. ``autograd.misc.flatten`` sorts dict keys, which
+puts ``'b'`` first, so tinynn never uses it.
+
+Shape suffix: P is the number of scalars in a flattened tree (``theta_P``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import getval, isbox
+
+from tinynn._checks import as_generator, check_positive, describe
+
+__all__ = [
+    "add",
+    "astype_float",
+    "axpy",
+    "copy",
+    "flatten",
+    "full_like",
+    "global_norm",
+    "leaves",
+    "leaves_with_paths",
+    "map",
+    "normal_like",
+    "ones_like",
+    "scale",
+    "size",
+    "sub",
+    "vdot",
+    "zeros_like",
+]
+
+Path = tuple[Any, ...]
+
+
+def _format_path(root: str, path: Path) -> str:
+    return root + "".join(f"[{key!r}]" for key in path)
+
+
+def _rebuild(template: Any, children: list[Any]) -> Any:
+    """Return a plain container of the same kind as ``template`` holding ``children``."""
+    if isinstance(template, tuple) and hasattr(template, "_fields"):
+        return type(template)(*children)
+    if isinstance(template, tuple):
+        return tuple(children)
+    return children
+
+
+def _walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) -> Any:
+    """Apply ``fn(path, *leaves)`` to matching leaves of ``trees``; the workhorse of map."""
+    first = getval(trees[0])
+    values = [getval(t) for t in trees[1:]]
+    if isinstance(first, dict):
+        for j, other in enumerate(values, start=2):
+            if not isinstance(other, dict):
+                _mismatch(root, path, first, other, j)
+            if len(other) != len(first) or builtins.any(k not in other for k in first):
+                missing = [k for k in first if k not in other]
+                extra = [k for k in other if k not in first]
+                raise ValueError(
+                    f"tree structures differ at {_format_path(root, path)}: tree {j} is missing "
+                    f"keys {missing} and has extra keys {extra} compared with the first tree"
+                )
+        return {k: _walk(fn, tuple(t[k] for t in trees), (*path, k), root) for k in first}
+    if isinstance(first, (list, tuple)):
+        for j, other in enumerate(values, start=2):
+            if not isinstance(other, (list, tuple)) or len(other) != len(first):
+                _mismatch(root, path, first, other, j)
+        children = [
+            _walk(fn, tuple(t[i] for t in trees), (*path, i), root) for i in range(len(first))
+        ]
+        return _rebuild(first, children)
+    for j, other in enumerate(values, start=2):
+        if isinstance(other, (dict, list, tuple)):
+            _mismatch(root, path, first, other, j)
+    return fn(path, *trees)
+
+
+def _mismatch(root: str, path: Path, first: Any, other: Any, j: int) -> None:
+    raise ValueError(
+        f"tree structures differ at {_format_path(root, path)}: the first tree has "
+        f"{describe(first)}, tree {j} has {describe(other)}; pass trees of the same structure"
+    )
+
+
+def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> Any:
+    """Apply ``fn`` to the leaves of one or several trees of the same structure.
+
+    Parameters
+    ----------
+    fn : callable
+        Called as ``fn(leaf, *other_leaves)`` for every leaf position.
+    tree : tree
+        Nested lists, tuples and dicts; sets the structure and the dict order of the output.
+    *rest : tree
+        More trees with the same structure (dicts are matched by key).
+    root : str, default "tree"
+        Name of the tree used in error messages, e.g. ``"params"``.
+
+    Returns
+    -------
+    tree
+        Plain containers of the same structure as ``tree`` holding the results of ``fn``.
+
+    Raises
+    ------
+    ValueError
+        If the trees differ in structure; the message names the path, e.g. ``params[1]['w']``.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.map(lambda a, b: a + b, [{'w': 1.0, 'b': 2.0}], [{'b': 20.0, 'w': 10.0}])
+    [{'w': 11.0, 'b': 22.0}]
+    """
+    return _walk(lambda _path, *xs: fn(*xs), (tree, *rest), (), root)
+
+
+def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
+    """Return ``(path, leaf)`` pairs in flatten order, e.g. ``("params[0]['w']", w_DH)``.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> [path for path, _ in tree.leaves_with_paths([{'w': 1.0, 'b': 0.0}])]
+    ["params[0]['w']", "params[0]['b']"]
+    """
+    out: list[tuple[str, Any]] = []
+    _walk(lambda path, x: out.append((_format_path(root, path), x)), (tree,), (), root)
+    return out
+
+
+def leaves(tree: Any) -> list[Any]:
+    """Return the leaves of ``tree`` in flatten order (layer by layer, ``'w'`` before ``'b'``).
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.leaves([{'w': 1.0, 'b': 2.0}, {'w': 3.0, 'b': 4.0}])
+    [1.0, 2.0, 3.0, 4.0]
+    """
+    return [leaf for _, leaf in leaves_with_paths(tree)]
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(np.shape(getval(x)))
+
+
+def zeros_like(tree: Any) -> Any:
+    """Return a tree of float64 zero arrays shaped like the leaves of ``tree``."""
+    return map(lambda x: np.zeros(_shape(x)), tree)
+
+
+def ones_like(tree: Any) -> Any:
+    """Return a tree of float64 arrays of ones shaped like the leaves of ``tree``."""
+    return map(lambda x: np.ones(_shape(x)), tree)
+
+
+def full_like(tree: Any, value: float) -> Any:
+    """Return a tree of float64 arrays filled with ``value``, shaped like ``tree``.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.full_like({'w': np.zeros((1, 2)), 'b': np.zeros(1)}, 0.5)
+    {'w': array([[0.5, 0.5]]), 'b': array([0.5])}
+    """
+    return map(lambda x: np.full(_shape(x), value, dtype=np.float64), tree)
+
+
+def _same_shapes(op: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a leaf operation so that leaves of different shapes raise instead of broadcasting."""
+
+    def checked(path: Path, *xs: Any) -> Any:
+        shapes = [_shape(x) for x in xs]
+        if builtins.any(s != shapes[0] for s in shapes[1:]):
+            raise ValueError(
+                f"leaf shapes differ at {_format_path('tree', path)}: got shapes "
+                f"{', '.join(str(s) for s in shapes)}; tree operations never broadcast"
+            )
+        return op(*xs)
+
+    return checked
+
+
+def add(a: Any, b: Any) -> Any:
+    """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes."""
+    return _walk(_same_shapes(lambda x, y: x + y), (a, b), (), "tree")
+
+
+def sub(a: Any, b: Any) -> Any:
+    """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes."""
+    return _walk(_same_shapes(lambda x, y: x - y), (a, b), (), "tree")
+
+
+def scale(alpha: Any, tree: Any) -> Any:
+    """Return ``alpha * tree`` leafwise; ``alpha`` is a scalar (it may be traced)."""
+    return map(lambda x: alpha * x, tree)
+
+
+def axpy(alpha: Any, x: Any, y: Any) -> Any:
+    """Return ``alpha * x + y`` leafwise, the update at the heart of every optimizer.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.axpy(-0.5, [np.array([2.0])], [np.array([1.0])])
+    [array([0.])]
+    """
+    return _walk(_same_shapes(lambda u, v: alpha * u + v), (x, y), (), "tree")
+
+
+def vdot(a: Any, b: Any) -> Any:
+    """Return the inner product of two trees: the sum over leaves of ``sum(a_leaf * b_leaf)``.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> float(tree.vdot([{'w': np.ones(3)}], [{'w': np.arange(3.0)}]))
+    3.0
+    """
+    products = leaves(_walk(_same_shapes(lambda x, y: anp.sum(x * y)), (a, b), (), "tree"))
+    if not products:
+        return np.float64(0.0)
+    total = products[0]
+    for product in products[1:]:
+        total = total + product
+    return total
+
+
+def global_norm(tree: Any) -> Any:
+    """Return the Euclidean norm of all scalars in ``tree`` (as if it were flattened).
+
+    The gradient of the norm is undefined at an all-zero tree, as for any Euclidean norm.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> float(tree.global_norm([{'w': np.array([3.0]), 'b': np.array([4.0])}]))
+    5.0
+    """
+    return anp.sqrt(vdot(tree, tree))
+
+
+def size(tree: Any) -> int:
+    """Return the number of scalars in ``tree`` (P, the length of its flattened vector).
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.size([{'w': np.zeros((2, 3)), 'b': np.zeros(3)}])
+    9
+    """
+    return int(builtins.sum(int(np.size(getval(x))) for x in leaves(tree)))
+
+
+def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
+    """Draw a tree of float64 normal values with mean 0 and standard deviation ``std``.
+
+    Draws are made leaf by leaf in flatten order, so a seed gives the same tree every time.
+
+    Parameters
+    ----------
+    tree : tree
+        Template; only the structure and the leaf shapes are used.
+    rng : numpy.random.Generator, int or None, default None
+        Source of randomness; an int seed is reproducible.
+    std : float, default 1.0
+        Standard deviation (not a variance); must be positive.
+
+    Raises
+    ------
+    ValueError
+        If ``std`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> draw = tree.normal_like([{'w': np.zeros((2, 3))}], rng=0, std=0.1)
+    >>> draw[0]['w'].shape
+    (2, 3)
+    """
+    std = check_positive(std, "std")
+    gen = as_generator(rng)
+    return map(lambda x: std * gen.standard_normal(_shape(x)), tree)
+
+
+def copy(tree: Any) -> Any:
+    """Return a deep copy of ``tree`` whose leaves are fresh float64 arrays (boxes unwrapped)."""
+    return map(lambda x: np.array(getval(x), dtype=np.float64, copy=True), tree)
+
+
+def astype_float(tree: Any) -> Any:
+    """Return ``tree`` with integer and bool leaves cast to float64 arrays; others untouched.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.astype_float({'w': np.array([1, 2]), 'b': 0.5})
+    {'w': array([1., 2.]), 'b': 0.5}
+    """
+
+    def cast(x: Any) -> Any:
+        if isbox(x):
+            return x
+        kind = np.asarray(x).dtype.kind
+        return np.asarray(x, dtype=np.float64) if kind in "biu" else x
+
+    return map(cast, tree)
+
+
+def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Concatenate the leaves of ``tree`` into one float64 vector and return its inverse.
+
+    The order is depth first: for network parameters layer by layer, ``'w'`` (row-major)
+    before ``'b'``. Both directions work while autograd traces them.
+
+    Parameters
+    ----------
+    tree : tree
+        Nested lists, tuples and dicts of numeric arrays or numbers.
+
+    Returns
+    -------
+    theta_P : ndarray of shape (P,)
+        All scalars of ``tree`` as float64.
+    unflatten : callable
+        ``unflatten(theta_P)`` rebuilds a tree of the same structure with float64 array leaves
+        of the original shapes (a number comes back as a 0-d array).
+
+    Raises
+    ------
+    TypeError
+        If a leaf is not numeric (the message names its path).
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> params = [{'w': np.array([[1.0, 2.0]]), 'b': np.array([3.0])}]
+    >>> theta_P, unflatten = tree.flatten(params)
+    >>> theta_P
+    array([1., 2., 3.])
+    >>> unflatten(10 * theta_P)
+    [{'w': array([[10., 20.]]), 'b': array([30.])}]
+    """
+    pairs = leaves_with_paths(tree, root="tree")
+    shapes: list[tuple[int, ...]] = []
+    pieces = []
+    for path, leaf in pairs:
+        if isbox(leaf):
+            pieces.append(anp.ravel(leaf))
+        else:
+            arr = np.asarray(leaf)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"flatten needs numeric leaves, but {path} is {describe(leaf)}; "
+                    f"convert it to a float array or move it out of the tree"
+                )
+            pieces.append(arr.astype(np.float64).ravel())
+        shapes.append(_shape(leaf))
+    theta_P = anp.concatenate(pieces) if pieces else np.zeros(0)
+    n_scalars = builtins.sum(int(np.prod(s)) for s in shapes)
+    counter = iter(range(len(shapes)))
+    skeleton = map(lambda _leaf: next(counter), tree)
+    starts = np.cumsum([0] + [int(np.prod(s)) for s in shapes]).tolist()
+
+    def unflatten(theta_P: Any) -> Any:
+        if _shape(theta_P) != (n_scalars,):
+            raise ValueError(
+                f"theta_P must have shape ({n_scalars},) to match the flattened tree, "
+                f"got shape {_shape(theta_P)}"
+            )
+        if not isbox(theta_P):
+            theta_P = np.asarray(theta_P, dtype=np.float64)
+        return map(lambda i: anp.reshape(theta_P[starts[i] : starts[i + 1]], shapes[i]), skeleton)
+
+    return theta_P, unflatten
