@@ -1,0 +1,180 @@
+"""Tests for tinynn.plot: inspect the data, scales and labels of the returned figures (Agg)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import autograd.numpy as ag_np  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tinynn import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+def test_loss_curve_from_array_history_dict_and_estimator() -> None:
+    fig = plot.plot_loss_curve([4.0, 2.0, 1.0])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [4.0, 2.0, 1.0])
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1, 2])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("iters", "loss")
+
+    history = SimpleNamespace(iters=[5, 6], losses=[3.0, 2.5])
+    line = plot.plot_loss_curve(history, label="train").axes[0].lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), [5, 6])
+    assert line.get_label() == "train"
+
+    nb = {"iter": [0, 1], "f": [9.0, 8.0]}
+    np.testing.assert_array_equal(plot.plot_loss_curve(nb).axes[0].lines[0].get_ydata(), [9, 8])
+
+    est = SimpleNamespace(loss_curve_=np.array([2.0, 1.0]))
+    np.testing.assert_array_equal(plot.plot_loss_curve(est).axes[0].lines[0].get_ydata(), [2, 1])
+
+
+def test_loss_curve_scales_and_given_axes() -> None:
+    assert plot.plot_loss_curve([1.0, -2.0]).axes[0].get_yscale() == "symlog"
+    assert plot.plot_loss_curve([1.0, 2.0], log=False).axes[0].get_yscale() == "linear"
+    fig, ax = plt.subplots()
+    assert plot.plot_loss_curve([1.0], ax=ax) is fig
+    assert len(ax.lines) == 1
+
+
+def test_param_traces_from_notebook_dict_and_history() -> None:
+    nb = {"iter": [0, 1, 2], "x_D": [np.array([3.0, -1.0]), np.array([1.0, 0.0]), np.zeros(2)]}
+    ax = plot.plot_param_traces(nb).axes[0]
+    assert len(ax.lines) == 2
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [3.0, 1.0, 0.0])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("iters", "x_d")
+
+    trees = {
+        0: [{"w": np.array([[1.0, 2.0]]), "b": np.array([3.0])}],
+        10: [{"w": np.array([[4.0, 5.0]]), "b": np.array([6.0])}],
+    }
+    history = SimpleNamespace(params=trees)
+    ax = plot.plot_param_traces(history, ylabel="w_d", max_traces=2).axes[0]
+    assert len(ax.lines) == 2
+    np.testing.assert_array_equal(ax.lines[1].get_xdata(), [0, 10])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [2.0, 5.0])
+    assert ax.get_ylabel() == "w_d"
+
+
+def test_param_traces_errors() -> None:
+    with pytest.raises(ValueError, match=r"no recorded parameters.*record_params_every"):
+        plot.plot_param_traces(SimpleNamespace(params={}))
+    with pytest.raises(ValueError, match="must have a 'x' or 'x_D' entry"):
+        plot.plot_param_traces({"iter": [0]})
+    with pytest.raises(TypeError, match="history must be a tinynn History or a dict"):
+        plot.plot_param_traces([1, 2])
+
+
+def test_predicted_vs_true_has_identity_line() -> None:
+    ax = plot.plot_predicted_vs_true([1.0, 2.0, 3.0], [1.5, 2.0, 4.0]).axes[0]
+    points, identity = ax.lines
+    np.testing.assert_array_equal(points.get_xdata(), [1.5, 2.0, 4.0])
+    np.testing.assert_array_equal(points.get_ydata(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(identity.get_xdata(), [1.0, 4.0])
+    np.testing.assert_array_equal(identity.get_ydata(), [1.0, 4.0])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted y|x", "true y")
+    with pytest.raises(ValueError, match=r"y_pred must have the shape of y_true \(3,\)"):
+        plot.plot_predicted_vs_true([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_feature_panels_match_the_notebook() -> None:
+    x_ND = np.array([[0.0, 5.0], [1.0, 6.0], [2.0, 7.0]])
+    y_N = np.array([1.0, 2.0, 3.0])
+    fig = plot.plot_feature_panels(x_ND, y_N, y_N + 0.5)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["x_0", "x_1"]
+    data, pred = fig.axes[1].lines
+    np.testing.assert_array_equal(data.get_xdata(), [5.0, 6.0, 7.0])
+    np.testing.assert_array_equal(pred.get_ydata(), [1.5, 2.5, 3.5])
+    assert data.get_color() == "k" and pred.get_color() == "b"
+
+    fig = plot.plot_feature_panels(x_ND[:, 0], y_N, feature_names=["age"])
+    assert fig.axes[0].get_xlabel() == "age"
+    assert len(fig.axes[0].lines) == 1
+
+
+def test_feature_panels_errors() -> None:
+    x_ND = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"y_N must have shape \(3,\) to match x_ND"):
+        plot.plot_feature_panels(x_ND, np.zeros(4))
+    with pytest.raises(ValueError, match=r"yhat_N must have shape \(3,\)"):
+        plot.plot_feature_panels(x_ND, np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="feature_names must have 2 names, got 1"):
+        plot.plot_feature_panels(x_ND, np.zeros(3), feature_names=["a"])
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="axes must hold 2 Axes, got 1"):
+        plot.plot_feature_panels(x_ND, np.zeros(3), axes=[ax])
+
+
+class _FakeModel:
+    def predict(self, x_G1: np.ndarray, return_std: bool = False):  # type: ignore[no-untyped-def]
+        mean = 2.0 * x_G1[:, 0]
+        return (mean, 0.5) if return_std else mean
+
+
+def test_fit_1d_draws_data_curve_and_band() -> None:
+    x_N = np.array([0.0, 1.0, 2.0])
+    fig = plot.plot_fit_1d(x_N, 2.0 * x_N, _FakeModel(), n_grid=3)
+    ax = fig.axes[0]
+    data, curve = ax.lines
+    np.testing.assert_array_equal(data.get_ydata(), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(curve.get_xdata(), [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(curve.get_ydata(), [0.0, 2.0, 4.0])
+    assert len(ax.collections) == 1  # the +- 2 std band
+    fig = plot.plot_fit_1d(x_N[:, None], x_N, lambda g: g[:, 0], n_grid=4, show_std=False)
+    assert len(fig.axes[0].collections) == 0
+    assert fig.axes[0].lines[1].get_xdata().shape == (4,)
+
+
+def test_fit_1d_errors() -> None:
+    with pytest.raises(ValueError, match="x_N must have one feature"):
+        plot.plot_fit_1d(np.zeros((3, 2)), np.zeros(3), _FakeModel())
+    with pytest.raises(ValueError, match=r"y_N must have shape \(3,\) to match x_N"):
+        plot.plot_fit_1d(np.zeros(3), np.zeros(2), _FakeModel())
+    with pytest.raises(TypeError, match="model must be a fitted Regressor or a callable"):
+        plot.plot_fit_1d(np.zeros(3), np.zeros(3), 42)
+
+
+def test_function_and_derivative_uses_autograd() -> None:
+    fig = plot.plot_function_and_derivative(lambda x: ag_np.exp(-x / 10) * ag_np.cos(x))
+    left, right = fig.axes
+    x_G = left.lines[0].get_xdata()
+    assert x_G.shape == (100,)
+    assert (x_G[0], x_G[-1]) == (-10.0, 10.0)
+    want = -0.1 * np.exp(-x_G / 10) * np.cos(x_G) - np.exp(-x_G / 10) * np.sin(x_G)
+    np.testing.assert_allclose(right.lines[0].get_ydata(), want, rtol=1e-12)
+    assert (left.get_title(), right.get_title()) == ("f(x)", "gradient of f(x)")
+    with pytest.raises(TypeError, match="f must be a callable of one float"):
+        plot.plot_function_and_derivative(3.0)
+
+
+def test_no_function_calls_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("show() was called")
+
+    monkeypatch.setattr(plt, "show", fail)
+    plot.plot_loss_curve([1.0, 0.5])
+    plot.plot_predicted_vs_true([1.0], [1.0])
+    plot.plot_feature_panels(np.zeros((2, 1)), np.zeros(2))
+    plot.plot_fit_1d(np.arange(3.0), np.arange(3.0), lambda g: g[:, 0])
+    plot.plot_function_and_derivative(ag_np.square, [0.0, 1.0])
+    plot.plot_param_traces({"x": [np.zeros(1)]})
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install 'tinynn-regression\[plot\]'"):
+        plot.plot_loss_curve([1.0])
