@@ -1,0 +1,214 @@
+"""Timing harness shared by the benchmark scripts.
+
+Import this module before numpy (the benchmark scripts do): when numpy has not been imported yet it
+pins the BLAS and OpenMP thread pools to one thread through the environment, which is the only
+setting numpy's BLAS reads at load time. `limit_threads` then checks the pools with threadpoolctl
+when it is installed.
+
+The protocol is the one the speed issue asks for: every implementation of a case runs in the same
+process, interleaved round-robin (the order rotates on every repeat), and the figure reported is the
+median over repeats. On a shared, noisy machine the ratio to the hand-written numpy reference of the
+same run is the product; absolute timings are context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import gc
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+if "numpy" not in sys.modules:  # too late once numpy has loaded its BLAS
+    for _variable in THREAD_VARIABLES:
+        os.environ[_variable] = "1"
+
+import numpy as np  # noqa: E402  (the thread variables above must be set before numpy loads)
+
+
+@contextlib.contextmanager
+def limit_threads() -> Iterator[str]:
+    """Hold every BLAS/OpenMP pool at one thread; yield a description of the pools."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        yield "threadpoolctl not installed; relying on " + ", ".join(
+            f"{name}={os.environ.get(name, 'unset')}" for name in THREAD_VARIABLES
+        )
+        return
+    with threadpool_limits(limits=1):
+        pools = [
+            f"{info.get('internal_api')} {info.get('version')} "
+            f"({info.get('threading_layer', 'n/a')} threading) "
+            f"num_threads={info.get('num_threads')}"
+            for info in threadpool_info()
+        ]
+        yield "; ".join(pools) if pools else "no BLAS/OpenMP pools found by threadpoolctl"
+
+
+def interleaved_medians(
+    runners: dict[str, Callable[[int], object]],
+    *,
+    repeats: int,
+    min_sample_seconds: float = 0.004,
+    min_number: dict[str, int] | None = None,
+) -> dict[str, float]:
+    """Time every runner round-robin and return the median seconds per unit of work.
+
+    Each runner is ``run(n)`` doing ``n`` units of work (``n`` training steps, say). A first call
+    warms it up and calibrates ``n`` so that one sample lasts about ``min_sample_seconds``; then
+    every repeat times every runner once, in an order that rotates from repeat to repeat. The
+    garbage collector is paused while a sample runs, as `timeit` does.
+    """
+    names = list(runners)
+    min_number = min_number or {}
+    numbers: dict[str, int] = {}
+    for name in names:
+        floor = min_number.get(name, 1)
+        elapsed = _time_once(runners[name], floor)
+        numbers[name] = max(floor, math.ceil(min_sample_seconds / max(elapsed / floor, 1e-9)))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(_time_once(runners[name], numbers[name]) / numbers[name])
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _time_once(run: Callable[[int], object], number: int) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        run(number)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def format_seconds(seconds: float) -> str:
+    """Format a duration with a unit that keeps three significant digits (``47.1 us``)."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale or unit == "us":
+            value = seconds / scale
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Render a markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@dataclass
+class Check:
+    """One acceptance ratio: ``value`` must be ``<= bound`` (or ``>=`` when ``at_least``)."""
+
+    name: str
+    value: float | None
+    bound: float
+    at_least: bool = False
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.value is None or not math.isfinite(self.value):
+            return "SKIP"
+        ok = self.value >= self.bound if self.at_least else self.value <= self.bound
+        return "PASS" if ok else "FAIL"
+
+    def row(self) -> list[str]:
+        sign = ">=" if self.at_least else "<="
+        measured = "n/a" if self.value is None else f"{self.value:.2f}x"
+        return [self.name, f"{sign} {self.bound:g}x", measured, f"**{self.status}**", self.note]
+
+
+def checks_table(checks: Sequence[Check]) -> str:
+    """Render acceptance checks as a markdown table with PASS/FAIL/SKIP."""
+    return markdown_table(
+        ["acceptance ratio", "target", "measured", "status", "note"], [c.row() for c in checks]
+    )
+
+
+@dataclass
+class Report:
+    """What one benchmark script produces: markdown sections, acceptance checks and notes."""
+
+    title: str
+    sections: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        parts = [f"## {self.title}", *self.sections]
+        if self.checks:
+            parts.append(checks_table(self.checks))
+        if self.notes:
+            parts.append("\n".join(f"- {note}" for note in self.notes))
+        return "\n\n".join(parts) + "\n"
+
+
+def machine_info(thread_description: str) -> list[tuple[str, str]]:
+    """Return (label, value) pairs describing the machine, the versions and the thread settings."""
+    info = [
+        ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
+        ("CPU", _cpu_model()),
+        ("logical CPUs", str(os.cpu_count())),
+        ("OS", platform.platform()),
+        ("python", platform.python_version()),
+    ]
+    for module in ("numpy", "autograd", "scipy", "sklearn", "threadpoolctl", "torch", "jax"):
+        info.append((module, _version(module)))
+    info.append(("tinynn", _version("tinynn")))
+    info.append(("BLAS", _blas_name()))
+    info.append(("thread pools (threadpoolctl)", thread_description))
+    info.append(
+        (
+            "thread variables",
+            ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in THREAD_VARIABLES),
+        )
+    )
+    return info
+
+
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        distribution = {"sklearn": "scikit-learn", "tinynn": "tinynn-regression"}.get(
+            module, module
+        )
+        return version(distribution)
+    except Exception:  # not installed under that name
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    for line in text.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def _blas_name() -> str:
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy or an unexpected layout
+        return "see numpy.show_config()"

@@ -1,0 +1,388 @@
+"""Time one full-batch training step of a 2-H-1 tanh network, against hand-written numpy.
+
+One step is: the Gaussian NLL of the whole data set, its gradient, and a gradient-descent update of
+the parameters in place. Every implementation runs in this one process, interleaved round-robin,
+one BLAS thread; the table reports the median time per step and its ratio to the hand-written numpy
+backprop of the same run (1.0x). The loop rows (the notebook's own loop, tinynn's
+notebook-compatible loop, ``minimize`` with full history) report time per iteration of the loop.
+
+Run ``python benchmarks/bench_step.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import _harness
+import _reference as ref
+import autograd
+import numpy as np
+
+SIGMA = 0.1
+# Small enough that thousands of timed steps never move the weights far; the cost of a step does
+# not depend on it.
+STEP_SIZE = 1e-9
+FULL_CASES = ((30, 300), (100, 3000), (100, 30000))
+REFERENCE = "hand-written numpy backprop"
+
+Runner = Callable[[int], object]
+
+
+class Skip(Exception):
+    """Raised by a case builder when its implementation is not available."""
+
+
+@dataclass
+class Problem:
+    """The data and starting parameters of one (H, N) case."""
+
+    n_hidden: int
+    n_examples: int
+    x_ND: np.ndarray
+    y_N: np.ndarray
+    params: ref.Params
+
+    @classmethod
+    def make(cls, n_hidden: int, n_examples: int) -> Problem:
+        x_ND, y_N = ref.make_quadratic_data(n_examples)
+        return cls(n_hidden, n_examples, x_ND, y_N, ref.glorot_params(2, n_hidden, seed=0))
+
+    def fresh_params(self) -> ref.Params:
+        return ref.copy_params(self.params)
+
+
+def _quiet(function: Callable[[], object]) -> object:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return function()
+
+
+def _step_runner(value_and_grad: Callable, params: ref.Params) -> Runner:
+    def run(n_steps: int) -> None:
+        for _ in range(n_steps):
+            _, grads = value_and_grad(params)
+            ref.sgd_inplace(params, grads, STEP_SIZE)
+
+    return run
+
+
+def _check_gradient(problem: Problem, value_and_grad, params) -> str:
+    """Return a note when an implementation's gradient disagrees with the numpy reference."""
+    _, expected = ref.numpy_value_and_grad(params, problem.x_ND, problem.y_N, SIGMA)
+    _, got = value_and_grad(params)
+    worst = max(
+        float(np.max(np.abs(np.asarray(g[k]) - e[k])) / (np.max(np.abs(e[k])) + 1e-300))
+        for g, e in zip(got, expected, strict=True)
+        for k in e
+    )
+    return "" if worst < 1e-8 else f"gradient differs from the numpy reference (rel. {worst:.1e})"
+
+
+# --- builders: each returns (runner, note) or raises Skip ------------------------------------
+
+
+def build_numpy(problem: Problem):
+    x_ND, y_N = problem.x_ND, problem.y_N
+    vg = lambda params: ref.numpy_value_and_grad(params, x_ND, y_N, SIGMA)  # noqa: E731
+    return _step_runner(vg, problem.fresh_params()), ""
+
+
+def build_preallocated(problem: Problem):
+    vg = ref.PreallocatedBackprop(problem.x_ND, problem.y_N, SIGMA, problem.n_hidden)
+    return _step_runner(vg, problem.fresh_params()), ""
+
+
+def build_plain_autograd(problem: Problem):
+    x_ND, y_N = problem.x_ND, problem.y_N
+    vg_raw = autograd.value_and_grad(ref.plain_nll)
+    vg = lambda params: vg_raw(params, x_ND, y_N, SIGMA)  # noqa: E731
+    params = problem.fresh_params()
+    return _step_runner(vg, params), _check_gradient(problem, vg, params)
+
+
+def build_notebook_loop(problem: Problem):
+    loss = ref.make_notebook_loss(problem.x_ND, problem.y_N, SIGMA)
+    grad = autograd.grad(loss)
+    params = problem.fresh_params()
+
+    def run(n_iters: int) -> None:
+        _quiet(lambda: ref.notebook_gradient_descent(loss, grad, params, n_iters, STEP_SIZE))
+
+    return run, ""
+
+
+def _tinynn_losses():
+    try:
+        from tinynn import losses, model
+    except Exception as error:  # the module may not exist yet, or be half-written
+        raise Skip(f"tinynn.losses/model not importable: {type(error).__name__}: {error}") from None
+    return losses, model
+
+
+def build_make_objective(problem: Problem):
+    losses, _ = _tinynn_losses()
+    vg = autograd.value_and_grad(losses.make_objective(problem.x_ND, problem.y_N, sigma=SIGMA))
+    params = problem.fresh_params()
+    return _step_runner(vg, params), _check_gradient(problem, vg, params)
+
+
+def build_user_composition(problem: Problem):
+    losses, model = _tinynn_losses()
+    x_ND, y_N = problem.x_ND, problem.y_N
+
+    def objective(params):
+        return losses.gaussian_nll(y_N, model.predict(params, x_ND), SIGMA)
+
+    vg = autograd.value_and_grad(objective)
+    params = problem.fresh_params()
+    return _step_runner(vg, params), _check_gradient(problem, vg, params)
+
+
+def _notebook_form_objective(problem: Problem):
+    """Return tinynn's predict and NLL in the notebook's form, as a notebook user would write it."""
+    losses, model = _tinynn_losses()
+    x_ND, y_N = problem.x_ND, problem.y_N
+
+    def objective(params):
+        return losses.gaussian_nll(y_N, model.predict(params, x_ND), SIGMA, form="notebook")
+
+    return objective
+
+
+def build_compat_loop(problem: Problem):
+    try:
+        from tinynn.compat import run_many_iters_of_gradient_descent_with_list_of_dict as loop
+    except Exception as error:
+        raise Skip(f"tinynn.compat not importable: {type(error).__name__}: {error}") from None
+    objective = _notebook_form_objective(problem)
+    grad = autograd.grad(objective)
+    params = problem.fresh_params()
+    try:
+        _quiet(lambda: loop(objective, grad, params, n_iters=2, step_size=STEP_SIZE))
+    except NotImplementedError as error:
+        raise Skip(f"tinynn.compat loop not implemented yet: {error}") from None
+
+    def run(n_iters: int) -> None:
+        _quiet(lambda: loop(objective, grad, params, n_iters=n_iters, step_size=STEP_SIZE))
+
+    return run, "f, autograd.grad(f) of gaussian_nll(y, predict(params, x), sigma, form='notebook')"
+
+
+def build_minimize_full_history(problem: Problem):
+    try:
+        from tinynn import optim
+    except Exception as error:
+        raise Skip(f"tinynn.optim not importable: {type(error).__name__}: {error}") from None
+    objective = _notebook_form_objective(problem)
+    params = problem.fresh_params()
+
+    def run(n_iters: int) -> None:
+        optim.minimize(
+            objective,
+            params,
+            optimizer=optim.gradient_descent(STEP_SIZE),
+            n_iters=n_iters,
+            record_params_every=1,
+            record_grads_every=1,
+        )
+
+    run(2)
+    return run, "records params and grads every iteration"
+
+
+def build_torch(problem: Problem):
+    try:
+        import torch
+    except ImportError:
+        raise Skip("PyTorch not installed") from None
+    torch.set_num_threads(1)
+    x_ND = torch.tensor(problem.x_ND)
+    y_N = torch.tensor(problem.y_N)
+    leaves = [torch.tensor(layer[k], requires_grad=True) for layer in problem.params for k in "wb"]
+    constant = ref.nll_constant(problem.n_examples, SIGMA)
+
+    def run(n_steps: int) -> None:
+        w_DH, b_H, w_H1, b_1 = leaves
+        for _ in range(n_steps):
+            yhat_N = (torch.tanh(x_ND @ w_DH + b_H) @ w_H1)[:, 0] + b_1[0]
+            loss = 0.5 * (((y_N - yhat_N) / SIGMA) ** 2).sum() + constant
+            for leaf in leaves:
+                leaf.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for leaf in leaves:
+                    leaf -= STEP_SIZE * leaf.grad
+
+    return run, f"torch {torch.__version__}, eager, 1 thread"
+
+
+def build_jax(problem: Problem, *, steps_per_call: int = 1):
+    try:
+        import jax
+    except ImportError:
+        raise Skip("JAX not installed") from None
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    x_ND, y_N = jnp.asarray(problem.x_ND), jnp.asarray(problem.y_N)
+    constant = ref.nll_constant(problem.n_examples, SIGMA)
+
+    def loss(params):
+        h_NH = jnp.tanh(x_ND @ params[0]["w"] + params[0]["b"])
+        yhat_N = (h_NH @ params[1]["w"])[:, 0] + params[1]["b"][0]
+        return 0.5 * jnp.sum(((y_N - yhat_N) / SIGMA) ** 2) + constant
+
+    def one_step(params):
+        grads = jax.grad(loss)(params)
+        return jax.tree_util.tree_map(lambda p, g: p - STEP_SIZE * g, params, grads)
+
+    if steps_per_call == 1:
+        step = jax.jit(one_step)
+    else:
+        step = jax.jit(lambda p: jax.lax.fori_loop(0, steps_per_call, lambda i, q: one_step(q), p))
+    state = {"params": jax.tree_util.tree_map(jnp.asarray, problem.params)}
+    jax.block_until_ready(step(state["params"]))  # compile outside the timing
+
+    def run(n_calls: int) -> None:
+        params = state["params"]
+        for _ in range(n_calls):
+            params = step(params)
+        jax.block_until_ready(params)
+        state["params"] = params
+
+    if steps_per_call == 1:
+        return run, f"jax {jax.__version__}, jit, one call per step"
+    return run, f"jax {jax.__version__}, {steps_per_call} steps per compiled call (time per step)"
+
+
+IMPLEMENTATIONS: dict[str, Callable] = {
+    REFERENCE: build_numpy,
+    "numpy, preallocated buffers": build_preallocated,
+    "autograd value_and_grad, plain list-of-dict predict": build_plain_autograd,
+    "notebook's own loop (per iteration)": build_notebook_loop,
+    "tinynn make_objective + value_and_grad": build_make_objective,
+    "user composition gaussian_nll(y, predict(params, x), sigma)": build_user_composition,
+    "tinynn notebook-compatible loop (per iteration)": build_compat_loop,
+    "tinynn minimize, full history (per iteration)": build_minimize_full_history,
+    "PyTorch CPU": build_torch,
+    "JAX jit, one call per step": build_jax,
+    "JAX, 100 steps in one compiled loop": lambda p: build_jax(p, steps_per_call=100),
+}
+LOOPS = {
+    "notebook's own loop (per iteration)",
+    "tinynn notebook-compatible loop (per iteration)",
+    "tinynn minimize, full history (per iteration)",
+}
+JAX_LOOP = "JAX, 100 steps in one compiled loop"
+
+
+def measure(cases, *, repeats: int, min_sample_seconds: float):
+    """Measure every implementation on every case; return (seconds, notes).
+
+    ``seconds[name][(H, N)]`` is the median time per step (None when skipped); ``notes[name]`` is a
+    list of remarks (why it was skipped, a gradient mismatch).
+    """
+    seconds: dict[str, dict[tuple[int, int], float | None]] = {n: {} for n in IMPLEMENTATIONS}
+    notes: dict[str, list[str]] = {n: [] for n in IMPLEMENTATIONS}
+    for n_hidden, n_examples in cases:
+        problem = Problem.make(n_hidden, n_examples)
+        runners: dict[str, Runner] = {}
+        for name, build in IMPLEMENTATIONS.items():
+            try:
+                runner, note = build(problem)
+            except Skip as reason:
+                runner, note = None, f"skipped: {reason}"
+            except Exception as error:  # an optional backend or a half-written module failed
+                runner, note = None, f"failed: {type(error).__name__}: {error}"
+            if note and note not in notes[name]:
+                notes[name].append(note)
+            if runner is not None:
+                runners[name] = runner
+        min_number = {name: (10 if n_examples <= 3000 else 3) for name in LOOPS}
+        timed = _harness.interleaved_medians(
+            runners, repeats=repeats, min_sample_seconds=min_sample_seconds, min_number=min_number
+        )
+        for name in IMPLEMENTATIONS:
+            value = timed.get(name)
+            if name == JAX_LOOP and value is not None:
+                value /= 100
+            seconds[name][(n_hidden, n_examples)] = value
+    return seconds, notes
+
+
+def ratio(seconds, name: str, case: tuple[int, int], against: str = REFERENCE) -> float | None:
+    """Return seconds[name][case] / seconds[against][case], or None when either is missing."""
+    top, bottom = seconds.get(name, {}).get(case), seconds.get(against, {}).get(case)
+    return None if top is None or bottom is None else top / bottom
+
+
+def report(seconds, notes, cases) -> _harness.Report:
+    """Build the markdown report with the per-step table and the acceptance checks."""
+    header = ["implementation"] + [f"H={h}, N={n}" for h, n in cases]
+    rows = []
+    for name in IMPLEMENTATIONS:
+        cells = []
+        for case in cases:
+            value = seconds[name].get(case)
+            cells.append(
+                "skipped"
+                if value is None
+                else f"{_harness.format_seconds(value)} ({ratio(seconds, name, case):.2f}x)"
+            )
+        rows.append([name, *cells])
+    result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
+    result.sections.append(_harness.markdown_table(header, rows))
+    small, large = (30, 300), (100, 30000)
+    compat = "tinynn notebook-compatible loop (per iteration)"
+    if seconds[compat].get(small) is None:
+        compat = "tinynn minimize, full history (per iteration)"
+    speedup = ratio(seconds, "notebook's own loop (per iteration)", small, against=compat)
+    result.checks = [
+        _harness.Check(
+            "make_objective + value_and_grad vs numpy, H=30, N=300",
+            ratio(seconds, "tinynn make_objective + value_and_grad", small),
+            1.5,
+        ),
+        _harness.Check(
+            "make_objective + value_and_grad vs numpy, H=100, N=30000",
+            ratio(seconds, "tinynn make_objective + value_and_grad", large),
+            1.15,
+        ),
+        _harness.Check(
+            "user composition vs numpy, H=30, N=300",
+            ratio(seconds, "user composition gaussian_nll(y, predict(params, x), sigma)", small),
+            2.0,
+        ),
+        _harness.Check(
+            "notebook's loop time / tinynn's notebook-compatible loop time, 2-30-1, per iteration",
+            speedup,
+            5.0,
+            at_least=True,
+            note=f"measured with: {compat}",
+        ),
+    ]
+    for name in IMPLEMENTATIONS:
+        result.notes += [f"{name}: {note}" for note in notes[name]]
+    return result
+
+
+def run(*, quick: bool = False, repeats: int | None = None, cases=FULL_CASES) -> _harness.Report:
+    """Run the per-step benchmark and return its report."""
+    repeats = repeats if repeats is not None else (5 if quick else 15)
+    seconds, notes = measure(cases, repeats=repeats, min_sample_seconds=0.002 if quick else 0.005)
+    return report(seconds, notes, cases)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (about 10 s)")
+    args = parser.parse_args(argv)
+    with _harness.limit_threads() as threads:
+        print(f"<!-- threads: {threads} -->\n")
+        print(run(quick=args.quick).markdown())
+
+
+if __name__ == "__main__":
+    main()
