@@ -1,0 +1,221 @@
+"""L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")`` on the flattened parameters."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinynn import tree
+from tinynn._checks import check_int
+
+if TYPE_CHECKING:
+    from tinynn.optim._monitor import Settings
+    from tinynn.optim._result import OptimizeResult
+
+__all__ = ["LBFGS", "lbfgs"]
+
+_CACHE_SIZE = 8
+
+
+def _import_scipy_minimize() -> Any:
+    try:
+        from scipy.optimize import minimize as scipy_minimize
+    except ImportError as err:
+        raise ImportError(
+            "tinynn.optim.lbfgs requires scipy: pip install 'tinynn-regression[scipy]'"
+        ) from err
+    return scipy_minimize
+
+
+@dataclass(frozen=True)
+class LBFGS:
+    """Settings of the L-BFGS method; pass it (from :func:`lbfgs`) as ``optimizer=``."""
+
+    max_corrections: int = 10
+    max_line_search: int = 20
+    max_evals: int | None = None
+
+
+def lbfgs(
+    max_corrections: int = 10, *, max_line_search: int = 20, max_evals: int | None = None
+) -> LBFGS:
+    """Return the L-BFGS method (scipy's L-BFGS-B), to pass as ``minimize(optimizer=...)``.
+
+    L-BFGS builds a curvature estimate from the last ``max_corrections`` gradient differences
+    and takes line-searched quasi-Newton steps on the flattened parameter vector
+    (``tinynn.tree.flatten``). On small smooth problems it needs far fewer iterations than
+    gradient descent and no step size. Each iteration may evaluate the loss several times in
+    its line search; the history records one entry per iteration, taken from those
+    evaluations (nothing is evaluated twice). Unlike the first-order optimizers it cannot
+    resume from a state: ``result.state`` is None.
+
+    Parameters
+    ----------
+    max_corrections : int, default 10
+        Number of past steps kept for the curvature estimate (scipy's ``maxcor``); at least 1.
+    max_line_search : int, default 20
+        Largest number of evaluations in one line search (scipy's ``maxls``); at least 1.
+    max_evals : int or None, default None
+        Largest total number of loss evaluations (scipy's ``maxfun``); None allows
+        ``max_line_search + 1`` per iteration.
+
+    Returns
+    -------
+    LBFGS
+        A settings object accepted by :func:`minimize` as ``optimizer``.
+
+    Raises
+    ------
+    ImportError
+        If scipy is not installed; install it with ``pip install 'tinynn-regression[scipy]'``.
+    TypeError
+        If an argument is not an int.
+    ValueError
+        If an argument is below 1.
+
+    References
+    ----------
+    .. [1] D. C. Liu and J. Nocedal, "On the limited memory BFGS method for large scale
+       optimization", Mathematical Programming 45, 1989.
+    .. [2] R. H. Byrd, P. Lu, J. Nocedal and C. Zhu, "A limited memory algorithm for bound
+       constrained optimization", SIAM Journal on Scientific Computing 16, 1995.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.optim import lbfgs, minimize
+    >>> result = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2),
+    ...                   optimizer=lbfgs(), n_iters=50)
+    >>> result.params.round(6), result.reason
+    (array([3., 3.]), 'converged')
+    """
+    _import_scipy_minimize()
+    max_corrections = check_int(max_corrections, "max_corrections", minimum=1)
+    max_line_search = check_int(max_line_search, "max_line_search", minimum=1)
+    if max_evals is not None:
+        max_evals = check_int(max_evals, "max_evals", minimum=1)
+    return LBFGS(max_corrections, max_line_search, max_evals)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _NonFinite(Exception):
+    def __init__(self, loss: float, grad_norm: float) -> None:
+        super().__init__(loss, grad_norm)
+        self.loss = loss
+        self.grad_norm = grad_norm
+
+
+def run_lbfgs(
+    value_and_grad: Any, params: Any, method: LBFGS, settings: Settings
+) -> OptimizeResult:
+    """Run L-BFGS-B from ``params`` and return the result built by the shared monitor."""
+    from tinynn.optim._monitor import Monitor
+    from tinynn.optim._options import check_first_evaluation
+
+    scipy_minimize = _import_scipy_minimize()
+    theta0_P, unflatten = tree.flatten(params)
+    monitor = Monitor(settings, settings.n_iters, None)
+    cache: dict[bytes, tuple[Any, float, Any, float]] = {}
+    n_evals = 0
+
+    def evaluate(theta_P: np.ndarray) -> tuple[Any, float, Any, float]:
+        nonlocal n_evals
+        x = unflatten(np.array(theta_P, dtype=np.float64, copy=True))
+        loss, grads = value_and_grad(x)
+        n_evals += 1
+        if n_evals == 1:
+            check_first_evaluation(loss, grads, x)
+        loss = float(loss)
+        grad_norm = float(tree.global_norm(grads))
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            raise _NonFinite(loss, grad_norm)
+        record = (x, loss, grads, grad_norm)
+        if len(cache) >= _CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[np.asarray(theta_P, dtype=np.float64).tobytes()] = record
+        return record
+
+    def fun(theta_P: np.ndarray) -> tuple[float, np.ndarray]:
+        x, loss, grads, grad_norm = evaluate(theta_P)
+        if monitor.current is None:
+            stop = monitor.observe(0, x, loss, grads, grad_norm, None)
+            if stop is not None:
+                raise _Stop(stop)
+        return loss, tree.flatten(grads)[0]
+
+    def callback(theta_P: np.ndarray) -> None:
+        record = cache.get(np.asarray(theta_P, dtype=np.float64).tobytes())
+        if record is None:  # scipy reported a point it did not ask us to evaluate last
+            record = evaluate(theta_P)
+        iteration = monitor.current.iteration + 1 if monitor.current is not None else 0
+        stop = monitor.observe(iteration, *record, None)
+        if stop is not None:
+            raise _Stop(stop)
+
+    max_iter = settings.n_iters - 1
+    max_evals = method.max_evals or (method.max_line_search + 1) * max(max_iter, 1) + 1
+    options = {
+        "maxiter": max_iter,
+        "maxcor": method.max_corrections,
+        "maxls": method.max_line_search,
+        "maxfun": max_evals,
+        "ftol": 0.0,
+        "gtol": 0.0,
+    }
+    reason, message = "completed", ""
+    try:
+        if max_iter == 0:
+            fun(theta0_P)
+        else:
+            res = scipy_minimize(
+                fun, theta0_P, jac=True, method="L-BFGS-B", callback=callback, options=options
+            )
+            if len(monitor.history) < settings.n_iters:
+                last = monitor.current.iteration if monitor.current is not None else 0
+                if res.nfev >= max_evals:
+                    message = f"stopped at iteration {last} after max_evals={max_evals} evaluations"
+                else:
+                    reason = "converged"
+                    message = f"converged at iteration {last}: scipy reports {res.message!s}"
+    except _Stop as stop:
+        reason = stop.reason
+    except _NonFinite as bad:
+        reason = "diverged"
+        message = _diverged_message(n_evals, bad, monitor)
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        back = (
+            f"the parameters of iteration {monitor.current.iteration}"
+            if monitor.current is not None
+            else "the initial parameters"
+        )
+        message = f"interrupted by KeyboardInterrupt; returning {back}"
+    return monitor.finish(reason, message, params, None, n_evals)
+
+
+def _diverged_message(n_evals: int, bad: _NonFinite, monitor: Any) -> str:
+    what = (
+        f"the loss is {bad.loss}"
+        if not math.isfinite(bad.loss)
+        else f"the gradient norm is {bad.grad_norm}"
+    )
+    current = monitor.current
+    iteration = current.iteration + 1 if current is not None else 0
+    back = (
+        f"the parameters of iteration {current.iteration}"
+        if current is not None
+        else "the initial parameters"
+    )
+    return (
+        f"training diverged during iteration {iteration} (loss evaluation {n_evals} of "
+        f"L-BFGS): {what}; returning {back}, the last finite ones. Standardize the data "
+        f"(tinynn.data.Standardizer) or check the loss for overflow"
+    )

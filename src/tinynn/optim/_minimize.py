@@ -1,0 +1,300 @@
+"""Minimize a differentiable function of a parameter tree: :func:`minimize`."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import IO, Any
+
+import numpy as np
+from autograd import value_and_grad as autograd_value_and_grad
+
+from tinynn import tree
+from tinynn._checks import describe
+from tinynn.optim._lbfgs import LBFGS, run_lbfgs
+from tinynn.optim._monitor import Monitor, Point, Settings
+from tinynn.optim._optimizers import Optimizer
+from tinynn.optim._options import (
+    check_first_evaluation,
+    check_init_params,
+    check_settings,
+    resolve_optimizer,
+)
+from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult, TrainState
+
+__all__ = ["minimize"]
+
+
+def minimize(
+    loss_fn: Callable[[Any], Any] | None,
+    init_params: Any,
+    *,
+    optimizer: Any,
+    n_iters: int,
+    value_and_grad: Callable[[Any], tuple[Any, Any]] | None = None,
+    state: Any = None,
+    record_params_every: int = 0,
+    record_grads_every: int = 0,
+    metrics: Mapping[str, Callable[[Any], float]] | None = None,
+    metrics_every: int = 1,
+    progress: bool = False,
+    progress_every: int = 50,
+    stream: IO[str] | None = None,
+    tol: float | None = None,
+    gtol: float | None = None,
+    validation_fn: Callable[[Any], float] | None = None,
+    patience: int | None = None,
+    callback: Callable[[Any], Any] | None = None,
+    on_nonfinite: str = "stop",
+) -> OptimizeResult:
+    """Minimize ``loss_fn(params)`` over a tree of parameters, never losing the work done.
+
+    Iteration 0 evaluates the loss and gradient at ``init_params``; every later iteration
+    first takes one optimizer step with the gradient of the previous iteration, then
+    evaluates the new parameters. So ``n_iters`` iterations make ``n_iters`` loss-and-gradient
+    evaluations and ``n_iters - 1`` updates, exactly like the teaching notebook's
+    ``run_many_iters_of_gradient_descent``, the returned parameters are always ones whose loss
+    is known (``history.losses[-1]``), and nothing is ever evaluated twice. The gradient of the
+    last iteration is kept in ``result.state``; passing that state back applies it first, so
+    two calls of 50 iterations equal one call of 100, bit for bit.
+
+    Parameters
+    ----------
+    loss_fn : callable or None
+        ``loss_fn(params) -> float``, differentiable by autograd. May be None when
+        ``value_and_grad`` is given.
+    init_params : tree
+        Nested lists, tuples and dicts of arrays, e.g. ``[{'w': w_DH, 'b': b_H}, ...]``.
+        Copied and cast to float64 (integers cannot be differentiated); never modified.
+    optimizer : Optimizer, LBFGS or str
+        ``gradient_descent(step)``, ``momentum(...)``, ``nesterov(...)``, ``adam(...)``,
+        ``rmsprop(...)`` (optionally wrapped by ``clip_by_global_norm``), ``lbfgs()``, any
+        object with ``init`` and ``update``, or one of their names for default settings.
+    n_iters : int
+        Number of iterations (evaluated points), at least 1. For L-BFGS, the most.
+    value_and_grad : callable, optional
+        ``value_and_grad(params) -> (loss, grads)`` replacing autograd's, e.g. a hand-written
+        gradient.
+    state : TrainState, optional
+        ``result.state`` of an earlier call, to continue it (pass ``result.params`` as
+        ``init_params``). If ``init_params`` differ from the parameters the state ended at,
+        the pending gradient is dropped and iteration 0 evaluates ``init_params``, keeping the
+        optimizer's moments. A bare optimizer state (from ``optimizer.init``) is accepted too.
+    record_params_every, record_grads_every : int, default 0
+        Keep a copy of the parameters (gradients) at every k-th iteration (0: never). See
+        :class:`History` for the memory cost.
+    metrics : dict of str to callable, optional
+        ``{name: fn(params) -> float}`` recorded every ``metrics_every`` iterations.
+    metrics_every : int, default 1
+        How often the metrics and ``validation_fn`` run.
+    progress : bool, default False
+        Print ``completed iter %5d/%d after %7.1f sec | loss %.6e`` for the first three
+        iterations and every ``progress_every``-th.
+    progress_every : int, default 50
+        Stride of the progress lines.
+    stream : text stream, optional
+        Where progress goes; ``sys.stdout`` by default.
+    tol : float, optional
+        Stop ("converged") when the relative loss change
+        ``|f_prev - f| / max(|f_prev|, |f|)`` is at most ``tol``.
+    gtol : float, optional
+        Stop ("converged") when the global gradient norm is at most ``gtol``.
+    validation_fn : callable, optional
+        ``validation_fn(params) -> float``, a loss on held-out data, recorded as the metric
+        ``"val_loss"``. Whenever it is given, ``result.params`` are the parameters with the
+        lowest validation loss, however training stopped.
+    patience : int, optional
+        Stop ("early_stopping") after this many validation checks without improvement.
+        Needs ``validation_fn``.
+    callback : callable, optional
+        ``callback(info)`` after every iteration (the first at ``init_params``) with a
+        :class:`CallbackInfo` (iteration, params, loss, grads, grad_norm, elapsed); return
+        True to stop ("callback").
+    on_nonfinite : {"stop", "raise"}, default "stop"
+        On a NaN or infinite loss or gradient, "stop" returns the last finite parameters
+        with reason "diverged" and a :class:`DivergenceWarning`; "raise" raises
+        :class:`DivergenceError` carrying that result as ``error.result``.
+
+    Returns
+    -------
+    OptimizeResult
+        ``params``, ``best_params``, ``best_loss``, ``history``, ``n_iters``, ``state``,
+        ``reason``, ``message``, ``n_evals`` and ``success``. A KeyboardInterrupt returns
+        the result so far with reason "interrupted".
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type, or ``state`` belongs to another optimizer.
+    ValueError
+        If an argument has a bad value, the loss is not a scalar or the gradient does not
+        match the parameters.
+    DivergenceError
+        If the loss or gradient is not finite and ``on_nonfinite="raise"``.
+    ImportError
+        If L-BFGS is asked for without scipy installed.
+
+    Warns
+    -----
+    DivergenceWarning
+        When training diverged (with the iteration number and what to try).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.optim import adam, minimize
+    >>> def loss(params):
+    ...     return np.sum((params['x'] - 1.0) ** 2) + params['y'] ** 2
+    >>> result = minimize(loss, {'x': np.zeros(2), 'y': 3}, optimizer=adam(0.1), n_iters=500)
+    >>> result.reason, len(result.history)
+    ('completed', 500)
+    >>> np.round(result.params['x'], 3), round(float(result.params['y']), 3)
+    (array([1., 1.]), 0.0)
+    """
+    settings = check_settings(
+        n_iters=n_iters,
+        record_params_every=record_params_every,
+        record_grads_every=record_grads_every,
+        metrics=metrics,
+        metrics_every=metrics_every,
+        progress=progress,
+        progress_every=progress_every,
+        stream=stream,
+        tol=tol,
+        gtol=gtol,
+        validation_fn=validation_fn,
+        patience=patience,
+        callback=callback,
+        on_nonfinite=on_nonfinite,
+    )
+    method = resolve_optimizer(optimizer)
+    if value_and_grad is not None:
+        if not callable(value_and_grad):
+            raise TypeError(
+                f"value_and_grad must be a function params -> (loss, grads), got "
+                f"{describe(value_and_grad)}"
+            )
+        if loss_fn is not None and not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a function params -> loss, got {describe(loss_fn)}")
+        evaluate = value_and_grad
+    elif not callable(loss_fn):
+        raise TypeError(
+            f"loss_fn must be a function params -> loss, got {describe(loss_fn)}; or pass "
+            f"value_and_grad=fn returning (loss, grads)"
+        )
+    else:
+        evaluate = autograd_value_and_grad(loss_fn)
+    params = check_init_params(init_params)
+    if isinstance(method, LBFGS):
+        if state is not None:
+            raise ValueError(
+                "state cannot be used with lbfgs(): L-BFGS restarts from init_params each "
+                "call; pass state=None"
+            )
+        result = run_lbfgs(evaluate, params, method, settings)
+    else:
+        result = _run_first_order(evaluate, params, method, state, settings)
+    if result.reason == "diverged":
+        if settings.on_nonfinite == "raise":
+            raise DivergenceError(result.message, result)
+        warnings.warn(result.message, DivergenceWarning, stacklevel=2)
+    return result
+
+
+def _same_values(a: Any, b: Any) -> bool:
+    """Return True when trees ``a`` and ``b`` have the same structure and equal leaves."""
+    if a is b:
+        return True
+    try:
+        equal = tree.map(lambda x, y: bool(np.array_equal(x, y)), a, b)
+    except ValueError:
+        return False
+    return all(tree.leaves(equal))
+
+
+def _resume(optimizer: Optimizer, params: Any, state: Any) -> tuple[Point | None, Any, int]:
+    """Return the starting point (None when nothing is pending), optimizer state, iteration."""
+    if state is None:
+        return None, optimizer.init(params), 0
+    given = state.opt_state if isinstance(state, TrainState) else state
+    expected = optimizer.init(params)
+    if type(given) is not type(expected):
+        raise TypeError(
+            f"state does not belong to this optimizer: it holds a {type(given).__name__}, "
+            f"but this optimizer's state is a {type(expected).__name__}; pass the optimizer "
+            f"that produced the state, or state=None to start afresh"
+        )
+    if not isinstance(state, TrainState):
+        return None, state, 0
+    if state.grads is not None and state.loss is not None and _same_values(params, state.params):
+        start = Point(state.iteration - 1, state.params, state.loss, state.grads, state.opt_state)
+        return start, state.opt_state, state.iteration
+    return None, state.opt_state, state.iteration
+
+
+def _run_first_order(
+    evaluate: Callable[[Any], tuple[Any, Any]],
+    params: Any,
+    optimizer: Optimizer,
+    state: Any,
+    settings: Settings,
+) -> OptimizeResult:
+    start, opt_state, first = _resume(optimizer, params, state)
+    monitor = Monitor(settings, first + settings.n_iters, start)
+    reason, message, n_evals = "completed", "", 0
+    iteration = first
+    try:
+        for iteration in range(first, first + settings.n_iters):
+            current = monitor.current
+            if current is not None:
+                new_params, new_opt_state = optimizer.update(
+                    current.grads, current.opt_state, current.params
+                )
+            else:
+                new_params, new_opt_state = params, opt_state
+            loss, grads = evaluate(new_params)
+            n_evals += 1
+            if n_evals == 1:
+                check_first_evaluation(loss, grads, new_params)
+            loss = float(loss)
+            grad_norm = float(tree.global_norm(grads))
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                reason = "diverged"
+                message = _diverged_message(iteration, loss, grad_norm, monitor.current)
+                break
+            stop = monitor.observe(iteration, new_params, loss, grads, grad_norm, new_opt_state)
+            if stop is not None:
+                reason = stop
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        current = monitor.current
+        back = (
+            f"the parameters of iteration {current.iteration}"
+            if current is not None
+            else "the initial parameters"
+        )
+        message = f"interrupted by KeyboardInterrupt during iteration {iteration}; returning {back}"
+    current = monitor.current
+    if current is None:
+        train_state = TrainState(opt_state, params, None, None, first)
+    else:
+        train_state = TrainState(
+            current.opt_state, current.params, current.grads, current.loss, current.iteration + 1
+        )
+    return monitor.finish(reason, message, params, train_state, n_evals)
+
+
+def _diverged_message(iteration: int, loss: float, grad_norm: float, current: Any) -> str:
+    what = f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {grad_norm}"
+    back = (
+        f"the parameters of iteration {current.iteration}"
+        if current is not None
+        else "the initial parameters"
+    )
+    return (
+        f"training diverged at iteration {iteration}: {what}; returning {back}, the last "
+        f"finite ones. Try a smaller step_size (or clip_by_global_norm), or standardize the "
+        f"data (tinynn.data.Standardizer)"
+    )

@@ -1,0 +1,173 @@
+"""Bookkeeping shared by every optimizer loop: history, best parameters, progress, stopping.
+
+A loop evaluates the loss and gradient at some parameters, checks they are finite, and hands
+them to :meth:`Monitor.observe`, which records the iteration, commits it as the current point
+(one assignment, so an interrupt never leaves half an iteration behind), prints progress, runs
+the metrics, the validation function and the callback, and says whether to stop.
+"""
+
+from __future__ import annotations
+
+import math
+from time import perf_counter
+from typing import IO, Any, NamedTuple
+
+from tinynn import tree
+from tinynn.optim._history import History
+from tinynn.optim._result import CallbackInfo, OptimizeResult, TrainState
+
+PROGRESS_FORMAT = "completed iter %5d/%d after %7.1f sec | loss %.6e"
+
+
+class Settings(NamedTuple):
+    """The validated keyword options of :func:`minimize`."""
+
+    n_iters: int
+    record_params_every: int
+    record_grads_every: int
+    metrics: dict[str, Any]
+    metrics_every: int
+    progress: bool
+    progress_every: int
+    stream: IO[str] | None
+    tol: float | None
+    gtol: float | None
+    validation_fn: Any
+    patience: int | None
+    callback: Any
+    on_nonfinite: str
+
+
+class Point(NamedTuple):
+    """The last committed iteration: its number, parameters, loss, gradient, optimizer state."""
+
+    iteration: int
+    params: Any
+    loss: float
+    grads: Any
+    opt_state: Any
+
+
+class Monitor:
+    """Record iterations and decide when to stop; see the module docstring."""
+
+    def __init__(self, settings: Settings, total: int, start: Point | None) -> None:
+        self.settings = settings
+        self.total = total
+        self.history = History()
+        self.t0 = perf_counter()
+        self.current: Point | None = start
+        self.n_done = 0
+        self.best_loss = start.loss if start is not None else math.inf
+        self.best_params = start.params if start is not None else None
+        self.prev_loss = start.loss if start is not None else None
+        self.best_val = math.inf
+        self.best_val_params: Any = None
+        self.best_val_iter = -1
+        self.wait = 0
+        self.stop_message = ""
+
+    def observe(
+        self, iteration: int, params: Any, loss: float, grads: Any, grad_norm: float, opt_state: Any
+    ) -> str | None:
+        """Record and commit one finite iteration; return a stop reason or None to go on."""
+        s = self.settings
+        elapsed = perf_counter() - self.t0
+        self.history._append(iteration, loss, grad_norm, elapsed)
+        if s.record_params_every and iteration % s.record_params_every == 0:
+            self.history.params[iteration] = tree.copy(params)
+        if s.record_grads_every and iteration % s.record_grads_every == 0:
+            self.history.grads[iteration] = tree.copy(grads)
+        self.current = Point(iteration, params, loss, grads, opt_state)
+        self.n_done += 1
+        if loss < self.best_loss:
+            self.best_loss, self.best_params = loss, params
+        if s.progress and (self.n_done <= 3 or (iteration + 1) % s.progress_every == 0):
+            self._print_progress(iteration, elapsed, loss)
+        prev, self.prev_loss = self.prev_loss, loss
+        if (s.metrics or s.validation_fn is not None) and iteration % s.metrics_every == 0:
+            reason = self._check_metrics(iteration, params)
+            if reason is not None:
+                return reason
+        if s.gtol is not None and grad_norm <= s.gtol:
+            self.stop_message = (
+                f"converged at iteration {iteration}: gradient norm {grad_norm:.3e} <= "
+                f"gtol={s.gtol:g}"
+            )
+            return "converged"
+        if s.tol is not None and prev is not None:
+            change = abs(prev - loss)
+            if change <= s.tol * max(abs(prev), abs(loss)):
+                self.stop_message = (
+                    f"converged at iteration {iteration}: relative loss change "
+                    f"{change / max(abs(prev), abs(loss), 1e-300):.3e} <= tol={s.tol:g}"
+                )
+                return "converged"
+        if s.callback is not None:
+            info = CallbackInfo(iteration, params, loss, grads, grad_norm, elapsed)
+            if s.callback(info):
+                self.stop_message = f"the callback asked to stop at iteration {iteration}"
+                return "callback"
+        return None
+
+    def _print_progress(self, iteration: int, elapsed: float, loss: float) -> None:
+        import sys
+
+        stream = self.settings.stream if self.settings.stream is not None else sys.stdout
+        stream.write(PROGRESS_FORMAT % (iteration + 1, self.total, elapsed, loss) + "\n")
+        if hasattr(stream, "flush"):
+            stream.flush()
+
+    def _check_metrics(self, iteration: int, params: Any) -> str | None:
+        s = self.settings
+        values = {name: float(fn(params)) for name, fn in s.metrics.items()}
+        if s.validation_fn is None:
+            self.history._append_metrics(iteration, values)
+            return None
+        val = float(s.validation_fn(params))
+        values["val_loss"] = val
+        self.history._append_metrics(iteration, values)
+        if val < self.best_val:
+            self.best_val, self.best_val_params, self.best_val_iter = val, params, iteration
+            self.wait = 0
+            return None
+        self.wait += 1
+        if s.patience is not None and self.wait >= s.patience:
+            self.stop_message = (
+                f"early stopping at iteration {iteration}: the validation loss did not improve "
+                f"for {self.wait} checks"
+            )
+            return "early_stopping"
+        return None
+
+    def elapsed(self) -> float:
+        return perf_counter() - self.t0
+
+    def finish(
+        self, reason: str, message: str, init_params: Any, state: TrainState | None, n_evals: int
+    ) -> OptimizeResult:
+        """Build the result; restore the best validation parameters when there are some."""
+        current = self.current
+        if reason == "interrupted":
+            self.history._truncate(current.iteration if current is not None else None)
+        params = current.params if current is not None else init_params
+        if not message:
+            message = self.stop_message or f"completed {self.n_done} iterations"
+        if self.best_val_params is not None:
+            params = self.best_val_params
+            message += (
+                f"; restored the parameters of iteration {self.best_val_iter}, which had the "
+                f"lowest validation loss ({self.best_val:.6e})"
+            )
+        best_params = self.best_params if self.best_params is not None else init_params
+        return OptimizeResult(
+            params=params,
+            best_params=best_params,
+            best_loss=float(self.best_loss),
+            history=self.history,
+            n_iters=len(self.history),
+            state=state,
+            reason=reason,
+            message=message,
+            n_evals=n_evals,
+        )

@@ -1,0 +1,126 @@
+"""What :func:`tinynn.optim.minimize` hands back: the result, the resumable state, the faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from tinynn.optim._history import History
+
+__all__ = [
+    "REASONS",
+    "CallbackInfo",
+    "DivergenceError",
+    "DivergenceWarning",
+    "OptimizeResult",
+    "TrainState",
+]
+
+REASONS = ("completed", "converged", "diverged", "interrupted", "callback", "early_stopping")
+_SUCCESS = ("completed", "converged", "callback", "early_stopping")
+
+
+class TrainState(NamedTuple):
+    """Everything needed to continue a first-order run exactly where it stopped.
+
+    Pass ``state=result.state`` together with ``result.params`` to :func:`minimize` and the
+    training continues bit for bit as one longer call would have.
+
+    Attributes
+    ----------
+    opt_state : NamedTuple
+        The optimizer's own state (its update count, moments, ...).
+    params : tree
+        The parameters the run ended at (the last evaluated ones).
+    grads : tree or None
+        The gradient at ``params``, not yet applied; the next call starts by applying it,
+        so nothing is evaluated twice. None when nothing is pending.
+    loss : float or None
+        The loss at ``params``.
+    iteration : int
+        The number of the next iteration (iterations are numbered across resumed calls).
+    """
+
+    opt_state: Any
+    params: Any
+    grads: Any
+    loss: float | None
+    iteration: int
+
+
+class CallbackInfo(NamedTuple):
+    """What a ``callback`` passed to :func:`minimize` receives after each iteration."""
+
+    iteration: int
+    params: Any
+    loss: float
+    grads: Any
+    grad_norm: float
+    elapsed: float
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training stopped because the loss or the gradient became NaN or infinite."""
+
+
+class DivergenceError(FloatingPointError):
+    """Raised instead of :class:`DivergenceWarning` when ``on_nonfinite="raise"``.
+
+    The result up to the last finite iteration is attached as ``error.result``.
+    """
+
+    def __init__(self, message: str, result: OptimizeResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(repr=False)
+class OptimizeResult:
+    """The outcome of :func:`~tinynn.optim.minimize`.
+
+    Attributes
+    ----------
+    params : tree
+        Final parameters: those of the last iteration that finished with a finite loss, or,
+        when a ``validation_fn`` was given, those with the lowest validation loss.
+    best_params : tree
+        Parameters with the lowest training loss seen.
+    best_loss : float
+        That loss (``inf`` when no finite loss was seen).
+    history : History
+        Loss, gradient norm and time of every iteration, plus the requested records.
+    n_iters : int
+        Number of iterations completed by this call.
+    state : TrainState or None
+        Pass it back as ``state=`` to continue; None for L-BFGS, which cannot resume.
+    reason : str
+        Why training stopped: ``"completed"``, ``"converged"``, ``"diverged"``,
+        ``"interrupted"``, ``"callback"`` or ``"early_stopping"``.
+    message : str
+        One sentence saying the same for humans.
+    n_evals : int
+        Number of loss-and-gradient evaluations (equal to ``n_iters`` for first-order
+        optimizers, plus one when an evaluation came out non-finite; more for L-BFGS, whose
+        line search tries several points per iteration).
+    """
+
+    params: Any
+    best_params: Any
+    best_loss: float
+    history: History
+    n_iters: int
+    state: TrainState | None
+    reason: str
+    message: str
+    n_evals: int = field(default=0)
+
+    @property
+    def success(self) -> bool:
+        """True unless training diverged or was interrupted."""
+        return self.reason in _SUCCESS
+
+    def __repr__(self) -> str:
+        return (
+            f"OptimizeResult(reason={self.reason!r}, n_iters={self.n_iters}, "
+            f"best_loss={self.best_loss:.6e}, message={self.message!r})"
+        )
