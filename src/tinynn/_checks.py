@@ -138,3 +138,13 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return str(value)
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite number of at least zero."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a non-negative number, got {describe(value)}")
+    out = float(value)
+    if not np.isfinite(out) or out < 0.0:
+        raise ValueError(f"{name} must be a non-negative finite number, got {out!r}")
+    return out
