@@ -1,0 +1,152 @@
+"""Built-in hidden-layer activations: traceable forms plus the numpy kernels of the fast path.
+
+Each built-in activation has three faces:
+
+- a function written with ``autograd.numpy`` (what ``tinynn.model.ACTIVATIONS`` exposes and what
+  the plain traced reference path calls);
+- an in-place numpy forward ``forward(z, out)`` used by the fast path;
+- ``deriv_mul(a, d)``, which multiplies the backpropagated ``d`` in place by ``f'(z)`` computed
+  from the OUTPUT ``a = f(z)`` alone (and may overwrite ``a``), so the fast path keeps one
+  array per hidden layer and never the pre-activation ``z``.
+
+Every activation here is chosen so that its derivative is a function of its output. ``relu`` and
+``leaky_relu`` use the derivative of the right-hand side at exactly zero, in both paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import autograd.numpy as anp
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+def tanh(z: Any) -> Any:
+    """Return the hyperbolic tangent of ``z``."""
+    return anp.tanh(z)
+
+
+def relu(z: Any) -> Any:
+    """Return ``max(z, 0)`` elementwise (derivative 0 at exactly 0)."""
+    return anp.where(z > 0, z, 0.0)
+
+
+def leaky_relu(z: Any) -> Any:
+    """Return ``z`` where positive and ``0.01 * z`` elsewhere."""
+    return anp.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def elu(z: Any) -> Any:
+    """Return ``z`` where positive and ``exp(z) - 1`` elsewhere."""
+    return anp.where(z > 0, z, anp.expm1(anp.minimum(z, 0.0)))
+
+
+def sigmoid(z: Any) -> Any:
+    """Return the logistic sigmoid ``1 / (1 + exp(-z))``, computed without overflow."""
+    return 0.5 * (anp.tanh(0.5 * z) + 1.0)
+
+
+def softplus(z: Any) -> Any:
+    """Return ``log(1 + exp(z))``, computed without overflow."""
+    return anp.logaddexp(0.0, z)
+
+
+def identity(z: Any) -> Any:
+    """Return ``z`` unchanged (a linear hidden layer)."""
+    return z
+
+
+def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
+    np.tanh(z, out=out)
+
+
+def _fwd_relu(z: np.ndarray, out: np.ndarray) -> None:
+    np.maximum(z, 0.0, out=out)
+
+
+def _fwd_leaky_relu(z: np.ndarray, out: np.ndarray) -> None:
+    np.maximum(z, LEAKY_SLOPE * z, out=out)
+
+
+def _fwd_elu(z: np.ndarray, out: np.ndarray) -> None:
+    neg = np.expm1(np.minimum(z, 0.0))
+    np.copyto(out, np.where(z > 0, z, neg))
+
+
+def _fwd_sigmoid(z: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+
+
+def _fwd_softplus(z: np.ndarray, out: np.ndarray) -> None:
+    np.logaddexp(0.0, z, out=out)
+
+
+def _fwd_identity(z: np.ndarray, out: np.ndarray) -> None:
+    if out is not z:
+        np.copyto(out, z)
+
+
+def _mul_tanh(a: np.ndarray, d: np.ndarray) -> None:
+    np.multiply(a, a, out=a)
+    np.subtract(1.0, a, out=a)
+    d *= a
+
+
+def _mul_relu(a: np.ndarray, d: np.ndarray) -> None:
+    d *= a > 0.0
+
+
+def _mul_leaky_relu(a: np.ndarray, d: np.ndarray) -> None:
+    d *= np.where(a > 0.0, 1.0, LEAKY_SLOPE)
+
+
+def _mul_elu(a: np.ndarray, d: np.ndarray) -> None:
+    d *= np.where(a > 0.0, 1.0, a + 1.0)
+
+
+def _mul_sigmoid(a: np.ndarray, d: np.ndarray) -> None:
+    d *= a
+    np.subtract(1.0, a, out=a)
+    d *= a
+
+
+def _mul_softplus(a: np.ndarray, d: np.ndarray) -> None:
+    # f'(z) = sigmoid(z) = 1 - exp(-f(z)); expm1 keeps it accurate when f(z) is tiny.
+    np.negative(a, out=a)
+    np.expm1(a, out=a)
+    d *= a
+    np.negative(d, out=d)
+
+
+def _mul_identity(a: np.ndarray, d: np.ndarray) -> None:
+    pass
+
+
+class Kernel(NamedTuple):
+    """The traceable function and the two in-place numpy kernels of one built-in activation."""
+
+    fn: Callable[[Any], Any]
+    forward: Callable[[np.ndarray, np.ndarray], None]
+    deriv_mul: Callable[[np.ndarray, np.ndarray], None]
+
+
+KERNELS: dict[str, Kernel] = {
+    "tanh": Kernel(tanh, _fwd_tanh, _mul_tanh),
+    "relu": Kernel(relu, _fwd_relu, _mul_relu),
+    "leaky_relu": Kernel(leaky_relu, _fwd_leaky_relu, _mul_leaky_relu),
+    "elu": Kernel(elu, _fwd_elu, _mul_elu),
+    "sigmoid": Kernel(sigmoid, _fwd_sigmoid, _mul_sigmoid),
+    "softplus": Kernel(softplus, _fwd_softplus, _mul_softplus),
+    "identity": Kernel(identity, _fwd_identity, _mul_identity),
+}
+
+# Other names and callables that mean a built-in; they take the fast path too.
+ALIASES: dict[Any, str] = {"linear": "identity", anp.tanh: "tanh", np.tanh: "tanh"}
+for _name, _kernel in KERNELS.items():
+    ALIASES[_kernel.fn] = _name

@@ -1,0 +1,402 @@
+"""Losses for regression networks: Gaussian likelihood, squared errors, priors and objectives.
+
+The Gaussian negative log-likelihood of targets ``y`` given predictions ``yhat`` and noise
+standard deviation ``sigma`` comes in two forms:
+
+- ``form="full"`` (default): the sum over elements of
+  ``0.5 * log(2 * pi) + log(sigma) + 0.5 * ((y - yhat) / sigma)**2``, a proper density, so
+  ``sigma`` can be learned;
+- ``form="notebook"``: ``0.5 / sigma**2 * sum((y - yhat)**2)``, the teaching notebook's form,
+  which drops both constants (do not learn ``sigma`` with it).
+
+Everything here is differentiable by autograd (params, ``yhat``, ``y``, a traced ``sigma``) and
+records one graph node per call. Shape suffixes: N examples, D input features, O outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import isbox
+
+from tinynn import _fastloss, _fastobjective, model
+from tinynn._activations import KERNELS
+from tinynn._checks import as_float_array, check_choice, check_positive, describe
+from tinynn._fastnet import unbox
+
+__all__ = ["gaussian_nll", "l2_penalty", "log_prior", "make_objective", "mse", "rmse"]
+
+FORMS = ("full", "notebook")
+REDUCTIONS = ("sum", "mean")
+
+
+def _check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
+    """Return y and yhat as float arrays (boxes pass through) after an exact shape check."""
+    if not isbox(y):
+        y = np.asarray(y, dtype=np.float64)
+    if not isbox(yhat):
+        yhat = np.asarray(yhat, dtype=np.float64)
+    y_shape, yhat_shape = np.shape(unbox(y)), np.shape(unbox(yhat))
+    if y_shape != yhat_shape:
+        hint = "pass arrays of the same shape"
+        if y_shape == (*yhat_shape, 1):
+            hint = "pass y.ravel()"
+        elif yhat_shape == (*y_shape, 1):
+            hint = "pass yhat.ravel() (or y[:, None] to keep a column)"
+        raise ValueError(
+            f"y and yhat must have the same shape, got y {y_shape} and yhat {yhat_shape}; "
+            f"{hint} (shapes are never broadcast, (N,) against (N, 1) would give (N, N))"
+        )
+    return y, yhat
+
+
+def _check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
+    """Return sigma checked: positive when concrete; a scalar, (O,) or yhat's shape."""
+    value = unbox(sigma)
+    shape = np.shape(value)
+    allowed = np.size(value) == 1 or shape == yhat_shape
+    allowed = allowed or (len(yhat_shape) == 2 and shape == yhat_shape[1:])
+    if not allowed:
+        raise ValueError(
+            f"sigma must be a scalar, one value per output (shape {yhat_shape[1:]}) or one per "
+            f"element (shape {yhat_shape}), got shape {shape}"
+        )
+    if isbox(sigma):
+        return sigma
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number, np.ndarray, list)):
+        raise TypeError(f"sigma must be a positive number or array, got {describe(sigma)}")
+    if np.ndim(sigma) == 0:
+        return check_positive(sigma, "sigma")
+    arr = np.asarray(sigma, dtype=np.float64)
+    if not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError(f"sigma must be positive and finite everywhere, got {arr}")
+    return arr
+
+
+def gaussian_nll(
+    y: Any, yhat: Any, sigma: Any = 1.0, *, form: str = "full", reduction: str = "sum"
+) -> Any:
+    """Return the Gaussian negative log-likelihood of ``y`` given predictions ``yhat``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,) or (N, O)
+        Targets.
+    yhat : ndarray of the same shape as y
+        Predictions, e.g. ``predict(params, x)``; may be traced by autograd.
+    sigma : float, ndarray of shape (O,) or of y's shape, default 1.0
+        Noise standard deviation (never a variance): one value, one per output or one per
+        element. May be traced (learned), e.g. ``np.exp(log_sigma)``.
+    form : {"full", "notebook"}, default "full"
+        ``"full"`` keeps the constants ``0.5 * log(2 * pi) + log(sigma)`` per element;
+        ``"notebook"`` is ``0.5 / sigma**2 * sum((y - yhat)**2)``.
+    reduction : {"sum", "mean"}, default "sum"
+        ``"mean"`` divides by N (the number of examples); outputs are always summed.
+
+    Returns
+    -------
+    float
+        The loss (a traced scalar under autograd).
+
+    Raises
+    ------
+    ValueError
+        If y and yhat shapes differ (no broadcasting; the message suggests ``y.ravel()``), if
+        sigma is not positive or has an incompatible shape, or if form/reduction is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import gaussian_nll
+    >>> y = np.array([1.0, 2.0])
+    >>> round(gaussian_nll(y, y + 0.1, sigma=0.1, form="notebook"), 6)
+    1.0
+    >>> round(gaussian_nll(y, y, sigma=1.0), 6)  # 2 * 0.5 * log(2 pi)
+    1.837877
+    """
+    full = check_choice(form, "form", FORMS) == "full"
+    mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
+    y, yhat = _check_pair(y, yhat)
+    sigma = _check_sigma(sigma, np.shape(unbox(yhat)))
+    if isbox(y) or isbox(yhat) or isbox(sigma):
+        return _fastloss.nll(y, yhat, sigma, full, mean)
+    return _fastloss._nll_raw(y, yhat, sigma, full, mean)
+
+
+def mse(y: Any, yhat: Any) -> Any:
+    """Return the mean squared error over all elements.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,) or (N, O)
+        Targets.
+    yhat : ndarray of the same shape as y
+        Predictions; may be traced by autograd.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes of y and yhat differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import mse
+    >>> float(mse(np.array([0.0, 0.0]), np.array([1.0, 3.0])))
+    5.0
+    """
+    y, yhat = _check_pair(y, yhat)
+    return anp.mean((yhat - y) ** 2)
+
+
+def rmse(y: Any, yhat: Any) -> Any:
+    """Return the root mean squared error over all elements (same units as y).
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,) or (N, O)
+        Targets.
+    yhat : ndarray of the same shape as y
+        Predictions; may be traced by autograd.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes of y and yhat differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import rmse
+    >>> float(rmse(np.array([0.0, 0.0]), np.array([3.0, 4.0])))  # sqrt(12.5)
+    3.5355339059327378
+    """
+    return anp.sqrt(mse(y, yhat))
+
+
+def _check_tree(params: Any) -> None:
+    from tinynn import tree
+
+    for path, leaf in tree.leaves_with_paths(unbox(params)):
+        if not isbox(leaf) and np.asarray(unbox(leaf)).dtype.kind not in "biuf":
+            raise TypeError(f"{path} must be numeric, got {describe(leaf)}")
+
+
+def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
+    """Return the log density of a zero-mean Gaussian prior summed over all parameters.
+
+    Each scalar ``theta`` contributes ``-0.5 * log(2 * pi) - log(prior_std) -
+    0.5 * (theta / prior_std)**2``.
+
+    Parameters
+    ----------
+    params : tree
+        Nested lists/dicts of arrays (e.g. network parameters); may be traced.
+    prior_std : float, default 1.0
+        Prior standard deviation (positive; may be traced to learn it).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``prior_std`` is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import log_prior
+    >>> round(log_prior([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}]), 6)  # 2 * -0.5 log(2 pi)
+    -1.837877
+    """
+    _check_tree(params)
+    from tinynn import tree
+
+    count = tree.size(unbox(params))
+    if isbox(prior_std):
+        squares = _fastloss.sum_squares(params, 1.0, 0.0)
+        return -0.5 * squares / prior_std**2 - count * (_fastloss.HALF_LOG_2PI + anp.log(prior_std))
+    std = check_positive(prior_std, "prior_std")
+    const = -count * (_fastloss.HALF_LOG_2PI + float(np.log(std)))
+    return _fastloss.sum_squares(params, -0.5 / std**2, const)
+
+
+def l2_penalty(params: Any, *, strength: Any = 1.0) -> Any:
+    """Return ``0.5 * strength * sum(theta**2)`` over all parameters.
+
+    With ``strength = 1 / prior_std**2`` this equals ``-log_prior(params, prior_std=prior_std)``
+    up to a constant.
+
+    Parameters
+    ----------
+    params : tree
+        Nested lists/dicts of arrays; may be traced.
+    strength : float, default 1.0
+        Non-negative penalty strength (may be traced).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``strength`` is negative or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import l2_penalty
+    >>> float(l2_penalty([{'w': np.array([[3.0]]), 'b': np.array([4.0])}], strength=2.0))
+    25.0
+    """
+    _check_tree(params)
+    if isbox(strength):
+        return 0.5 * strength * _fastloss.sum_squares(params, 1.0, 0.0)
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)):
+        raise TypeError(f"strength must be a non-negative number, got {describe(strength)}")
+    if not np.isfinite(strength) or strength < 0:
+        raise ValueError(f"strength must be a non-negative finite number, got {strength!r}")
+    return _fastloss.sum_squares(params, 0.5 * float(strength), 0.0)
+
+
+class Objective:
+    """The training objective ``loss(params)`` built by :func:`make_objective`.
+
+    Calling it returns the negative log-likelihood of the stored data (plus the negative log
+    prior when ``prior_std`` is set) at ``params``; autograd differentiates it as one node.
+    """
+
+    def __init__(self, fused: _fastobjective.FusedObjective, name: str | None, fn: Any) -> None:
+        self._fused = fused
+        self._name = name
+        self._fn = fn
+        self.x = fused.x_ND
+        self.y = fused.y
+
+    def __call__(self, params: Any) -> Any:
+        shapes = model._shapes(params)
+        n_features, n_outputs = self.x.shape[1], self._fused.y_NO.shape[1]
+        if shapes[0][0] != n_features:
+            raise ValueError(
+                f"params[0]['w'] expects {shapes[0][0]} input features but x has {n_features} "
+                f"(shape {self.x.shape}); rebuild params for {n_features} inputs"
+            )
+        if shapes[-1][1] != n_outputs:
+            raise ValueError(
+                f"params[-1]['w'] gives {shapes[-1][1]} outputs but y has {n_outputs} "
+                f"(shape {self.y.shape}); rebuild params for {n_outputs} outputs"
+            )
+        if self._name is None:
+            return self._fused.reference(params, self._fn)
+        return _fastobjective.fast_objective(params, self._fused)
+
+    def __repr__(self) -> str:
+        f = self._fused
+        return (
+            f"Objective(N={self.x.shape[0]}, D={self.x.shape[1]}, O={f.y_NO.shape[1]}, "
+            f"sigma={f.sigma!r}, prior_std={f.prior_std!r}, "
+            f"activation={self._name or self._fn!r}, form={'full' if f.full else 'notebook'!r})"
+        )
+
+
+def make_objective(
+    x: Any,
+    y: Any,
+    *,
+    sigma: Any = 1.0,
+    prior_std: float | None = None,
+    activation: str | Callable[[Any], Any] = "tanh",
+    form: str = "full",
+    reduction: str = "sum",
+) -> Objective:
+    """Build the training objective ``loss(params)`` for data ``x``, ``y``.
+
+    ``loss(params) = gaussian_nll(y, predict(params, x), sigma) - log_prior(params)``, with the
+    prior term only when ``prior_std`` is given. x and y are checked once here; each call then
+    runs network, likelihood and prior as one autograd primitive with preallocated buffers.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D), or (N,) when D == 1
+        Inputs (finite).
+    y : ndarray of shape (N,) for one output or (N, O) for O >= 2 outputs
+        Targets (finite).
+    sigma : float or ndarray of shape (O,), default 1.0
+        Noise standard deviation, fixed (to learn it, compose :func:`gaussian_nll` yourself).
+    prior_std : float, optional
+        Standard deviation of a zero-mean Gaussian prior on every parameter (MAP training).
+        With ``form="notebook"`` the prior is ``0.5 / prior_std**2 * sum(theta**2)`` (no constant).
+    activation : str or callable, default "tanh"
+        Hidden activation, as in :func:`tinynn.model.predict`.
+    form : {"full", "notebook"}, default "full"
+        Likelihood form, see :func:`gaussian_nll`.
+    reduction : {"sum", "mean"}, default "sum"
+        ``"mean"`` divides the whole objective (prior included) by N; the minimizer is unchanged.
+
+    Returns
+    -------
+    Objective
+        Callable ``loss(params) -> float``, differentiable by autograd.
+
+    Raises
+    ------
+    ValueError
+        If x or y is not finite, has the wrong number of dimensions, if their lengths differ,
+        if y has shape (N, 1) (pass ``y.ravel()``), if sigma or prior_std is not positive, or if
+        form/reduction/activation is unknown.
+
+    Examples
+    --------
+    >>> import autograd
+    >>> import numpy as np
+    >>> from tinynn.losses import make_objective
+    >>> x = np.array([[0.0], [1.0]]); y = np.array([0.0, 2.0])
+    >>> loss = make_objective(x, y, sigma=1.0, form="notebook")
+    >>> params = [{'w': np.array([[2.0]]), 'b': np.array([0.0])}]
+    >>> float(loss(params))
+    0.0
+    >>> autograd.grad(loss)(params)[0]['w']
+    array([[0.]])
+    """
+    full = check_choice(form, "form", FORMS) == "full"
+    mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
+    x_arr = as_float_array(x, "x", ndims=(1, 2))
+    y_arr = as_float_array(y, "y", ndims=(1, 2))
+    n = y_arr.shape[0]
+    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        raise ValueError(
+            f"y must have shape ({n},) for one output (predictions of a one-output network have "
+            f"shape (N,)), got {y_arr.shape}; pass y.ravel()"
+        )
+    x_ND = x_arr.reshape(-1, 1) if x_arr.ndim == 1 else x_arr
+    if x_ND.shape[0] != n:
+        raise ValueError(
+            f"x and y must have the same number of examples, got x {x_arr.shape} and "
+            f"y {y_arr.shape}"
+        )
+    if isbox(sigma):
+        raise TypeError(
+            "sigma must be a fixed number in make_objective, got a traced value; to learn sigma "
+            "write the loss as gaussian_nll(y, predict(params, x), sigma)"
+        )
+    sigma = _check_sigma(sigma, y_arr.shape)
+    if prior_std is not None:
+        prior_std = check_positive(prior_std, "prior_std")
+    name, fn = model._resolve(activation)
+    kernel = KERNELS[name] if name is not None else KERNELS["identity"]
+    fused = _fastobjective.FusedObjective(x_ND, y_arr, sigma, prior_std, kernel, full, mean)
+    return Objective(fused, name, fn)
