@@ -9,7 +9,6 @@ of updates done so far; step-size schedules are evaluated at it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive, describe
+from tinynn.optim._fasttree import global_norm, tree_map
 from tinynn.optim._schedules import Schedule, as_schedule
 
 __all__ = [
@@ -117,7 +117,8 @@ def gradient_descent(step_size: float | Schedule = 1e-3) -> Optimizer:
 
     def update(grads: Any, state: GradientDescentState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        return tree.axpy(-step, grads, params), GradientDescentState(state.n_updates + 1)
+        new_params = tree_map(lambda p, g: p - step * g, params, grads)
+        return new_params, GradientDescentState(state.n_updates + 1)
 
     return Optimizer(init, update)
 
@@ -181,9 +182,14 @@ def momentum(
 
     def update(grads: Any, state: MomentumState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        velocity = tree.axpy(mass, state.velocity, grads)
-        direction = tree.axpy(mass, velocity, grads) if nesterov else velocity
-        return tree.axpy(-step, direction, params), MomentumState(state.n_updates + 1, velocity)
+        velocity = tree_map(lambda v, g: mass * v + g, state.velocity, grads)
+        if nesterov:
+            new_params = tree_map(
+                lambda p, g, v: p - step * (g + mass * v), params, grads, velocity
+            )
+        else:
+            new_params = tree_map(lambda p, v: p - step * v, params, velocity)
+        return new_params, MomentumState(state.n_updates + 1, velocity)
 
     return Optimizer(init, update)
 
@@ -287,11 +293,11 @@ def adam(
     def update(grads: Any, state: AdamState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
         t = state.n_updates + 1
-        mu = tree.map(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
-        nu = tree.map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
+        mu = tree_map(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
+        nu = tree_map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
         c1 = 1.0 - b1**t
         c2 = 1.0 - b2**t
-        new_params = tree.map(
+        new_params = tree_map(
             lambda p, m, v: p - step * (m / c1) / (np.sqrt(v / c2) + eps), params, mu, nu
         )
         return new_params, AdamState(t, mu, nu)
@@ -351,10 +357,10 @@ def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float =
 
     def update(grads: Any, state: RMSPropState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        mean_square = tree.map(
+        mean_square = tree_map(
             lambda s, g: decay * s + (1.0 - decay) * (g * g), state.mean_square, grads
         )
-        new_params = tree.map(
+        new_params = tree_map(
             lambda p, g, s: p - step * g / (np.sqrt(s) + eps), params, grads, mean_square
         )
         return new_params, RMSPropState(state.n_updates + 1, mean_square)
@@ -407,9 +413,10 @@ def clip_by_global_norm(optimizer: Optimizer, max_norm: float) -> Optimizer:
     inner = optimizer
 
     def update(grads: Any, state: Any, params: Any) -> tuple[Any, Any]:
-        norm = float(tree.global_norm(grads))
-        if math.isfinite(norm) and norm > max_norm:
-            grads = tree.scale(max_norm / norm, grads)
+        norm = global_norm(grads)
+        if norm > max_norm and norm < float("inf"):
+            factor = max_norm / norm
+            grads = tree_map(lambda g: factor * g, grads)
         return inner.update(grads, state, params)
 
     return Optimizer(inner.init, update)
