@@ -63,6 +63,7 @@ def replace_nth_leaf(t: Any, n: int, new: Any) -> Any:
 # ---------------------------------------------------------------- flatten
 
 
+@settings(deadline=None)
 @given(trees)
 def test_flatten_unflatten_round_trip(t: Any) -> None:
     theta_P, unflatten = tree.flatten(t)
@@ -78,6 +79,7 @@ def test_flatten_unflatten_round_trip(t: Any) -> None:
         np.testing.assert_array_equal(restored, original)
 
 
+@settings(deadline=None)
 @given(trees)
 def test_flatten_concatenates_leaves_in_order(t: Any) -> None:
     theta_P, _ = tree.flatten(t)
@@ -112,6 +114,15 @@ def test_unflatten_casts_to_float64() -> None:
     _, unflatten = tree.flatten([np.zeros(2)])
     out = unflatten(np.array([1, 2]))
     assert out[0].dtype == np.float64
+
+
+def test_unflatten_leaves_do_not_alias_the_vector() -> None:
+    theta_P, unflatten = tree.flatten(make_params())
+    rebuilt = unflatten(theta_P)
+    theta_P[:] = -1.0
+    rebuilt[0]["b"][:] = 7.0
+    assert rebuilt[0]["w"][0, 0] == 0.0
+    np.testing.assert_array_equal(rebuilt[1]["b"], [0.25])
 
 
 def test_flatten_rejects_non_numeric_leaf() -> None:
@@ -176,11 +187,28 @@ def test_map_structure_errors_name_the_path(other: Any, pattern: str) -> None:
         tree.map(lambda a, b: a + b, first, other, root="params")
 
 
+def test_errors_raised_by_fn_propagate_unchanged() -> None:
+    def fail(x: Any, y: Any) -> Any:
+        raise KeyError("from fn")
+
+    with pytest.raises(KeyError, match="from fn"):
+        tree.map(fail, {"w": 1.0}, {"w": 2.0})
+
+
+def test_structure_error_under_trace_names_the_path() -> None:
+    def loss(p: Any) -> Any:
+        return tree.vdot(p, [{"w": np.zeros((2, 3)), "c": np.zeros(3)}, p[1]])
+
+    with pytest.raises(ValueError, match=r"differ at tree\[0\]: tree 2 is missing keys \['b'\]"):
+        autograd.grad(loss)(make_params())
+
+
 def test_map_error_when_first_tree_has_leaf_where_other_has_container() -> None:
     with pytest.raises(ValueError, match=r"differ at tree\[0\]: the first tree has 1.0"):
         tree.map(lambda a, b: a, [1.0], [{"w": 1.0}])
 
 
+@settings(deadline=None)
 @given(trees.filter(lambda t: len(tree.leaves(t)) > 0), st.data())
 def test_map_error_names_the_path_of_any_changed_leaf(t: Any, data: st.DataObject) -> None:
     paths = [p for p, _ in tree.leaves_with_paths(t, root="params")]
@@ -193,7 +221,7 @@ def test_map_error_names_the_path_of_any_changed_leaf(t: Any, data: st.DataObjec
 # ---------------------------------------------------------------- algebra vs numpy
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(trees, st.integers(0, 2**32 - 1), finite)
 def test_tree_ops_match_numpy_on_flat_vectors(t: Any, seed: int, alpha: float) -> None:
     a = tree.astype_float(t)

@@ -19,6 +19,8 @@ Shape suffix: P is the number of scalars in a flattened tree (``theta_P``).
 from __future__ import annotations
 
 import builtins
+import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -64,8 +66,42 @@ def _rebuild(template: Any, children: list[Any]) -> Any:
     return children
 
 
+class _Mismatch(Exception):
+    """Raised by the fast walk; the slow walk then finds the path and raises a ValueError."""
+
+
+def _fast(fn: Callable[..., Any], first: Any, rest: tuple[Any, ...]) -> Any:
+    """Apply ``fn(*leaves)`` without tracking paths; raise _Mismatch on any difference."""
+    value = getval(first) if isbox(first) else first
+    if isinstance(value, dict):
+        for other in rest:
+            other_value = getval(other) if isbox(other) else other
+            if not isinstance(other_value, dict) or len(other_value) != len(value):
+                raise _Mismatch
+        try:
+            return {k: _fast(fn, first[k], tuple(t[k] for t in rest)) for k in value}
+        except KeyError:
+            raise _Mismatch from None
+    if isinstance(value, (list, tuple)):
+        n = len(value)
+        for other in rest:
+            other_value = getval(other) if isbox(other) else other
+            if not isinstance(other_value, (list, tuple)) or len(other_value) != n:
+                raise _Mismatch
+        items = value if value is first else [first[i] for i in range(n)]
+        if rest:
+            children = [_fast(fn, items[i], tuple(t[i] for t in rest)) for i in range(n)]
+        else:
+            children = [_fast(fn, item, ()) for item in items]
+        return _rebuild(value, children)
+    for other in rest:
+        if isinstance(getval(other) if isbox(other) else other, (dict, list, tuple)):
+            raise _Mismatch
+    return fn(first, *rest)
+
+
 def _walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) -> Any:
-    """Apply ``fn(path, *leaves)`` to matching leaves of ``trees``; the workhorse of map."""
+    """Apply ``fn(path, *leaves)``, tracking paths so that errors can name them (slow path)."""
     first = getval(trees[0])
     values = [getval(t) for t in trees[1:]]
     if isinstance(first, dict):
@@ -92,6 +128,39 @@ def _walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str)
         if isinstance(other, (dict, list, tuple)):
             _mismatch(root, path, first, other, j)
     return fn(path, *trees)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    try:
+        return tuple(x.shape)  # ndarray, numpy scalar, ArrayBox
+    except AttributeError:
+        return tuple(np.shape(x))
+
+
+def _apply(op: Callable[..., Any], trees: tuple[Any, ...], root: str, same_shapes: bool) -> Any:
+    """Map ``op`` over the leaves of ``trees``: fast path first, slow path for the error."""
+
+    def fast_op(*xs: Any) -> Any:
+        shape = _shape(xs[0])
+        if builtins.any(_shape(x) != shape for x in xs[1:]):
+            raise _Mismatch
+        return op(*xs)
+
+    try:
+        return _fast(fast_op if same_shapes else op, trees[0], trees[1:])
+    except _Mismatch:
+        pass
+
+    def slow_op(path: Path, *xs: Any) -> Any:
+        shapes = [_shape(x) for x in xs]
+        if same_shapes and builtins.any(s != shapes[0] for s in shapes[1:]):
+            raise ValueError(
+                f"leaf shapes differ at {_format_path(root, path)}: got shapes "
+                f"{', '.join(str(s) for s in shapes)}; tree operations never broadcast"
+            )
+        return op(*xs)
+
+    return _walk(slow_op, trees, (), root)
 
 
 def _mismatch(root: str, path: Path, first: Any, other: Any, j: int) -> None:
@@ -131,7 +200,7 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> An
     >>> tree.map(lambda a, b: a + b, [{'w': 1.0, 'b': 2.0}], [{'b': 20.0, 'w': 10.0}])
     [{'w': 11.0, 'b': 22.0}]
     """
-    return _walk(lambda _path, *xs: fn(*xs), (tree, *rest), (), root)
+    return _apply(fn, (tree, *rest), root, same_shapes=False)
 
 
 def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
@@ -157,11 +226,9 @@ def leaves(tree: Any) -> list[Any]:
     >>> tree.leaves([{'w': 1.0, 'b': 2.0}, {'w': 3.0, 'b': 4.0}])
     [1.0, 2.0, 3.0, 4.0]
     """
-    return [leaf for _, leaf in leaves_with_paths(tree)]
-
-
-def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(np.shape(getval(x)))
+    out: list[Any] = []
+    _fast(out.append, tree, ())
+    return out
 
 
 def zeros_like(tree: Any) -> Any:
@@ -186,29 +253,14 @@ def full_like(tree: Any, value: float) -> Any:
     return map(lambda x: np.full(_shape(x), value, dtype=np.float64), tree)
 
 
-def _same_shapes(op: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a leaf operation so that leaves of different shapes raise instead of broadcasting."""
-
-    def checked(path: Path, *xs: Any) -> Any:
-        shapes = [_shape(x) for x in xs]
-        if builtins.any(s != shapes[0] for s in shapes[1:]):
-            raise ValueError(
-                f"leaf shapes differ at {_format_path('tree', path)}: got shapes "
-                f"{', '.join(str(s) for s in shapes)}; tree operations never broadcast"
-            )
-        return op(*xs)
-
-    return checked
-
-
 def add(a: Any, b: Any) -> Any:
     """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes."""
-    return _walk(_same_shapes(lambda x, y: x + y), (a, b), (), "tree")
+    return _apply(lambda x, y: x + y, (a, b), "tree", same_shapes=True)
 
 
 def sub(a: Any, b: Any) -> Any:
     """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes."""
-    return _walk(_same_shapes(lambda x, y: x - y), (a, b), (), "tree")
+    return _apply(lambda x, y: x - y, (a, b), "tree", same_shapes=True)
 
 
 def scale(alpha: Any, tree: Any) -> Any:
@@ -225,7 +277,13 @@ def axpy(alpha: Any, x: Any, y: Any) -> Any:
     >>> tree.axpy(-0.5, [np.array([2.0])], [np.array([1.0])])
     [array([0.])]
     """
-    return _walk(_same_shapes(lambda u, v: alpha * u + v), (x, y), (), "tree")
+    return _apply(lambda u, v: alpha * u + v, (x, y), "tree", same_shapes=True)
+
+
+def _dot(x: Any, y: Any) -> Any:
+    if isbox(x) or isbox(y):
+        return anp.sum(x * y)
+    return np.vdot(x, y)
 
 
 def vdot(a: Any, b: Any) -> Any:
@@ -237,7 +295,7 @@ def vdot(a: Any, b: Any) -> Any:
     >>> float(tree.vdot([{'w': np.ones(3)}], [{'w': np.arange(3.0)}]))
     3.0
     """
-    products = leaves(_walk(_same_shapes(lambda x, y: anp.sum(x * y)), (a, b), (), "tree"))
+    products = leaves(_apply(_dot, (a, b), "tree", same_shapes=True))
     if not products:
         return np.float64(0.0)
     total = products[0]
@@ -257,7 +315,8 @@ def global_norm(tree: Any) -> Any:
     >>> float(tree.global_norm([{'w': np.array([3.0]), 'b': np.array([4.0])}]))
     5.0
     """
-    return anp.sqrt(vdot(tree, tree))
+    squares = vdot(tree, tree)
+    return anp.sqrt(squares) if isbox(squares) else np.sqrt(squares)
 
 
 def size(tree: Any) -> int:
@@ -269,7 +328,7 @@ def size(tree: Any) -> int:
     >>> tree.size([{'w': np.zeros((2, 3)), 'b': np.zeros(3)}])
     9
     """
-    return int(builtins.sum(int(np.size(getval(x))) for x in leaves(tree)))
+    return int(builtins.sum(math.prod(_shape(x)) for x in leaves(tree)))
 
 
 def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
@@ -361,26 +420,26 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     >>> unflatten(10 * theta_P)
     [{'w': array([[10., 20.]]), 'b': array([30.])}]
     """
-    pairs = leaves_with_paths(tree, root="tree")
-    shapes: list[tuple[int, ...]] = []
-    pieces = []
-    for path, leaf in pairs:
-        if isbox(leaf):
-            pieces.append(anp.ravel(leaf))
-        else:
-            arr = np.asarray(leaf)
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"flatten needs numeric leaves, but {path} is {describe(leaf)}; "
-                    f"convert it to a float array or move it out of the tree"
-                )
-            pieces.append(arr.astype(np.float64).ravel())
-        shapes.append(_shape(leaf))
-    theta_P = anp.concatenate(pieces) if pieces else np.zeros(0)
-    n_scalars = builtins.sum(int(np.prod(s)) for s in shapes)
+    leaf_list = leaves(tree)
+    shapes = [_shape(leaf) for leaf in leaf_list]
+    for i, leaf in enumerate(leaf_list):
+        if not isbox(leaf) and np.asarray(leaf).dtype.kind not in "biuf":
+            path = leaves_with_paths(tree, root="tree")[i][0]
+            raise TypeError(
+                f"flatten needs numeric leaves, but {path} is {describe(leaf)}; "
+                f"convert it to a float array or move it out of the tree"
+            )
+    if not leaf_list:
+        theta_P = np.zeros(0)
+    elif builtins.any(isbox(leaf) for leaf in leaf_list):
+        theta_P = anp.concatenate([anp.ravel(leaf) for leaf in leaf_list])
+    else:
+        theta_P = np.concatenate([np.ravel(leaf) for leaf in leaf_list]).astype(np.float64)
+    counts = [math.prod(shape) for shape in shapes]
+    n_scalars = builtins.sum(counts)
+    starts = list(itertools.accumulate(counts, initial=0))
     counter = iter(range(len(shapes)))
-    skeleton = map(lambda _leaf: next(counter), tree)
-    starts = np.cumsum([0] + [int(np.prod(s)) for s in shapes]).tolist()
+    skeleton = _fast(lambda _leaf: next(counter), tree, ())
 
     def unflatten(theta_P: Any) -> Any:
         if _shape(theta_P) != (n_scalars,):
@@ -388,8 +447,11 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
                 f"theta_P must have shape ({n_scalars},) to match the flattened tree, "
                 f"got shape {_shape(theta_P)}"
             )
-        if not isbox(theta_P):
-            theta_P = np.asarray(theta_P, dtype=np.float64)
-        return map(lambda i: anp.reshape(theta_P[starts[i] : starts[i + 1]], shapes[i]), skeleton)
+        if isbox(theta_P):
+            return _fast(
+                lambda i: anp.reshape(theta_P[starts[i] : starts[i + 1]], shapes[i]), skeleton, ()
+            )
+        theta = np.array(theta_P, dtype=np.float64)  # one private copy; leaves are views of it
+        return _fast(lambda i: theta[starts[i] : starts[i + 1]].reshape(shapes[i]), skeleton, ())
 
     return theta_P, unflatten
