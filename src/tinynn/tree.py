@@ -29,6 +29,7 @@ import numpy as np
 from autograd.tracer import getval, isbox
 
 from tinynn._checks import as_generator, check_positive, describe
+from tinynn._treewalk import apply, fast_walk, format_path, shape_of, walk
 
 __all__ = [
     "add",
@@ -49,125 +50,6 @@ __all__ = [
     "vdot",
     "zeros_like",
 ]
-
-Path = tuple[Any, ...]
-
-
-def _format_path(root: str, path: Path) -> str:
-    return root + "".join(f"[{key!r}]" for key in path)
-
-
-def _rebuild(template: Any, children: list[Any]) -> Any:
-    """Return a plain container of the same kind as ``template`` holding ``children``."""
-    if isinstance(template, tuple) and hasattr(template, "_fields"):
-        return type(template)(*children)
-    if isinstance(template, tuple):
-        return tuple(children)
-    return children
-
-
-class _Mismatch(Exception):
-    """Raised by the fast walk; the slow walk then finds the path and raises a ValueError."""
-
-
-def _fast(fn: Callable[..., Any], first: Any, rest: tuple[Any, ...]) -> Any:
-    """Apply ``fn(*leaves)`` without tracking paths; raise _Mismatch on any difference."""
-    value = getval(first) if isbox(first) else first
-    if isinstance(value, dict):
-        for other in rest:
-            other_value = getval(other) if isbox(other) else other
-            if not isinstance(other_value, dict) or len(other_value) != len(value):
-                raise _Mismatch
-        try:
-            return {k: _fast(fn, first[k], tuple(t[k] for t in rest)) for k in value}
-        except KeyError:
-            raise _Mismatch from None
-    if isinstance(value, (list, tuple)):
-        n = len(value)
-        for other in rest:
-            other_value = getval(other) if isbox(other) else other
-            if not isinstance(other_value, (list, tuple)) or len(other_value) != n:
-                raise _Mismatch
-        items = value if value is first else [first[i] for i in range(n)]
-        if rest:
-            children = [_fast(fn, items[i], tuple(t[i] for t in rest)) for i in range(n)]
-        else:
-            children = [_fast(fn, item, ()) for item in items]
-        return _rebuild(value, children)
-    for other in rest:
-        if isinstance(getval(other) if isbox(other) else other, (dict, list, tuple)):
-            raise _Mismatch
-    return fn(first, *rest)
-
-
-def _walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) -> Any:
-    """Apply ``fn(path, *leaves)``, tracking paths so that errors can name them (slow path)."""
-    first = getval(trees[0])
-    values = [getval(t) for t in trees[1:]]
-    if isinstance(first, dict):
-        for j, other in enumerate(values, start=2):
-            if not isinstance(other, dict):
-                _mismatch(root, path, first, other, j)
-            if len(other) != len(first) or builtins.any(k not in other for k in first):
-                missing = [k for k in first if k not in other]
-                extra = [k for k in other if k not in first]
-                raise ValueError(
-                    f"tree structures differ at {_format_path(root, path)}: tree {j} is missing "
-                    f"keys {missing} and has extra keys {extra} compared with the first tree"
-                )
-        return {k: _walk(fn, tuple(t[k] for t in trees), (*path, k), root) for k in first}
-    if isinstance(first, (list, tuple)):
-        for j, other in enumerate(values, start=2):
-            if not isinstance(other, (list, tuple)) or len(other) != len(first):
-                _mismatch(root, path, first, other, j)
-        children = [
-            _walk(fn, tuple(t[i] for t in trees), (*path, i), root) for i in range(len(first))
-        ]
-        return _rebuild(first, children)
-    for j, other in enumerate(values, start=2):
-        if isinstance(other, (dict, list, tuple)):
-            _mismatch(root, path, first, other, j)
-    return fn(path, *trees)
-
-
-def _shape(x: Any) -> tuple[int, ...]:
-    try:
-        return tuple(x.shape)  # ndarray, numpy scalar, ArrayBox
-    except AttributeError:
-        return tuple(np.shape(x))
-
-
-def _apply(op: Callable[..., Any], trees: tuple[Any, ...], root: str, same_shapes: bool) -> Any:
-    """Map ``op`` over the leaves of ``trees``: fast path first, slow path for the error."""
-
-    def fast_op(*xs: Any) -> Any:
-        shape = _shape(xs[0])
-        if builtins.any(_shape(x) != shape for x in xs[1:]):
-            raise _Mismatch
-        return op(*xs)
-
-    try:
-        return _fast(fast_op if same_shapes else op, trees[0], trees[1:])
-    except _Mismatch:
-        pass
-
-    def slow_op(path: Path, *xs: Any) -> Any:
-        shapes = [_shape(x) for x in xs]
-        if same_shapes and builtins.any(s != shapes[0] for s in shapes[1:]):
-            raise ValueError(
-                f"leaf shapes differ at {_format_path(root, path)}: got shapes "
-                f"{', '.join(str(s) for s in shapes)}; tree operations never broadcast"
-            )
-        return op(*xs)
-
-    return _walk(slow_op, trees, (), root)
-
-
-def _mismatch(root: str, path: Path, first: Any, other: Any, j: int) -> None:
-    raise ValueError(
-        f"tree structures differ at {_format_path(root, path)}: the first tree has "
-        f"{describe(first)}, tree {j} has {describe(other)}; pass trees of the same structure"
-    )
 
 
 def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> Any:
@@ -200,7 +82,7 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> An
     >>> tree.map(lambda a, b: a + b, [{'w': 1.0, 'b': 2.0}], [{'b': 20.0, 'w': 10.0}])
     [{'w': 11.0, 'b': 22.0}]
     """
-    return _apply(fn, (tree, *rest), root, same_shapes=False)
+    return apply(fn, (tree, *rest), root, same_shapes=False)
 
 
 def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
@@ -213,7 +95,7 @@ def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
     ["params[0]['w']", "params[0]['b']"]
     """
     out: list[tuple[str, Any]] = []
-    _walk(lambda path, x: out.append((_format_path(root, path), x)), (tree,), (), root)
+    walk(lambda path, x: out.append((format_path(root, path), x)), (tree,), (), root)
     return out
 
 
@@ -227,18 +109,18 @@ def leaves(tree: Any) -> list[Any]:
     [1.0, 2.0, 3.0, 4.0]
     """
     out: list[Any] = []
-    _fast(out.append, tree, ())
+    fast_walk(out.append, tree, ())
     return out
 
 
 def zeros_like(tree: Any) -> Any:
     """Return a tree of float64 zero arrays shaped like the leaves of ``tree``."""
-    return map(lambda x: np.zeros(_shape(x)), tree)
+    return map(lambda x: np.zeros(shape_of(x)), tree)
 
 
 def ones_like(tree: Any) -> Any:
     """Return a tree of float64 arrays of ones shaped like the leaves of ``tree``."""
-    return map(lambda x: np.ones(_shape(x)), tree)
+    return map(lambda x: np.ones(shape_of(x)), tree)
 
 
 def full_like(tree: Any, value: float) -> Any:
@@ -250,17 +132,17 @@ def full_like(tree: Any, value: float) -> Any:
     >>> tree.full_like({'w': np.zeros((1, 2)), 'b': np.zeros(1)}, 0.5)
     {'w': array([[0.5, 0.5]]), 'b': array([0.5])}
     """
-    return map(lambda x: np.full(_shape(x), value, dtype=np.float64), tree)
+    return map(lambda x: np.full(shape_of(x), value, dtype=np.float64), tree)
 
 
 def add(a: Any, b: Any) -> Any:
     """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes."""
-    return _apply(lambda x, y: x + y, (a, b), "tree", same_shapes=True)
+    return apply(lambda x, y: x + y, (a, b), "tree", same_shapes=True)
 
 
 def sub(a: Any, b: Any) -> Any:
     """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes."""
-    return _apply(lambda x, y: x - y, (a, b), "tree", same_shapes=True)
+    return apply(lambda x, y: x - y, (a, b), "tree", same_shapes=True)
 
 
 def scale(alpha: Any, tree: Any) -> Any:
@@ -277,7 +159,7 @@ def axpy(alpha: Any, x: Any, y: Any) -> Any:
     >>> tree.axpy(-0.5, [np.array([2.0])], [np.array([1.0])])
     [array([0.])]
     """
-    return _apply(lambda u, v: alpha * u + v, (x, y), "tree", same_shapes=True)
+    return apply(lambda u, v: alpha * u + v, (x, y), "tree", same_shapes=True)
 
 
 def _dot(x: Any, y: Any) -> Any:
@@ -295,7 +177,7 @@ def vdot(a: Any, b: Any) -> Any:
     >>> float(tree.vdot([{'w': np.ones(3)}], [{'w': np.arange(3.0)}]))
     3.0
     """
-    products = leaves(_apply(_dot, (a, b), "tree", same_shapes=True))
+    products = leaves(apply(_dot, (a, b), "tree", same_shapes=True))
     if not products:
         return np.float64(0.0)
     total = products[0]
@@ -328,7 +210,7 @@ def size(tree: Any) -> int:
     >>> tree.size([{'w': np.zeros((2, 3)), 'b': np.zeros(3)}])
     9
     """
-    return int(builtins.sum(math.prod(_shape(x)) for x in leaves(tree)))
+    return int(builtins.sum(math.prod(shape_of(x)) for x in leaves(tree)))
 
 
 def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
@@ -359,7 +241,7 @@ def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
     """
     std = check_positive(std, "std")
     gen = as_generator(rng)
-    return map(lambda x: std * gen.standard_normal(_shape(x)), tree)
+    return map(lambda x: std * gen.standard_normal(shape_of(x)), tree)
 
 
 def copy(tree: Any) -> Any:
@@ -421,7 +303,7 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     [{'w': array([[10., 20.]]), 'b': array([30.])}]
     """
     leaf_list = leaves(tree)
-    shapes = [_shape(leaf) for leaf in leaf_list]
+    shapes = [shape_of(leaf) for leaf in leaf_list]
     for i, leaf in enumerate(leaf_list):
         if not isbox(leaf) and np.asarray(leaf).dtype.kind not in "biuf":
             path = leaves_with_paths(tree, root="tree")[i][0]
@@ -439,19 +321,21 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     n_scalars = builtins.sum(counts)
     starts = list(itertools.accumulate(counts, initial=0))
     counter = iter(range(len(shapes)))
-    skeleton = _fast(lambda _leaf: next(counter), tree, ())
+    skeleton = fast_walk(lambda _leaf: next(counter), tree, ())
 
     def unflatten(theta_P: Any) -> Any:
-        if _shape(theta_P) != (n_scalars,):
+        if shape_of(theta_P) != (n_scalars,):
             raise ValueError(
                 f"theta_P must have shape ({n_scalars},) to match the flattened tree, "
-                f"got shape {_shape(theta_P)}"
+                f"got shape {shape_of(theta_P)}"
             )
         if isbox(theta_P):
-            return _fast(
+            return fast_walk(
                 lambda i: anp.reshape(theta_P[starts[i] : starts[i + 1]], shapes[i]), skeleton, ()
             )
         theta = np.array(theta_P, dtype=np.float64)  # one private copy; leaves are views of it
-        return _fast(lambda i: theta[starts[i] : starts[i + 1]].reshape(shapes[i]), skeleton, ())
+        return fast_walk(
+            lambda i: theta[starts[i] : starts[i + 1]].reshape(shapes[i]), skeleton, ()
+        )
 
     return theta_P, unflatten
