@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
+import importlib
 import math
 import os
 import platform
@@ -37,7 +38,14 @@ import numpy as np  # noqa: E402  (the thread variables above must be set before
 
 @contextlib.contextmanager
 def limit_threads() -> Iterator[str]:
-    """Hold every BLAS/OpenMP pool at one thread; yield a description of the pools."""
+    """Hold every BLAS/OpenMP pool at one thread; yield a description of the pools.
+
+    threadpoolctl only limits the libraries loaded when the limit is set, and scipy ships its own
+    OpenBLAS, so scipy and scikit-learn are imported first when they are installed.
+    """
+    for module in ("scipy.linalg", "scipy.optimize", "sklearn.neural_network"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
@@ -67,7 +75,7 @@ def interleaved_medians(
     Each runner is ``run(n)`` doing ``n`` units of work (``n`` training steps, say). A first call
     warms it up and calibrates ``n`` so that one sample lasts about ``min_sample_seconds``; then
     every repeat times every runner once, in an order that rotates from repeat to repeat. The
-    garbage collector is paused while a sample runs, as `timeit` does.
+    cyclic garbage collector is paused while a sample runs, as `timeit` does.
     """
     names = list(runners)
     min_number = min_number or {}
@@ -85,7 +93,6 @@ def interleaved_medians(
 
 
 def _time_once(run: Callable[[int], object], number: int) -> float:
-    gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()

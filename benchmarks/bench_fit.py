@@ -284,10 +284,12 @@ class Outcome:
         return statistics.median(self.seconds)
 
 
-def measure(variants, seeds, *, repeats: int, max_iters: dict[bool, int], methods=None):
+def measure(
+    variants, seeds, *, repeats: int, max_iters: dict[bool, int], methods=None, n_examples=300
+):
     """Return outcomes[(name, standardize)] for every method (default: all) and data variant."""
     methods = METHODS if methods is None else {name: METHODS[name] for name in methods}
-    x_ND, y_N = ref.make_quadratic_data(300)
+    x_ND, y_N = ref.make_quadratic_data(n_examples)
     outcomes: dict[tuple[str, bool], Outcome] = {}
     fits: dict[tuple[str, bool], Fit] = {}
     for standardize in variants:
@@ -331,15 +333,15 @@ def _runner(fit: Fit, x_ND, y_N, seed: int, budget: int) -> Callable[[int], None
     return run
 
 
-def report(outcomes, variants, seeds) -> _harness.Report:
+def report(outcomes, variants, seeds, n_examples: int = 300) -> _harness.Report:
     """Build the markdown report with the time-to-target table and the acceptance check."""
     labels = {False: "raw data", True: "x and y standardized"}
     header = ["method", *(labels[v] for v in variants)]
     names = list(dict.fromkeys(name for name, _ in outcomes))
     rows = [[name, *(outcomes[(name, v)].cell(len(seeds)) for v in variants)] for name in names]
     result = _harness.Report(
-        f"Time to training RMSE <= {TARGET_RMSE} (quadratic toy data, N=300, H={N_HIDDEN}, "
-        f"median of {len(seeds)} seeds)"
+        f"Time to training RMSE <= {TARGET_RMSE} (quadratic toy data, N={n_examples}, "
+        f"H={N_HIDDEN}, median of {len(seeds)} seeds)"
     )
     result.sections.append(_harness.markdown_table(header, rows))
     if True in variants and (SKLEARN, True) in outcomes:
@@ -369,16 +371,36 @@ def report(outcomes, variants, seeds) -> _harness.Report:
     return result
 
 
-def run(*, quick: bool = False, seeds=None, repeats: int | None = None) -> _harness.Report:
-    """Run the time-to-target benchmark and return its report."""
+def run(
+    *,
+    quick: bool = False,
+    seeds=None,
+    repeats: int | None = None,
+    variants=None,
+    methods=None,
+    n_examples: int = 300,
+) -> _harness.Report:
+    """Run the time-to-target benchmark and return its report.
+
+    ``quick`` uses 3 seeds, the standardized data only and no Adam rows; the other arguments
+    override the defaults (``variants``: tuple of booleans, True = standardized; the smoke test
+    passes a small ``n_examples``).
+    """
     seeds = seeds if seeds is not None else ((0, 1, 2) if quick else FULL_SEEDS)
     repeats = repeats if repeats is not None else (3 if quick else 5)
-    variants = (True,) if quick else (False, True)
-    methods = [name for name in METHODS if not (quick and name.startswith("Adam"))]
+    if variants is None:
+        variants = (True,) if quick else (False, True)
+    if methods is None:
+        methods = [name for name in METHODS if not (quick and name.startswith("Adam"))]
     outcomes = measure(
-        variants, seeds, repeats=repeats, max_iters={False: 20000, True: 5000}, methods=methods
+        variants,
+        seeds,
+        repeats=repeats,
+        max_iters={False: 20000, True: 5000},
+        methods=methods,
+        n_examples=n_examples,
     )
-    return report(outcomes, variants, seeds)
+    return report(outcomes, variants, seeds, n_examples)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,174 @@
+"""Smoke tests for benchmarks/: the references are correct and the scripts produce their tables.
+
+Nothing here asserts a timing. The benchmarks are scripts, not part of the package, so their
+directory is put on sys.path for these tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+import autograd
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import _harness  # noqa: E402
+import _reference as ref  # noqa: E402
+import bench_fit  # noqa: E402
+import bench_step  # noqa: E402
+
+SIGMA = 0.3
+
+
+def _assert_trees_close(got, expected, rtol=1e-10):
+    assert len(got) == len(expected)
+    for got_layer, expected_layer in zip(got, expected, strict=True):
+        assert list(got_layer) == list(expected_layer)
+        for key in expected_layer:
+            want = np.asarray(expected_layer[key])
+            scale = np.max(np.abs(want))
+            np.testing.assert_allclose(got_layer[key], want, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.fixture
+def problem():
+    x_ND, y_N = ref.make_quadratic_data(40, seed=3)
+    return x_ND, y_N, ref.glorot_params(2, 7, seed=1)
+
+
+def test_quadratic_data_matches_the_notebook_formula():
+    prng = np.random.RandomState(0)
+    x_ND = prng.uniform(low=-5, high=5, size=(300, 2))
+    y_N = np.square(x_ND) @ [-2.0, 2.0] + x_ND @ [4.2, -4.2] + 0.1 * prng.randn(300)
+    got_x, got_y = ref.make_quadratic_data()
+    np.testing.assert_array_equal(got_x, x_ND)
+    np.testing.assert_array_equal(got_y, y_N)
+
+
+def test_numpy_reference_matches_autograd(problem):
+    x_ND, y_N, params = problem
+    expected_loss, expected_grads = autograd.value_and_grad(ref.plain_nll)(params, x_ND, y_N, SIGMA)
+    loss, grads = ref.numpy_value_and_grad(params, x_ND, y_N, SIGMA)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    _assert_trees_close(grads, expected_grads)
+
+
+def test_preallocated_reference_matches_autograd_on_repeated_calls(problem):
+    x_ND, y_N, params = problem
+    backprop = ref.PreallocatedBackprop(x_ND, y_N, SIGMA, n_hidden=7)
+    for _ in range(2):  # the second call reuses the buffers
+        expected_loss, expected_grads = autograd.value_and_grad(ref.plain_nll)(
+            params, x_ND, y_N, SIGMA
+        )
+        loss, grads = backprop(params)
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        _assert_trees_close(grads, expected_grads)
+        params = [{k: v * 1.1 for k, v in layer.items()} for layer in params]
+
+
+def test_flat_reference_matches_autograd_and_round_trips(problem):
+    x_ND, y_N, params = problem
+    theta_P = ref.flatten(params)
+    assert theta_P.shape == (2 * 7 + 7 + 7 + 1,)
+    _assert_trees_close(ref.unflatten(theta_P, 2, 7), params, rtol=0.0)
+    _, expected_grads = autograd.value_and_grad(ref.plain_nll)(params, x_ND, y_N, SIGMA)
+    _, grad_P = ref.flat_value_and_grad(theta_P, x_ND, y_N, SIGMA, 7)
+    np.testing.assert_allclose(grad_P, ref.flatten(expected_grads), rtol=1e-10, atol=1e-10)
+
+
+def test_notebook_loss_and_predict_match_the_reference(problem):
+    x_ND, y_N, params = problem
+    loss = ref.make_notebook_loss(x_ND, y_N, SIGMA)
+    expected = ref.numpy_value_and_grad(params, x_ND, y_N, SIGMA)[0]
+    assert loss(params) == pytest.approx(expected - ref.nll_constant(40, SIGMA), rel=1e-12)
+    np.testing.assert_allclose(
+        ref.notebook_predict(x_ND, params), ref.numpy_predict(params, x_ND), rtol=1e-12
+    )
+    assert ref.notebook_predict(x_ND[0], params).shape == ()  # the notebook's squeeze
+
+
+def test_notebook_loop_keeps_the_notebooks_history_and_prints(problem):
+    x_ND, y_N, params = problem
+    loss = ref.make_notebook_loss(x_ND, y_N, SIGMA)
+    calls = []
+
+    def grad(p):
+        calls.append(1)
+        return autograd.grad(loss)(p)
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        final, history = ref.notebook_gradient_descent(loss, grad, params, 4, 1e-4)
+    assert sorted(history) == ["f", "g", "iter", "x"]
+    assert history["iter"] == [0, 1, 2, 3]
+    assert len(calls) == 2 * 4 - 1  # twice per iteration, once on the first
+    assert history["f"][-1] < history["f"][0]
+    assert history["x"][0][0]["w"] is not params[0]["w"]  # deep copies
+    assert out.getvalue().splitlines()[0].startswith("completed iter     1/4 after")
+    np.testing.assert_array_equal(history["x"][-1][0]["w"], final[0]["w"])
+
+
+def test_step_benchmark_prints_its_table_on_tiny_cases():
+    with _harness.limit_threads():
+        result = bench_step.run(cases=((3, 20),), repeats=1, min_sample_seconds=0.0)
+    text = result.markdown()
+    assert "| H=3, N=20 |" in text
+    assert "| hand-written numpy backprop | " in text
+    assert "(1.00x)" in text
+    assert "notebook's own loop (per iteration)" in text
+    assert len(result.checks) == 4
+    statuses = {check.status for check in result.checks}
+    assert statuses <= {"PASS", "FAIL", "SKIP"}
+    assert "gradient differs" not in text
+
+
+def test_fit_benchmark_prints_its_table_with_one_seed():
+    methods = [bench_fit.SKLEARN, "scipy L-BFGS-B + hand-written numpy gradient"]
+    with _harness.limit_threads():  # small BLAS calls crawl with two threads on a busy machine
+        result = bench_fit.run(
+            seeds=(0,), repeats=1, variants=(True,), methods=methods, n_examples=60
+        )
+    text = result.markdown()
+    assert "| x and y standardized |" in text
+    assert "N=60, H=30" in text
+    assert "scikit-learn MLPRegressor" in text
+    assert "iters" in text
+    assert "skipped" not in text.split("| scipy L-BFGS-B")[1].splitlines()[0]
+
+
+def test_first_hit_finds_the_smallest_budget():
+    def fit(x_ND, y_N, seed, n_iters):
+        return np.full_like(y_N, 0.0 if n_iters >= 37 else 5.0), None
+
+    y_N = np.zeros(4)
+    assert bench_fit.first_hit(fit, None, y_N, 0, max_iters=100) == 37
+    assert bench_fit.first_hit(fit, None, y_N, 0, max_iters=20) is None
+
+
+def test_check_status_and_tables():
+    assert _harness.Check("a", 1.2, 1.5).status == "PASS"
+    assert _harness.Check("a", 1.6, 1.5).status == "FAIL"
+    assert _harness.Check("a", 6.0, 5.0, at_least=True).status == "PASS"
+    assert _harness.Check("a", 4.0, 5.0, at_least=True).status == "FAIL"
+    assert _harness.Check("a", None, 5.0).status == "SKIP"
+    table = _harness.markdown_table(["x", "y"], [["1", "2"]])
+    assert table.splitlines() == ["| x | y |", "|---|---|", "| 1 | 2 |"]
+    assert _harness.format_seconds(4.7e-5) == "47 us"
+    assert _harness.format_seconds(1.09e-3) == "1.09 ms"
+    assert _harness.format_seconds(0.41) == "410 ms"
+
+
+def test_interleaved_medians_calls_every_runner_round_robin():
+    order = []
+    runners = {name: (lambda n, name=name: order.extend([name] * n)) for name in "abc"}
+    medians = _harness.interleaved_medians(runners, repeats=3, min_sample_seconds=0.0)
+    assert set(medians) == {"a", "b", "c"}
+    assert all(value >= 0 for value in medians.values())
+    timed = order[3:]  # after one calibration call each
+    assert timed == list("abc" + "bca" + "cab")
