@@ -39,7 +39,7 @@ def true_params():
 
 
 def fmt(values):
-    return ["%.6e" % v for v in values]
+    return [f"{v:.6e}" for v in values]
 
 
 def run(loss, init, **kwargs):
@@ -93,7 +93,9 @@ def test_progress_lines_match_notebook_format(linear_data):
     ]
     # exact layout: %5d/%d, %7.1f
     assert lines[0].startswith("completed iter     1/100 after ")
-    assert re.fullmatch(r"completed iter    50/100 after [ \d]{5}\.\d sec \| loss 1.598157e\+02", lines[3])
+    assert re.fullmatch(
+        r"completed iter    50/100 after [ \d]{5}\.\d sec \| loss 1.598157e\+02", lines[3]
+    )
 
 
 def test_notebook_history_keys_and_final_point(linear_data):
