@@ -14,21 +14,18 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs, P scala
 flattened parameter vector.
 """
 
+from tinynn.optim._adaptive import AdamState, RMSPropState, adam, rmsprop
 from tinynn.optim._history import History
 from tinynn.optim._lbfgs import LBFGS, lbfgs
 from tinynn.optim._minimize import minimize
 from tinynn.optim._optimizers import (
-    AdamState,
     GradientDescentState,
     MomentumState,
     Optimizer,
-    RMSPropState,
-    adam,
     clip_by_global_norm,
     gradient_descent,
     momentum,
     nesterov,
-    rmsprop,
 )
 from tinynn.optim._result import (
     CallbackInfo,

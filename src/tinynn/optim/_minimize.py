@@ -139,7 +139,9 @@ def minimize(
     Warns
     -----
     DivergenceWarning
-        When training diverged (with the iteration number and what to try).
+        When training diverged (with the iteration number and what to try). numpy's own
+        overflow and invalid-value warnings are silenced during training: a non-finite loss
+        or gradient is reported once, by this warning.
 
     Examples
     --------
@@ -187,15 +189,17 @@ def minimize(
     else:
         evaluate = autograd_value_and_grad(loss_fn)
     params = check_init_params(init_params)
-    if isinstance(method, LBFGS):
-        if state is not None:
-            raise ValueError(
-                "state cannot be used with lbfgs(): L-BFGS restarts from init_params each "
-                "call; pass state=None"
-            )
-        result = run_lbfgs(evaluate, params, method, settings)
-    else:
-        result = _run_first_order(evaluate, params, method, state, settings)
+    if isinstance(method, LBFGS) and state is not None:
+        raise ValueError(
+            "state cannot be used with lbfgs(): L-BFGS restarts from init_params each call; "
+            "pass state=None"
+        )
+    # Overflow shows up as a non-finite loss or gradient, reported once by DivergenceWarning.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if isinstance(method, LBFGS):
+            result = run_lbfgs(evaluate, params, method, settings)
+        else:
+            result = _run_first_order(evaluate, params, method, state, settings)
     if result.reason == "diverged":
         if settings.on_nonfinite == "raise":
             raise DivergenceError(result.message, result)

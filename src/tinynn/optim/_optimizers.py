@@ -1,5 +1,8 @@
 """First-order optimizers as pure ``(init, update)`` pairs over parameter trees.
 
+This module holds the container type, plain gradient descent, momentum and clipping; the
+adaptive methods (Adam, RMSProp) live in ``_adaptive.py``.
+
 ``init(params) -> state`` builds the optimizer's state; ``update(grads, state, params) ->
 (new_params, new_state)`` takes one step and never modifies its inputs. States are named tuples
 of plain numbers and trees, so a state returned by one run can be passed to the next and the
@@ -20,17 +23,13 @@ from tinynn.optim._fasttree import global_norm, tree_map
 from tinynn.optim._schedules import Schedule, as_schedule
 
 __all__ = [
-    "AdamState",
     "GradientDescentState",
     "MomentumState",
     "Optimizer",
-    "RMSPropState",
-    "adam",
     "clip_by_global_norm",
     "gradient_descent",
     "momentum",
     "nesterov",
-    "rmsprop",
 ]
 
 
@@ -54,22 +53,7 @@ class MomentumState(NamedTuple):
     velocity: Any
 
 
-class AdamState(NamedTuple):
-    """State of :func:`adam`: update count, first and second moment trees."""
-
-    n_updates: int
-    mu: Any
-    nu: Any
-
-
-class RMSPropState(NamedTuple):
-    """State of :func:`rmsprop`: update count and running mean of squared gradients."""
-
-    n_updates: int
-    mean_square: Any
-
-
-def _check_unit_interval(value: Any, name: str) -> float:
+def check_unit_interval(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking 0 <= value < 1."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
         raise TypeError(f"{name} must be a number in [0, 1), got {describe(value)}")
@@ -173,7 +157,7 @@ def momentum(
     array([0.54])
     """
     schedule = as_schedule(step_size)
-    mass = _check_unit_interval(mass, "mass")
+    mass = check_unit_interval(mass, "mass")
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be True or False, got {describe(nesterov)}")
 
@@ -233,139 +217,6 @@ def nesterov(step_size: float | Schedule = 1e-3, mass: float = 0.9) -> Optimizer
     array([0.7])
     """
     return momentum(step_size, mass=mass, nesterov=True)
-
-
-def adam(
-    step_size: float | Schedule = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
-) -> Optimizer:
-    """Return Adam: steps scaled by bias-corrected running moments of the gradient.
-
-    With ``t = count + 1``: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g**2`` and
-    ``params - step_size * m_hat / (sqrt(v_hat) + eps)`` where ``m_hat = m / (1 - b1**t)`` and
-    ``v_hat = v / (1 - b2**t)``. Each step moves every scalar by about ``step_size`` at most,
-    whatever the scale of the loss.
-
-    Parameters
-    ----------
-    step_size : float or callable, default 1e-3
-        A positive number or a schedule ``count -> step``.
-    b1, b2 : float, default 0.9 and 0.999
-        Decay rates of the first and second moments, in [0, 1).
-    eps : float, default 1e-8
-        Positive constant added to the denominator.
-
-    Returns
-    -------
-    Optimizer
-        The ``(init, update)`` pair; the state is an :class:`AdamState`.
-
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type.
-    ValueError
-        If ``step_size`` or ``eps`` is not positive or ``b1``, ``b2`` are outside [0, 1).
-
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
-       https://arxiv.org/abs/1412.6980
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tinynn.optim import adam
-    >>> opt = adam(step_size=0.1)
-    >>> params = [{'w': np.array([1.0, -2.0])}]
-    >>> state = opt.init(params)
-    >>> params, state = opt.update([{'w': 2 * params[0]['w']}], state, params)
-    >>> params[0]['w'].round(4)
-    array([ 0.9, -1.9])
-    """
-    schedule = as_schedule(step_size)
-    b1 = _check_unit_interval(b1, "b1")
-    b2 = _check_unit_interval(b2, "b2")
-    eps = check_positive(eps, "eps")
-
-    def init(params: Any) -> AdamState:
-        return AdamState(0, tree.zeros_like(params), tree.zeros_like(params))
-
-    def update(grads: Any, state: AdamState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
-        t = state.n_updates + 1
-        mu = tree_map(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
-        nu = tree_map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
-        c1 = 1.0 - b1**t
-        c2 = 1.0 - b2**t
-        new_params = tree_map(
-            lambda p, m, v: p - step * (m / c1) / (np.sqrt(v / c2) + eps), params, mu, nu
-        )
-        return new_params, AdamState(t, mu, nu)
-
-    return Optimizer(init, update)
-
-
-def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
-    """Return RMSProp: steps divided by a running root mean square of the gradient.
-
-    ``s = decay * s + (1 - decay) * g**2`` (starting from zero) and
-    ``params - step_size * g / (sqrt(s) + eps)``.
-
-    Parameters
-    ----------
-    step_size : float or callable, default 1e-3
-        A positive number or a schedule ``count -> step``.
-    decay : float, default 0.9
-        Decay rate of the running mean square, in [0, 1).
-    eps : float, default 1e-8
-        Positive constant added to the denominator.
-
-    Returns
-    -------
-    Optimizer
-        The ``(init, update)`` pair; the state is an :class:`RMSPropState`.
-
-    Raises
-    ------
-    TypeError
-        If an argument has the wrong type.
-    ValueError
-        If ``step_size`` or ``eps`` is not positive or ``decay`` is outside [0, 1).
-
-    References
-    ----------
-    .. [1] T. Tieleman and G. Hinton, Lecture 6.5, "RMSProp", COURSERA: Neural Networks for
-       Machine Learning, 2012.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tinynn.optim import rmsprop
-    >>> opt = rmsprop(step_size=0.01, decay=0.99)
-    >>> params = np.array([1.0])
-    >>> state = opt.init(params)
-    >>> params, state = opt.update(2 * params, state, params)
-    >>> params.round(4)
-    array([0.9])
-    """
-    schedule = as_schedule(step_size)
-    decay = _check_unit_interval(decay, "decay")
-    eps = check_positive(eps, "eps")
-
-    def init(params: Any) -> RMSPropState:
-        return RMSPropState(0, tree.zeros_like(params))
-
-    def update(grads: Any, state: RMSPropState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
-        mean_square = tree_map(
-            lambda s, g: decay * s + (1.0 - decay) * (g * g), state.mean_square, grads
-        )
-        new_params = tree_map(
-            lambda p, g, s: p - step * g / (np.sqrt(s) + eps), params, grads, mean_square
-        )
-        return new_params, RMSPropState(state.n_updates + 1, mean_square)
-
-    return Optimizer(init, update)
 
 
 def clip_by_global_norm(optimizer: Optimizer, max_norm: float) -> Optimizer:

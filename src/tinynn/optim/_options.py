@@ -11,16 +11,10 @@ from autograd.tracer import isbox
 
 from tinynn import tree
 from tinynn._checks import check_choice, check_int, check_positive, describe
+from tinynn.optim._adaptive import adam, rmsprop
 from tinynn.optim._lbfgs import LBFGS, lbfgs
 from tinynn.optim._monitor import Settings
-from tinynn.optim._optimizers import (
-    Optimizer,
-    adam,
-    gradient_descent,
-    momentum,
-    nesterov,
-    rmsprop,
-)
+from tinynn.optim._optimizers import Optimizer, gradient_descent, momentum, nesterov
 
 _BY_NAME: dict[str, Callable[[], Any]] = {
     "gradient_descent": gradient_descent,
