@@ -193,3 +193,11 @@ def test_nan_gradient_fails_and_scalar_leaf_report() -> None:
 def test_bad_input(args: Any, kwargs: Any, error: type[Exception], pattern: str) -> None:
     with pytest.raises(error, match=pattern):
         check_grad(*args, **kwargs)
+
+
+def test_worst_entry_is_located_past_empty_and_scalar_leaves() -> None:
+    point = {"empty": np.zeros((0, 3)), "s": 0.5, "v": np.array([1.0, -2.0])}
+    report = check_grad(
+        lambda p: p["s"] ** 2 + anp.sum(wrong_square(p["v"])), point, raise_on_failure=False
+    )
+    assert (report.path, report.index) == ("params['v']", (1,))
