@@ -184,19 +184,40 @@ def tinynn_minimize(standardize: bool, optimizer_name: str) -> Fit:
     if optimizer_name == "lbfgs" and not hasattr(optim, "lbfgs"):
         raise Skip("tinynn.optim.lbfgs not available yet")
 
-    def fit(x_ND, y_N, seed, n_iters):
+    def fit(x_ND, y_N, seed, n_iters, stop_at_rmse=None):
         to_original = lambda ys: ys  # noqa: E731
+        y_original_N = y_N
         if standardize:
             x_ND, y_N, to_original = _tinynn_standardize(x_ND, y_N)
         optimizer = optim.lbfgs() if optimizer_name == "lbfgs" else optim.adam(ADAM_STEP)
+        hits: list[int] = []
+
+        def callback(info):  # untimed search only: stop at the first iteration on target
+            yhat_N = to_original(model.predict(info.params, x_ND))
+            if _rmse(y_original_N, yhat_N) <= stop_at_rmse:
+                hits.append(info.iteration)
+                return True
+            return False
+
         result = optim.minimize(
             losses.make_objective(x_ND, y_N, sigma=1.0),
             make_params(2, [N_HIDDEN], 1, rng=seed),
             optimizer=optimizer,
             n_iters=n_iters,
+            callback=None if stop_at_rmse is None else callback,
         )
+        if stop_at_rmse is not None:  # n_iters counts points, the initial one included
+            return None, (hits[0] + 1 if hits else None)
         return to_original(model.predict(result.params, x_ND)), None
 
+    def trace(x_ND, y_N, seed, max_iters):
+        """Find the budget in one untimed run with a callback, then confirm it with a fit."""
+        budget = fit(x_ND, y_N, seed, max_iters, TARGET_RMSE)[1]
+        if budget is not None and _rmse(y_N, fit(x_ND, y_N, seed, budget)[0]) <= TARGET_RMSE:
+            return budget
+        return first_hit(fit, x_ND, y_N, seed, max_iters, use_trace=False)
+
+    fit.trace = trace
     return fit
 
 
@@ -204,12 +225,12 @@ def tinynn_regressor(standardize: bool) -> Fit:
     if not standardize:
         raise Skip("tinynn.Regressor standardizes x and y itself")
     try:
-        from tinynn import Regressor
+        from tinynn.estimator import Regressor
     except Exception as error:
         raise Skip(f"tinynn.Regressor not importable: {type(error).__name__}: {error}") from None
 
     def fit(x_ND, y_N, seed, n_iters):
-        regressor = Regressor(hidden_sizes=(N_HIDDEN,), max_iter=n_iters, rng=seed)
+        regressor = Regressor(hidden_sizes=(N_HIDDEN,), max_iter=n_iters, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             regressor.fit(x_ND, y_N)
@@ -233,13 +254,13 @@ METHODS: dict[str, Callable[[bool], Fit]] = {
 }
 
 
-def first_hit(fit: Fit, x_ND, y_N, seed: int, max_iters: int) -> int | None:
+def first_hit(fit: Fit, x_ND, y_N, seed: int, max_iters: int, use_trace=True) -> int | None:
     """Return the smallest budget whose fit reaches the target.
 
     A method with a ``trace`` attribute finds it in one run; the others by doubling, then bisection
     (exact for L-BFGS, whose loss decreases monotonically).
     """
-    trace = getattr(fit, "trace", None)
+    trace = getattr(fit, "trace", None) if use_trace else None
     if trace is not None:
         return trace(x_ND, y_N, seed, max_iters)
     low, high = 0, 1
