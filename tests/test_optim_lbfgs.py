@@ -183,3 +183,19 @@ def test_missing_scipy_names_the_extra(monkeypatch):
 def test_lbfgs_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         lbfgs(**kwargs)
+
+
+def test_a_point_scipy_reports_without_asking_is_evaluated_once(monkeypatch):
+    from tinynn.optim import _lbfgs
+
+    def fake_scipy_minimize(fun, x0, jac, method, callback, options):
+        assert jac is True and method == "L-BFGS-B" and options["maxiter"] == 9
+        fun(x0)
+        callback(x0 + 1.0)  # never evaluated through fun
+        return type("Result", (), {"nfev": 1, "message": "fake stop"})()
+
+    monkeypatch.setattr(_lbfgs, "_import_scipy_minimize", lambda: fake_scipy_minimize)
+    result = minimize(anp.sum, np.zeros(2), optimizer=lbfgs(), n_iters=10)
+    assert result.n_evals == 2
+    assert result.history.losses.tolist() == [0.0, 2.0]
+    assert result.reason == "converged" and "fake stop" in result.message

@@ -1,8 +1,11 @@
 """minimize: evaluations, reproducibility, resuming, faults, stopping, history and progress."""
 
+import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinynn import optim
 from tinynn.optim import (
@@ -29,6 +32,10 @@ def net_loss(params):
     h = anp.tanh(anp.dot(X_ND, params[0]["w"]) + params[0]["b"])
     yhat_N = (anp.dot(h, params[1]["w"]) + params[1]["b"])[:, 0]
     return anp.sum((Y_N - yhat_N) ** 2)
+
+
+def sum_of_squares(x):
+    return anp.sum(x**2)
 
 
 def quad_value_and_grad(x):
@@ -365,3 +372,47 @@ def test_result_repr_and_state_type():
     assert isinstance(result.state, TrainState)
     assert "History(2 iterations 0..1" in repr(result.history)
     assert repr(optim.History()) == "History(empty)"
+
+
+def test_resume_after_divergence_at_the_first_point_evaluates_afresh():
+    with pytest.warns(DivergenceWarning):
+        first = minimize(
+            None,
+            np.array([1.0]),
+            optimizer=gradient_descent(0.25),
+            n_iters=3,
+            value_and_grad=failing_at(1, value=lambda x: (np.nan, x)),
+        )
+    assert first.state.grads is None and first.state.iteration == 0
+    second = minimize(
+        None,
+        first.params,
+        optimizer=gradient_descent(0.25),
+        n_iters=2,
+        value_and_grad=quad_value_and_grad,
+        state=first.state,
+    )
+    assert second.history.losses.tolist() == [1.0, 0.25]
+
+
+def test_traced_initial_params_are_rejected():
+    def outer(x):
+        return minimize(sum_of_squares, x, optimizer="adam", n_iters=2).best_loss
+
+    with pytest.raises(TypeError, match=r"init_params must be a concrete array, got a traced"):
+        autograd.grad(outer)(np.ones(2))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_iters=st.integers(2, 30), data=st.data())
+def test_splitting_a_run_anywhere_changes_nothing(n_iters, data):
+    split = data.draw(st.integers(1, n_iters - 1))
+    opt = optim.adam(optim.exponential_decay(0.3, 0.5, 7))
+    x0 = np.array([1.5, -0.5])
+    kwargs = {"optimizer": opt, "value_and_grad": quad_value_and_grad}
+    long = minimize(None, x0, n_iters=n_iters, **kwargs)
+    first = minimize(None, x0, n_iters=split, **kwargs)
+    second = minimize(None, first.params, n_iters=n_iters - split, state=first.state, **kwargs)
+    np.testing.assert_array_equal(second.params, long.params)
+    joined = np.concatenate([first.history.losses, second.history.losses])
+    np.testing.assert_array_equal(joined, long.history.losses)
