@@ -230,3 +230,27 @@ def test_predict_leaves_no_stash_behind_and_gradients_are_fresh_arrays():
     saved = [{k: v.copy() for k, v in lay.items()} for lay in first]
     first[0]["w"] += 100.0  # mutating a returned gradient must not leak into the next call
     assert_trees_close(autograd.grad(objective)(params), saved, rtol=0, atol=0)
+
+
+def test_forward_mode_falls_back_to_the_reference():
+    rng = np.random.default_rng(8)
+    params = make([2, 3, 2], rng)
+    x, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    objective = make_objective(x, y, sigma=0.5, prior_std=1.0)
+    seed_check_grads(9)
+    check_grads(lambda p, xx: predict(p, xx), (0, 1), ["fwd", "rev"], order=2)(params, x)
+    check_grads(lambda p, s: gaussian_nll(y, predict(p, x), s), (0, 1), ["fwd"], order=2)(
+        params, 0.7
+    )
+    check_grads(objective, modes=["fwd", "rev"], order=2)(params)
+    check_grads(lambda p: log_prior(p, prior_std=2.0), modes=["fwd"], order=2)(params)
+
+
+def test_fast_tanh_and_sigmoid_kernels_are_accurate_and_never_overflow():
+    from tinynn._activations import KERNELS
+
+    z = np.concatenate([np.linspace(-40, 40, 100001), [-1e300, -800.0, 800.0, 1e300, 0.0]])
+    for name, exact in [("tanh", np.tanh(z)), ("sigmoid", 0.5 * (np.tanh(0.5 * z) + 1))]:
+        out = np.empty_like(z)
+        KERNELS[name].forward(z, out)
+        np.testing.assert_allclose(out, exact, rtol=0, atol=5e-16)

@@ -15,11 +15,11 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.extend import defvjp_argnums, primitive
+from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
 from tinynn import tree
-from tinynn._fastnet import any_box, traced_vjp, unbox
+from tinynn._fastnet import any_box, traced_jvp, traced_vjp, unbox
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -98,6 +98,7 @@ def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
 
 nll = primitive(_nll_raw)
 defvjp_argnums(nll, _nll_vjp)
+defjvp_argnums(nll, traced_jvp(reference_nll))
 
 
 def fast_nll(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
@@ -136,6 +137,7 @@ def _sumsq_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
 
 sum_squares_tree = primitive(_sumsq_raw)
 defvjp_argnums(sum_squares_tree, _sumsq_vjp)
+defjvp_argnums(sum_squares_tree, traced_jvp(reference_sum_squares))
 
 
 def sum_squares(params: Any, coef: float, const: float) -> Any:

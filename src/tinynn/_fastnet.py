@@ -30,8 +30,8 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.core import make_vjp
-from autograd.extend import defvjp_argnums, primitive
+from autograd.core import make_jvp, make_vjp
+from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
 from tinynn._activations import KERNELS, Kernel
@@ -113,7 +113,7 @@ def backward(
     for layer in range(n_layers - 1, -1, -1):
         a = acts[layer]
         gws[layer] = a.T @ delta
-        gbs[layer] = delta.sum(axis=0)
+        gbs[layer] = np.add.reduce(delta, axis=0)
         if layer == 0 and not need_x:
             break
         w_t = ws[layer].T
@@ -159,6 +159,21 @@ def traced_vjp(
         return vjp_fn(g)
 
     return vjp
+
+
+def traced_jvp(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Return a JVP maker for ``defjvp_argnums`` that runs forward mode on ``fun``."""
+
+    def jvp(argnums: Sequence[int], gs: Sequence[Any], ans: Any, args: tuple, kwargs: dict) -> Any:
+        def partial(sub: Any) -> Any:
+            full = list(args)
+            for i, argnum in enumerate(argnums):
+                full[argnum] = sub[i]
+            return fun(*full)
+
+        return make_jvp(partial, tuple(args[i] for i in argnums))(tuple(gs))[1]
+
+    return jvp
 
 
 def stash(ans: Any, payload: Any) -> None:
@@ -283,6 +298,8 @@ def _predict_leaves_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: d
 
 defvjp_argnums(predict_tree, _predict_tree_vjp)
 defvjp_argnums(predict_leaves, _predict_leaves_vjp)
+defjvp_argnums(predict_tree, traced_jvp(_reference_tree))
+defjvp_argnums(predict_leaves, traced_jvp(_reference_leaves))
 
 
 def fast_predict(params: Any, x: Any, name: str) -> Any:

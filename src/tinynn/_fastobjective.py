@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from autograd.extend import defvjp_argnums, primitive
+from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
 from tinynn import _fastnet
 from tinynn._activations import Kernel
 from tinynn._fastloss import HALF_LOG_2PI, reference_nll, reference_sum_squares
-from tinynn._fastnet import any_box, stash, take_stash, traced_vjp
+from tinynn._fastnet import any_box, stash, take_stash, traced_jvp, traced_vjp
 
 
 class FusedObjective:
@@ -211,6 +211,8 @@ def _objective_leaves_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> 
 
 defvjp_argnums(objective_tree, _objective_tree_vjp)
 defvjp_argnums(objective_leaves, _objective_leaves_vjp)
+defjvp_argnums(objective_tree, traced_jvp(_reference_tree))
+defjvp_argnums(objective_leaves, traced_jvp(_reference_leaves))
 
 
 def fast_objective(params: Any, obj: FusedObjective) -> Any:
