@@ -416,3 +416,23 @@ def test_splitting_a_run_anywhere_changes_nothing(n_iters, data):
     np.testing.assert_array_equal(second.params, long.params)
     joined = np.concatenate([first.history.losses, second.history.losses])
     np.testing.assert_array_equal(joined, long.history.losses)
+
+
+def test_dropping_the_pending_gradient_evaluates_first():
+    first = minimize(
+        None,
+        np.array([1.0]),
+        optimizer=gradient_descent(0.25),
+        n_iters=2,
+        value_and_grad=quad_value_and_grad,
+    )
+    second = minimize(
+        None,
+        first.params,
+        optimizer=gradient_descent(0.25),
+        n_iters=2,
+        value_and_grad=quad_value_and_grad,
+        state=first.state._replace(grads=None),
+    )
+    assert second.history.losses.tolist() == [0.25, 0.0625]
+    assert second.history.iters.tolist() == [2, 3]

@@ -81,7 +81,10 @@ def minimize(
         ``result.state`` of an earlier call, to continue it (pass ``result.params`` as
         ``init_params``). If ``init_params`` differ from the parameters the state ended at,
         the pending gradient is dropped and iteration 0 evaluates ``init_params``, keeping the
-        optimizer's moments. A bare optimizer state (from ``optimizer.init``) is accepted too.
+        optimizer's moments. The pending gradient belongs to the earlier loss: when the loss
+        changed (new data), pass ``state=result.state._replace(grads=None)`` to evaluate first.
+        A bare optimizer state (from ``optimizer.init``) is accepted too. Validation
+        bookkeeping (best validation loss, patience) starts afresh in each call.
     record_params_every, record_grads_every : int, default 0
         Keep a copy of the parameters (gradients) at every k-th iteration (0: never). See
         :class:`History` for the memory cost.
@@ -111,7 +114,7 @@ def minimize(
     callback : callable, optional
         ``callback(info)`` after every iteration (the first at ``init_params``) with a
         :class:`CallbackInfo` (iteration, params, loss, grads, grad_norm, elapsed); return
-        True to stop ("callback").
+        True to stop ("callback"). Read the trees, never modify them in place.
     on_nonfinite : {"stop", "raise"}, default "stop"
         On a NaN or infinite loss or gradient, "stop" returns the last finite parameters
         with reason "diverged" and a :class:`DivergenceWarning`; "raise" raises
