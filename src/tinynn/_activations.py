@@ -59,9 +59,17 @@ def identity(z: Any) -> Any:
     return z
 
 
+# Below this many elements one np.tanh call beats the six calls of the exp-based form.
+_EXP_FORM_MIN_SIZE = 2048
+
+
 def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
-    # tanh(z) = 2 / (1 + exp(-2 z)) - 1: numpy's exp is vectorized and np.tanh is not, so this
-    # is about 1.4x faster; the absolute error stays below 4e-16. The clamp avoids overflow.
+    # tanh(z) = 2 / (1 + exp(-2 z)) - 1: numpy's exp is vectorized and np.tanh is not, so on
+    # large arrays this is about 1.4x faster; the absolute error stays below 4e-16. The clamp
+    # avoids overflow warnings.
+    if z.size < _EXP_FORM_MIN_SIZE:
+        np.tanh(z, out=out)
+        return
     np.multiply(z, -2.0, out=out)
     np.minimum(out, 700.0, out=out)
     np.exp(out, out=out)

@@ -47,7 +47,7 @@ def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
     if any_box((y, yhat, sigma)):  # only reached when traces are nested
         return reference_nll(y, yhat, sigma, full, mean)
     r = np.subtract(yhat, y)
-    if np.ndim(sigma) == 0:
+    if type(sigma) is float or np.ndim(sigma) == 0:
         value = 0.5 * float(np.vdot(r, r)) / float(sigma) ** 2
     else:
         value = 0.5 * float(np.sum(r * r / np.square(sigma)))
@@ -78,7 +78,7 @@ def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
             return traced_vjp(reference_nll, argnums, args)(g)
         r = np.subtract(yhat, y)
         scale = g / n_examples(r.shape) if mean else g
-        inv_var = 1.0 / np.square(sigma)
+        inv_var = 1.0 / sigma**2 if type(sigma) is float else 1.0 / np.square(sigma)
         d_yhat = r * (scale * inv_var)
         out: list[Any] = []
         for argnum in argnums:

@@ -47,6 +47,7 @@ class FusedObjective:
         self.y_NO = y.reshape(y.shape[0], -1)
         self.sigma = sigma
         self.inv_var = 1.0 / np.square(sigma)
+        self.scalar_sigma = np.ndim(sigma) == 0
         self.prior_std = prior_std
         self.kernel = kernel
         self.full = full
@@ -88,7 +89,7 @@ class FusedObjective:
             buffers = self._buffer if use else None
             out, acts = _fastnet.forward(ws, bs, self.x_ND, self.kernel, buffers)
             out -= self.y_NO
-            if np.ndim(self.inv_var) == 0:
+            if self.scalar_sigma:
                 sq = float(np.vdot(out, out)) * float(self.inv_var)
             else:
                 sq = float(np.sum(out * out * self.inv_var))

@@ -15,6 +15,7 @@ records one graph node per call. Shape suffixes: N examples, D input features, O
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,7 @@ def _check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
         y = np.asarray(y, dtype=np.float64)
     if not isbox(yhat):
         yhat = np.asarray(yhat, dtype=np.float64)
-    y_shape, yhat_shape = np.shape(unbox(y)), np.shape(unbox(yhat))
+    y_shape, yhat_shape = model._shape(y), model._shape(yhat)
     if y_shape != yhat_shape:
         hint = "pass arrays of the same shape"
         if y_shape == (*yhat_shape, 1):
@@ -55,6 +56,8 @@ def _check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
 
 def _check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
     """Return sigma checked: positive when concrete; a scalar, (O,) or yhat's shape."""
+    if type(sigma) is float and 0.0 < sigma < math.inf:  # the common case, checked cheaply
+        return sigma
     value = unbox(sigma)
     shape = np.shape(value)
     allowed = np.size(value) == 1 or shape == yhat_shape
@@ -120,7 +123,8 @@ def gaussian_nll(
     full = check_choice(form, "form", FORMS) == "full"
     mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
     y, yhat = _check_pair(y, yhat)
-    sigma = _check_sigma(sigma, np.shape(unbox(yhat)))
+    yhat_shape = model._shape(yhat)
+    sigma = _check_sigma(sigma, yhat_shape)
     if isbox(y) or isbox(yhat) or isbox(sigma):
         return _fastloss.nll(y, yhat, sigma, full, mean)
     return _fastloss._nll_raw(y, yhat, sigma, full, mean)

@@ -89,6 +89,12 @@ def _deep_unbox(value: Any) -> Any:
     return value
 
 
+def _shape(value: Any) -> tuple[int, ...]:
+    if type(value) is np.ndarray:
+        return value.shape
+    return np.shape(_fastnet.unbox(value))
+
+
 def _shapes(params: Any) -> list[tuple[int, int]]:
     """Return ``[(n_in, n_out), ...]`` after cheap structural checks of ``params``.
 
@@ -104,8 +110,8 @@ def _shapes(params: Any) -> list[tuple[int, int]]:
             if not isinstance(layer, dict) or len(layer) != 2 or "w" not in layer:
                 ok = False
                 break
-            w_shape = np.shape(_fastnet.unbox(layer["w"]))
-            b_shape = np.shape(_fastnet.unbox(layer.get("b")))
+            w_shape = _shape(layer["w"])
+            b_shape = _shape(layer.get("b"))
             if len(w_shape) != 2 or b_shape != w_shape[1:]:
                 ok = False
                 break
@@ -123,7 +129,7 @@ def _check_x(x: Any, n_features: int) -> Any:
     """Return ``x`` as a float array (boxes pass through) after checking its shape."""
     if not isbox(x):
         x = np.asarray(x, dtype=np.float64)
-    shape = np.shape(_fastnet.unbox(x))
+    shape = _shape(x)
     if len(shape) == 2 and shape[1] == n_features:
         return x
     if len(shape) == 1 and (n_features == 1 or shape[0] == n_features):
