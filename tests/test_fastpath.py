@@ -254,3 +254,35 @@ def test_fast_tanh_and_sigmoid_kernels_are_accurate_and_never_overflow():
         out = np.empty_like(z)
         KERNELS[name].forward(z, out)
         np.testing.assert_allclose(out, exact, rtol=0, atol=5e-16)
+
+
+def test_objective_value_and_grad_without_tracing_matches_autograd():
+    rng = np.random.default_rng(10)
+    x, y = rng.normal(size=(20, 2)), rng.normal(size=(20, 2))
+    for activation in ("tanh", anp.sin):
+        objective = make_objective(x, y, sigma=0.4, prior_std=1.5, activation=activation)
+        for params in (make([2, 5, 2], rng), tuple(make([2, 2], rng))):
+            value, grads = objective.value_and_grad(params)
+            want_value, want_grads = autograd.value_and_grad(objective)(params)
+            np.testing.assert_allclose(value, want_value, rtol=1e-14)
+            assert_trees_close(grads, want_grads, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="expects 3 input features but x has 2"):
+        objective.value_and_grad([{"w": np.zeros((3, 2)), "b": np.zeros(2)}])
+
+
+def test_hessian_through_flatten_matches_the_reference():
+    rng = np.random.default_rng(11)
+    params = make([2, 3, 1], rng)
+    x, y = rng.normal(size=(6, 2)), rng.normal(size=6)
+    objective = make_objective(x, y, sigma=0.5, prior_std=2.0)
+    theta, unflatten = tree.flatten(params)
+
+    def slow(t):
+        p = unflatten(t)
+        return gaussian_nll(y, reference(p, x), 0.5) - log_prior(p, prior_std=2.0)
+
+    hess = autograd.hessian(lambda t: objective(unflatten(t)))(theta)
+    np.testing.assert_allclose(hess, autograd.hessian(slow)(theta), rtol=1e-12, atol=1e-12)
+    user = autograd.hessian(lambda t: gaussian_nll(y, predict(unflatten(t), x), 0.5))(theta)
+    slow_user = autograd.hessian(lambda t: gaussian_nll(y, reference(unflatten(t), x), 0.5))(theta)
+    np.testing.assert_allclose(user, slow_user, rtol=1e-12, atol=1e-12)
