@@ -286,3 +286,17 @@ def test_hessian_through_flatten_matches_the_reference():
     user = autograd.hessian(lambda t: gaussian_nll(y, predict(unflatten(t), x), 0.5))(theta)
     slow_user = autograd.hessian(lambda t: gaussian_nll(y, reference(unflatten(t), x), 0.5))(theta)
     np.testing.assert_allclose(user, slow_user, rtol=1e-12, atol=1e-12)
+
+
+def test_list_of_boxed_layer_dicts():
+    rng = np.random.default_rng(12)
+    params = make([2, 4, 1], rng)
+    x = rng.normal(size=(5, 2))
+
+    def fast(p):
+        return anp.sum(predict([p[0], p[1]], x) ** 2)
+
+    def slow(p):
+        return anp.sum(reference([p[0], p[1]], x) ** 2)
+
+    assert_trees_close(autograd.grad(fast)(params), autograd.grad(slow)(params))

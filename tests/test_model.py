@@ -206,3 +206,11 @@ def test_gradients_for_callable_activation_and_one_dimensional_x():
         params, x
     )
     check_grads(lambda xx: predict(params, xx), modes=["rev"], order=2)(x)
+
+
+def test_invalid_params_that_check_params_lets_through(monkeypatch):
+    import tinynn.model
+
+    monkeypatch.setattr(tinynn.model, "check_params", lambda *args, **kwargs: None)
+    with pytest.raises(ValueError, match="params is not a valid network, got a list of length 0"):
+        predict([], np.ones((2, 1)))
