@@ -273,7 +273,8 @@ def make_objective(
     Returns
     -------
     Objective
-        Callable ``loss(params) -> float``, differentiable by autograd.
+        Callable ``loss(params) -> float``, differentiable by autograd; its
+        ``value_and_grad(params)`` method returns the same numbers without tracing.
 
     Raises
     ------
@@ -281,6 +282,11 @@ def make_objective(
         If x or y is not finite, has the wrong number of dimensions, if their lengths differ,
         if y has shape (N, 1) (pass ``y.ravel()``), if sigma or prior_std is not positive, or if
         form/reduction/activation is unknown.
+
+    Notes
+    -----
+    The objective keeps two work arrays of N x H floats per hidden layer between calls, so a
+    training step allocates no large temporaries. It is safe to call from several threads.
 
     Examples
     --------
