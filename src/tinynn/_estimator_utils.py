@@ -145,8 +145,8 @@ def build_objective(
     prior_std = 1.0 / np.sqrt(strength) if strength > 0 else None
     if mode == "fixed":
         return make_objective(xs, ys, sigma=sigma, prior_std=prior_std, activation=activation)
-    if mode == "profile":
-        return make_objective(xs, ys, sigma=1.0, activation=activation)
+    if mode == "profile":  # half the sum of squared standardized residuals
+        return make_objective(xs, ys, sigma=1.0, activation=activation, form="notebook")
 
     def joint_loss(tree: Any) -> Any:
         log_sigma = tree["log_sigma"]

@@ -120,9 +120,9 @@ class Regressor:
     history_ : tinynn.optim.History
         Per-iteration record of the run (None on a model loaded from disk).
     loss_curve_ : ndarray of shape (T,)
-        Training objective per iteration: the negative log likelihood (plus prior) in
-        standardized units, with sigma = 1 standardized unit when sigma is learned without a
-        prior.
+        Training objective per iteration, in standardized units: the negative log likelihood
+        plus the negative log prior; when sigma is learned without a prior, half the sum of
+        squared residuals (the least-squares fit that gives the maximum-likelihood network).
     n_iter_ : int
         Iterations run.
     stop_reason_ : str
@@ -399,6 +399,7 @@ class Regressor:
                 progress=settings["verbose"] > 0,
                 progress_every=50 * max(1, settings["verbose"]),
                 stream=sys.stdout,
+                callback=getattr(self, "_tinynn_callback", None),  # set by the tinynn command
             )
         fitted = result.params
         self.params_ = fitted["net"] if mode == "joint" else fitted

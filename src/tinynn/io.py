@@ -117,6 +117,16 @@ def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+def _file_mode(path: Path) -> int:
+    """Permission bits for a new file at ``path``: the replaced file's, else 0o666 minus umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def _atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     folder = path.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -125,6 +135,7 @@ def _atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             np.savez(handle, allow_pickle=False, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _file_mode(path))
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

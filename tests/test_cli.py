@@ -1,0 +1,324 @@
+"""Tests for the tinynn command: demo (with and without extras), fit, predict, info, errors."""
+
+from __future__ import annotations
+
+import io as stdio
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tinynn import io
+from tinynn._cli_utils import Progress
+from tinynn.cli import main
+from tinynn.data import make_quadratic_data
+
+
+def _numbers(text: str, label: str) -> float:
+    match = re.search(rf"{label} ([0-9.]+)", text)
+    assert match, text
+    return float(match.group(1))
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tinynn: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    x, y = make_quadratic_data(120, rng=3)
+    path = tmp_path / "data.csv"
+    lines = ["a,b,y"] + [f"{p},{q},{t}" for (p, q), t in zip(x, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_demo_with_extras(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("scipy")
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "with lbfgs" in captured.out
+    assert _numbers(captured.out, "train RMSE") <= 0.12
+    assert _numbers(captured.out, "test RMSE") <= 0.2
+    assert "noise level 0.1" in captured.out
+    assert "iter     1/500" in captured.err  # periodic progress lines when not on a terminal
+    names = {p.name for p in out.iterdir()}
+    assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png", "predicted_vs_true.png"}
+    assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model = io.load(out / "model.npz")
+    assert model.optimizer_ == "lbfgs"
+    assert io.read_metadata(out / "model.npz")["extra"]["feature_names"] == ["x0", "x1"]
+
+
+def test_demo_without_extras(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("scipy", "scipy.optimize", "matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, name, None)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "with adam" in captured.out
+    assert "matplotlib is not installed, so no figures" in captured.out
+    assert _numbers(captured.out, "train RMSE") <= 0.12
+    assert _numbers(captured.out, "test RMSE") <= 0.2
+    assert captured.err == ""  # --quiet
+    assert {p.name for p in out.iterdir()} == {"model.npz", "data.csv"}
+
+
+def test_fit_predict_info_round_trip(
+    table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "m.npz"
+    argv = ["fit", str(table), "--target", "y", "--hidden", "10", "--out", str(model), "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"train: RMSE [0-9.e-]+ \| R\^2 (0\.99\d\d|1\.0000) \| 96 rows", out)
+    assert re.search(r"validation: RMSE [0-9.e-]+ \| R\^2 (0\.9\d\d\d|1\.0000) \| 24 rows", out)
+    assert f"saved the model to {model}" in out
+
+    assert main(["info", str(model)]) == 0
+    info = capsys.readouterr().out
+    assert "tinynn fitted Regressor" in info
+    assert "layers: 2 -> 10 -> 1 (41 parameters)" in info
+    assert "features: a, b" in info and "target: y" in info
+    assert "validation_rmse:" in info
+
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(model), str(table), "--out", str(preds), "--std"]) == 0
+    assert "wrote 120 predictions" in capsys.readouterr().err
+    rows = np.genfromtxt(preds, delimiter=",", names=True)
+    assert rows.dtype.names == ("a", "b", "y", "y_predicted", "y_std")
+    loaded = io.load(model)
+    x = np.column_stack([rows["a"], rows["b"]])
+    np.testing.assert_array_equal(rows["y_predicted"], loaded.predict(x))
+    np.testing.assert_array_equal(rows["y_std"], np.full(120, loaded.sigma_))
+
+    assert main(["predict", str(model), str(table)]) == 0
+    stdout = capsys.readouterr().out.splitlines()
+    assert stdout[0] == "a,b,y,y_predicted"
+    assert len(stdout) == 121
+
+
+def test_fit_with_selected_features_and_options(
+    table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "lin.npz"
+    argv = ["fit", str(table), "--target", "y", "--features", "b", "--hidden", "0", "--sigma",
+            "2.0", "--optimizer", "adam", "--validation-fraction", "0", "--out", str(model),
+            "--quiet", "--max-iter", "20"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fitted a 1-1 network on 120 rows with adam" in out
+    assert "validation" not in out
+    assert "noise sigma 2 (fixed)" in out
+    assert io.read_metadata(model)["layer_sizes"] == [1, 1]
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    class Tty(stdio.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    bar = Progress(4, stream)
+    for i in range(4):
+        bar(SimpleNamespace(iteration=i, loss=1.0 / (i + 1), elapsed=0.01 * i))
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith("\r[")
+    assert "    4/4 | loss 2.500000e-01" in text
+    assert text.endswith("\n")
+    plain = stdio.StringIO()
+    lines = Progress(20, plain)
+    for i in range(20):
+        lines(SimpleNamespace(iteration=i, loss=1.0, elapsed=0.0))
+    assert [line.split()[1] for line in plain.getvalue().splitlines()] == [
+        "1/20",
+        *[f"{k}/20" for k in range(2, 21, 2)],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "extra_args", "message"),
+    [
+        (None, [], r"data file '.*missing\.csv' not found"),
+        ("", [], "is empty: expected a header row"),
+        ("a,b,y\n", [], "has a header but no data rows"),
+        ("a,b,y\n1,2\n", [], "data row 1 has 2 cells, expected 3"),
+        ("a,b,y\n1,2,3\n4,x,6\n", [], "data row 2, column 'b' holds 'x', which is not a number"),
+        ("a,b,y\n1,2,3\n4,nan,6\n", [], "data row 2, column 'b' is nan; drop or impute"),
+        ("a,b,y\n1,,3\n", [], "data row 1, column 'b' is empty"),
+        ("a,a,y\n1,2,3\n", [], "duplicate column names: a"),
+        ("a,,y\n1,2,3\n", [], "empty column name"),
+        ("a,b,z\n1,2,3\n", [], "target column 'y' not found in .*; its columns are: a, b, z"),
+        ("a,b,y\n1,2,3\n", ["--features", "a,c"], "column 'c' not found in"),
+        ("a,b,y\n1,2,3\n", ["--features", "a", "y"], "target column 'y' cannot also be a feature"),
+        ("y\n1\n2\n", [], "has no feature columns besides the target 'y'"),
+        ("a,y\n1,2\n2,3\n", [], r"has 2 rows, too few for --validation-fraction 0\.2"),
+        ("a,y\n1,2\n2,3\n3,4\n", ["--activation", "wobble"], "cannot fit: .*wobble"),
+        ("a,y\n1,2\n", ["--hidden", "3,x"], "expected comma-separated layer sizes"),
+        ("a,y\n1,2\n", ["--validation-fraction", "1.5"], r"expected a number in \[0, 1\)"),
+        ("a,y\n1,2\n", ["--sigma", "-1"], "expected a positive noise std"),
+        ("a,y\n1,2\n", ["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_fit_bad_input_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    extra_args: list[str],
+    message: str,
+) -> None:
+    data = tmp_path / ("missing.csv" if content is None else "data.csv")
+    if content is not None:
+        data.write_text(content)
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"previous model")
+    argv = ["fit", str(data), "--target", "y", "--out", str(model), "--quiet", *extra_args]
+    assert main(argv) == 2
+    assert re.search(message, _error_line(capsys))
+    assert model.read_bytes() == b"previous model"  # nothing already written is damaged
+
+
+def test_fit_output_folder_must_exist(table: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["fit", str(table), "--target", "y", "--out", str(tmp_path / "no" / "m.npz")]) == 2
+    assert "output folder" in _error_line(capsys)
+
+
+def test_fit_missing_target_option(table: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["fit", str(table)]) == 2
+    assert "the following arguments are required: --target" in _error_line(capsys)
+
+
+def test_no_command_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "choose a command: demo, fit, predict or info" in _error_line(capsys)
+    assert main(["--help"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert main(["nonsense"]) == 2
+    assert "invalid choice: 'nonsense'" in _error_line(capsys)
+
+
+@pytest.fixture
+def fitted_model(table: Path, tmp_path: Path, capsys) -> Path:  # type: ignore[no-untyped-def]
+    model = tmp_path / "good.npz"
+    argv = ["fit", str(table), "--target", "y", "--hidden", "4", "--max-iter", "20",
+            "--out", str(model), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    return model
+
+
+def _damaged_models(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:300])
+    text = tmp_path / "text.npz"
+    text.write_text("a,b\n1,2\n")
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, x=np.arange(3))
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, x=np.array([None, {}], dtype=object))
+    params = tmp_path / "params.npz"
+    io.save(params, [{"w": np.ones((2, 1)), "b": np.zeros(1)}])
+    return {
+        "missing": (tmp_path / "absent.npz", r"model file '.*absent\.npz' not found"),
+        "folder": (tmp_path, "is a folder"),
+        "truncated": (truncated, "truncated or corrupted"),
+        "text": (text, "not a tinynn model file: it is not a .npz"),
+        "plain": (plain, "not a tinynn model file: it has no 'tinynn_metadata'"),
+        "pickled": (pickled, "pickled object array 'x'"),
+        "params": (params, "holds a bare parameter tree, not a fitted model"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "folder", "truncated", "text", "plain", "pickled", "params"]
+)
+def test_predict_bad_model_exits_2(
+    case: str, fitted_model: Path, table: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    path, message = _damaged_models(tmp_path, fitted_model)[case]
+    out = tmp_path / "preds.csv"
+    out.write_text("old predictions\n")
+    assert main(["predict", str(path), str(table), "--out", str(out)]) == 2
+    assert re.search(message, _error_line(capsys))
+    assert out.read_text() == "old predictions\n"
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "text", "plain", "pickled"])
+def test_info_bad_model_exits_2(case: str, fitted_model: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path, message = _damaged_models(tmp_path, fitted_model)[case]
+    assert main(["info", str(path)]) == 2
+    assert re.search(message, _error_line(capsys))
+
+
+def test_info_describes_a_parameter_tree(fitted_model: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path, _ = _damaged_models(tmp_path, fitted_model)["params"]
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tinynn parameter tree" in out
+    assert "layers: 2 -> 1 (3 parameters)" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,y\n1,2\n", "column 'b' not found in"),
+        ("a,b\n1,oops\n", "column 'b' holds 'oops', which is not a number"),
+        ("a,b\n", "has a header but no data rows"),
+    ],
+)
+def test_predict_bad_data_keeps_old_output(
+    content: str, message: str, fitted_model: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "new.csv"
+    data.write_text(content)
+    out = tmp_path / "preds.csv"
+    out.write_text("old predictions\n")
+    assert main(["predict", str(fitted_model), str(data), "--out", str(out)]) == 2
+    assert message in _error_line(capsys)
+    assert out.read_text() == "old predictions\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_demo_out_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "file"
+    target.write_text("keep")
+    assert main(["demo", "--out", str(target)]) == 2
+    assert "exists and is not a folder" in _error_line(capsys)
+    assert target.read_text() == "keep"
+    assert main(["demo", "--n-examples", "2", "--out", str(tmp_path / "d")]) == 2
+    assert "leaves no test or training examples" in _error_line(capsys)
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    script = shutil.which("tinynn") or str(Path(sys.executable).parent / "tinynn")
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a model")
+    done = subprocess.run(
+        [script, "info", str(bad)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"tinynn: error: {bad} is not a tinynn model file: it is not a .npz (zip) archive at all"
+    ]
+    version = subprocess.run(
+        [sys.executable, "-m", "tinynn", "--version"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert version.returncode == 0
+    assert version.stdout.startswith("tinynn ")
