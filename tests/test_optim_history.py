@@ -238,3 +238,49 @@ def test_optimizer_states_are_exposed_with_their_counts():
     assert isinstance(result.state.opt_state, optim.AdamState)
     assert result.state.opt_state.n_updates == 3
     assert result.state.grads.tolist() == [2 * result.params[0]]
+
+
+def test_concat_joins_a_run_and_its_resumption():
+    long = run_quad(6, record_params_every=2)
+    first = run_quad(3, record_params_every=2, metrics={"x": lambda x: float(x[0])})
+    rest = minimize(
+        None,
+        first.params,
+        optimizer=gradient_descent(0.25),
+        n_iters=3,
+        value_and_grad=quad_value_and_grad,
+        state=first.state,
+        record_params_every=2,
+    )
+    joined = optim.History.concat([first.history, rest.history])
+    assert joined.iters.tolist() == long.history.iters.tolist() == list(range(6))
+    np.testing.assert_array_equal(joined.losses, long.history.losses)
+    assert sorted(joined.params) == [0, 2, 4]
+    assert np.all(np.diff(joined.elapsed) >= 0)
+    assert joined.metric_iters.tolist() == [0, 1, 2]
+    assert joined.metrics["x"].tolist() == [1.0, 0.5, 0.25]
+    assert len(first.history) == 3  # inputs unchanged
+
+
+def test_concat_fills_missing_metrics_with_nan():
+    a = run_quad(2, metrics={"m": lambda x: 1.0})
+    b = minimize(
+        None,
+        a.params,
+        optimizer=gradient_descent(0.25),
+        n_iters=2,
+        value_and_grad=quad_value_and_grad,
+        state=a.state,
+        metrics={"k": lambda x: 2.0},
+    )
+    joined = optim.History.concat([a.history, b.history])
+    np.testing.assert_array_equal(joined.metrics["m"], [1.0, 1.0, np.nan, np.nan])
+    np.testing.assert_array_equal(joined.metrics["k"], [np.nan, np.nan, 2.0, 2.0])
+
+
+def test_concat_errors():
+    history = run_quad(3).history
+    with pytest.raises(ValueError, match=r"histories must continue each other, but iteration 0"):
+        optim.History.concat([history, history])
+    with pytest.raises(TypeError, match=r"histories must hold History objects, got a dict"):
+        optim.History.concat([history, {"iter": []}])

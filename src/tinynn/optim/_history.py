@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from array import array
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
+from tinynn._checks import describe
 
 __all__ = ["History"]
 
@@ -139,6 +143,67 @@ class History:
             f"final loss {self._losses[-1]:.6e}, {len(self.params)} parameter records, "
             f"{len(self.grads)} gradient records, metrics {sorted(self._metrics)})"
         )
+
+    @classmethod
+    def concat(cls, histories: Iterable[History]) -> History:
+        """Join the histories of successive calls, e.g. a run and its resumption, into one.
+
+        Elapsed times are shifted so that they keep growing across calls; a metric missing
+        from one of the histories is filled with NaN there.
+
+        Parameters
+        ----------
+        histories : iterable of History
+            In order; each one's iterations must come after the previous one's.
+
+        Returns
+        -------
+        History
+            A new history; the inputs are left as they are (parameter records are shared).
+
+        Raises
+        ------
+        TypeError
+            If an item is not a History.
+        ValueError
+            If the iterations do not increase from one history to the next.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.optim import History, gradient_descent, minimize
+        >>> opt = gradient_descent(0.25)
+        >>> first = minimize(lambda x: np.sum(x**2), np.array([1.0]), optimizer=opt, n_iters=2)
+        >>> rest = minimize(lambda x: np.sum(x**2), first.params, optimizer=opt, n_iters=2,
+        ...                 state=first.state)
+        >>> History.concat([first.history, rest.history]).iters.tolist()
+        [0, 1, 2, 3]
+        """
+        out = cls()
+        offset = 0.0
+        items = list(histories)
+        for h in items:
+            if not isinstance(h, History):
+                raise TypeError(f"histories must hold History objects, got {describe(h)}")
+        names = list(dict.fromkeys(name for h in items for name in h._metrics))
+        for h in items:
+            if len(h) and len(out) and h._iters[0] <= out._iters[-1]:
+                raise ValueError(
+                    f"histories must continue each other, but iteration {h._iters[0]} comes "
+                    f"after iteration {out._iters[-1]}; pass them in the order they were run"
+                )
+            out._iters.extend(h._iters)
+            out._losses.extend(h._losses)
+            out._grad_norms.extend(h._grad_norms)
+            out._elapsed.extend(array("d", [t + offset for t in h._elapsed]))
+            offset = out._elapsed[-1] if len(out) else offset
+            out.params.update(h.params)
+            out.grads.update(h.grads)
+            out._metric_iters.extend(h._metric_iters)
+            for name in names:
+                column = out._metrics.setdefault(name, array("d"))
+                column.extend(h._metrics.get(name, array("d", [math.nan] * len(h._metric_iters))))
+        return out
 
     def as_dict(self) -> dict[str, list[Any]]:
         """Return the notebook's history dict with keys ``'iter'``, ``'f'``, ``'x'`` and ``'g'``.
