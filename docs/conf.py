@@ -16,6 +16,12 @@ import os
 import re
 from pathlib import Path
 
+# One BLAS thread, set before numpy is imported: the examples and the tutorial run small problems,
+# where a multi-threaded BLAS (scipy's L-BFGS-B calls it every iteration) is several times slower
+# on a busy machine. The notebook kernel inherits these too. CI sets the same variables.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import tinynn
 
 DOCS = Path(__file__).resolve().parent
@@ -37,7 +43,7 @@ extensions = [
 
 exclude_patterns = [
     "_build",
-    "_kernels",
+    "_jupyter",
     "jupyter_execute",
     "Thumbs.db",
     ".DS_Store",
@@ -84,11 +90,11 @@ nb_execution_show_tb = True
 nb_merge_streams = True
 
 # Run notebooks with the interpreter that runs Sphinx, whatever kernels the machine has installed:
-# docs/_kernels holds a "tinynn-docs" kernel spec whose command is "python" (jupyter_client replaces
-# it with sys.executable) and which keeps the inline matplotlib backend even when the build itself
-# runs with MPLBACKEND=Agg, as CI does.
+# docs/_jupyter/kernels holds a "tinynn-docs" kernel spec whose command is "python" (jupyter_client
+# replaces it with sys.executable) and which keeps the inline matplotlib backend even when the build
+# itself runs with MPLBACKEND=Agg, as CI does.
 os.environ["JUPYTER_PATH"] = os.pathsep.join(
-    [str(DOCS / "_kernels"), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+    [str(DOCS / "_jupyter"), *filter(None, [os.environ.get("JUPYTER_PATH")])]
 )
 nb_kernel_rgx_aliases = {".*": "tinynn-docs"}
 

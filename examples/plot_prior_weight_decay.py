@@ -14,8 +14,8 @@ towards zero and smooths the curve; too narrow a prior flattens it.
 import matplotlib.pyplot as plt
 import numpy as np
 from autograd import grad
-from tinynn.losses import l2_penalty, log_prior, make_objective
 
+from tinynn.losses import l2_penalty, log_prior, make_objective
 from tinynn.model import predict
 from tinynn.optim import lbfgs, minimize
 from tinynn.params import make_params
@@ -46,7 +46,8 @@ for prior_std in prior_stds:
     print(f"prior_std {prior_std}: weight norm {float(global_norm(result.params)):8.2f}")
 
 # %%
-# The fitted curves. The weight norm in each legend shrinks as the prior narrows.
+# The fitted curves (the one without a prior swings far outside this frame between the data
+# points). The weight norm in each legend shrinks as the prior narrows.
 grid_G = np.linspace(-3.0, 3.0, 300)
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(x_N, y_N, "k.", label="data")
@@ -55,7 +56,8 @@ for prior_std, params in fits.items():
     name = "no prior" if prior_std is None else f"prior_std = {prior_std}"
     norm = float(global_norm(params))
     ax.plot(grid_G, predict(params, grid_G), label=f"{name} (|theta| = {norm:.1f})")
+ax.set_ylim(-2.5, 2.5)
 ax.set_xlabel("x")
 ax.set_ylabel("y")
-ax.legend(fontsize="small")
+ax.legend(fontsize="small", loc="upper left")
 fig.tight_layout()
