@@ -55,7 +55,7 @@ def test_demo_with_extras(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "noise level 0.1" in captured.out
     assert "iter     1/500" in captured.err  # periodic progress lines when not on a terminal
     names = {p.name for p in out.iterdir()}
-    assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png", "predicted_vs_true.png"}
+    assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png"}
     assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = io.load(out / "model.npz")
     assert model.optimizer_ == "lbfgs"

@@ -224,7 +224,7 @@ def _save_figure(fig: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=90)
         os.chmod(tmp, new_file_mode(path))
         os.replace(tmp, path)
     except BaseException:
@@ -308,21 +308,19 @@ def _demo_figures(est: Any, out: Path, x_tr: Any, y_tr: Any, x_te: Any, y_te: An
 
     from tinynn import plot
 
-    paths = []
+    paths = [out / "loss_curve.png", out / "fit.png"]
     fig = plot.plot_loss_curve(est, ylabel="training objective")
     fig.axes[0].set_title(f"loss curve ({est.optimizer_})")
-    paths.append(out / "loss_curve.png")
-    _save_figure(fig, paths[-1])
+    fig.subplots_adjust(bottom=0.15)
+    _save_figure(fig, paths[0])
     plt.close(fig)
-    fig = plot.plot_feature_panels(x_te, y_te, est.predict(x_te))
-    fig.suptitle("test data (black) and predictions (blue)")
-    paths.append(out / "fit.png")
-    _save_figure(fig, paths[-1])
-    plt.close(fig)
-    fig = plot.plot_predicted_vs_true(y_te, est.predict(x_te))
-    fig.axes[0].set_title("test set")
-    paths.append(out / "predicted_vs_true.png")
-    _save_figure(fig, paths[-1])
+    fig, axes = plt.subplots(1, 3, figsize=(14.0, 3.8))
+    yhat_te = est.predict(x_te)
+    plot.plot_feature_panels(x_te, y_te, yhat_te, feature_names=["x0", "x1"], axes=axes[:2])
+    plot.plot_predicted_vs_true(y_te, yhat_te, ax=axes[2])
+    fig.suptitle("test set: data (black) and predictions (blue); predicted vs true")
+    fig.subplots_adjust(wspace=0.3, bottom=0.16)
+    _save_figure(fig, paths[1])
     plt.close(fig)
     return paths
 

@@ -296,9 +296,9 @@ def plot_feature_panels(
         raise ValueError(f"feature_names must have {n_features} names, got {len(names)}")
     panels = _row_of_axes(axes, n_features, (5.0 * n_features, 3.0), sharey=False)
     for d, ax in enumerate(panels):
-        ax.plot(x[:, d], y, "k.", label="data")
+        ax.plot(x[:, d], y, "k.", markersize=8, label="data")
         if yhat is not None:
-            ax.plot(x[:, d], yhat, "b.", label="predicted")
+            ax.plot(x[:, d], yhat, "b.", markersize=4, label="predicted")
         ax.set_xlabel(names[d])
     panels[0].set_ylabel("y")
     return panels[0].figure
