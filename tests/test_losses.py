@@ -308,3 +308,10 @@ def test_objective_checks_params_against_data():
         objective([{"w": np.zeros((5, 3)), "b": np.zeros(3)}])
     with pytest.raises(ValueError, match=r"gives 1 outputs but y has 3"):
         objective([{"w": np.zeros((2, 1)), "b": np.zeros(1)}])
+
+
+def test_non_numeric_targets():
+    with pytest.raises(TypeError, match="y must hold real numbers"):
+        gaussian_nll(np.array(["a", "b"]), np.zeros(2))
+    with pytest.raises(ValueError, match="yhat must be a rectangular array of numbers"):
+        mse(np.zeros(2), [[1.0], [2.0, 3.0]])

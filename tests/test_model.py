@@ -214,3 +214,11 @@ def test_invalid_params_that_check_params_lets_through(monkeypatch):
     monkeypatch.setattr(tinynn.model, "check_params", lambda *args, **kwargs: None)
     with pytest.raises(ValueError, match="params is not a valid network, got a list of length 0"):
         predict([], np.ones((2, 1)))
+
+
+def test_non_numeric_and_ragged_x():
+    params = [{"w": np.ones((2, 1)), "b": np.zeros(1)}]
+    with pytest.raises(TypeError, match="x must hold real numbers, got dtype <U1"):
+        predict(params, np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="x must be a rectangular array of numbers"):
+        predict(params, [[1.0, 2.0], [3.0]])

@@ -23,10 +23,7 @@ REDUCTIONS = ("sum", "mean")
 
 def check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
     """Return y and yhat as float arrays (boxes pass through) after an exact shape check."""
-    if not isbox(y):
-        y = np.asarray(y, dtype=np.float64)
-    if not isbox(yhat):
-        yhat = np.asarray(yhat, dtype=np.float64)
+    y, yhat = model._as_float(y, "y"), model._as_float(yhat, "yhat")
     y_shape, yhat_shape = model._shape(y), model._shape(yhat)
     if y_shape != yhat_shape:
         hint = "pass arrays of the same shape"

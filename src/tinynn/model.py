@@ -21,7 +21,7 @@ from autograd.tracer import isbox
 
 from tinynn import _fastnet
 from tinynn._activations import ALIASES, KERNELS
-from tinynn._checks import describe
+from tinynn._checks import as_float_array, describe
 from tinynn.params import check_params
 
 __all__ = ["ACTIVATIONS", "get_activation", "predict"]
@@ -89,6 +89,16 @@ def _deep_unbox(value: Any) -> Any:
     return value
 
 
+def _as_float(value: Any, name: str) -> Any:
+    """Return ``value`` as a float64 array (boxes pass through); clear errors for bad input."""
+    if isbox(value) or (type(value) is np.ndarray and value.dtype == np.float64):
+        return value
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):  # ragged or non-numeric: let the shared check word it
+        return as_float_array(value, name, allow_nonfinite=True)
+
+
 def _shape(value: Any) -> tuple[int, ...]:
     if type(value) is np.ndarray:
         return value.shape
@@ -127,8 +137,7 @@ def _shapes(params: Any) -> list[tuple[int, int]]:
 
 def _check_x(x: Any, n_features: int) -> Any:
     """Return ``x`` as a float array (boxes pass through) after checking its shape."""
-    if not isbox(x):
-        x = np.asarray(x, dtype=np.float64)
+    x = _as_float(x, "x")
     shape = _shape(x)
     if len(shape) == 2 and shape[1] == n_features:
         return x
