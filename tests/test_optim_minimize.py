@@ -436,3 +436,18 @@ def test_dropping_the_pending_gradient_evaluates_first():
     )
     assert second.history.losses.tolist() == [0.25, 0.0625]
     assert second.history.iters.tolist() == [2, 3]
+
+
+def test_a_loss_with_its_own_value_and_grad_method_is_used():
+    class Objective:
+        calls = 0
+
+        def __call__(self, x):
+            raise AssertionError("minimize should call value_and_grad, not the loss")
+
+        def value_and_grad(self, x):
+            Objective.calls += 1
+            return quad_value_and_grad(x)
+
+    result = minimize(Objective(), np.array([1.0]), optimizer=gradient_descent(0.25), n_iters=3)
+    assert Objective.calls == 3 and result.history.losses.tolist() == [1.0, 0.25, 0.0625]

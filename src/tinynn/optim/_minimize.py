@@ -64,7 +64,8 @@ def minimize(
     ----------
     loss_fn : callable or None
         ``loss_fn(params) -> float``, differentiable by autograd. May be None when
-        ``value_and_grad`` is given.
+        ``value_and_grad`` is given. If it has a ``value_and_grad`` method (the objectives of
+        :func:`tinynn.losses.make_objective` do), that method is used instead of autograd.
     init_params : tree
         Nested lists, tuples and dicts of arrays, e.g. ``[{'w': w_DH, 'b': b_H}, ...]``.
         Copied and cast to float64 (integers cannot be differentiated); never modified.
@@ -189,6 +190,8 @@ def minimize(
             f"loss_fn must be a function params -> loss, got {describe(loss_fn)}; or pass "
             f"value_and_grad=fn returning (loss, grads)"
         )
+    elif callable(getattr(loss_fn, "value_and_grad", None)):
+        evaluate = getattr(loss_fn, "value_and_grad")  # noqa: B009 - make_objective's fused pass
     else:
         evaluate = autograd_value_and_grad(loss_fn)
     params = check_init_params(init_params)
