@@ -157,6 +157,9 @@ def test_try_it_yourself_answers_hold(executed):
     small_train = rmse(ns["y_small_N"], small_predict(ns["x_small_ND"]))
     small_test = rmse(ns["y_test_N"], small_predict(ns["x_test_ND"]))
     assert small_train < 0.1 < small_test  # overfits: below the noise floor, worse on new data
+    long_train = rmse(ns["y_small_N"], ns["long_predict"](ns["x_small_ND"]))
+    long_test = rmse(ns["y_test_N"], ns["long_predict"](ns["x_test_ND"]))
+    assert long_train < small_train / 2 and long_test > small_test  # toward zero, and worse
     full_test = rmse(ns["y_test_N"], ns["full_predict"](ns["x_test_ND"]))
     assert full_test < 0.2
     speed = ns["speed"]
