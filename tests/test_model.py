@@ -57,11 +57,14 @@ def test_predict_shapes(x_shape, sizes, expected):
     n_out=st.integers(1, 3),
     activation=st.sampled_from(BUILTINS),
     one_example=st.booleans(),
+    flat=st.booleans(),
 )
-def test_predict_shapes_property(n, d, hidden, n_out, activation, one_example):
+def test_predict_shapes_property(n, d, hidden, n_out, activation, one_example, flat):
     rng = np.random.default_rng(n * 100 + d)
     params = make([d, *hidden, n_out], rng)
     x = rng.normal(size=(d,)) if one_example else rng.normal(size=(n, d))
+    if flat and d == 1 and not one_example:
+        x = x[:, 0]  # (N,) means N examples of one feature
     rows = 1 if one_example else n
     yhat = predict(params, x, activation=activation)
     assert yhat.shape == ((rows,) if n_out == 1 else (rows, n_out))
