@@ -173,6 +173,12 @@ def test_progress_bar_on_a_terminal() -> None:
         ("a,y\n1,2\n", ["--validation-fraction", "1.5"], r"expected a number in \[0, 1\)"),
         ("a,y\n1,2\n", ["--sigma", "-1"], "expected a positive noise std"),
         ("a,y\n1,2\n", ["--bogus"], "unrecognized arguments: --bogus"),
+        ("a,y\n1,2\n", ["--hidden", "3,0"], "layer sizes must be >= 1"),
+        ("a,y\n1,2\n", ["--max-iter", "ten"], "expected a whole number, got 'ten'"),
+        ("a,y\n1,2\n", ["--max-iter", "0"], "expected a number >= 1, got 0"),
+        ("a,y\n1,2\n", ["--sigma", "big"], "expected 'learn' or a number, got 'big'"),
+        ("a,y\n1,2\n", ["--validation-fraction", "x"], r"expected a number in \[0, 1\), got 'x'"),
+        ('a,y\n1,"2\n', [], "is not valid CSV: unexpected end of data"),
     ],
 )
 def test_fit_bad_input_exits_2_with_one_line(
@@ -191,6 +197,42 @@ def test_fit_bad_input_exits_2_with_one_line(
     assert main(argv) == 2
     assert re.search(message, _error_line(capsys))
     assert model.read_bytes() == b"previous model"  # nothing already written is damaged
+
+
+def test_fit_data_path_problems(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["fit", str(tmp_path), "--target", "y"]) == 2
+    assert "is a folder, expected a CSV file" in _error_line(capsys)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("a,y\n\xe9,1\n".encode("latin-1"))
+    assert main(["fit", str(latin), "--target", "y"]) == 2
+    assert "is not a UTF-8 text CSV file" in _error_line(capsys)
+
+
+def test_fit_lbfgs_without_scipy_names_the_extra(
+    table: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    argv = ["fit", str(table), "--target", "y", "--optimizer", "lbfgs", "--quiet",
+            "--out", str(tmp_path / "m.npz")]  # fmt: skip
+    assert main(argv) == 2
+    assert "tinynn-regression[scipy]" in _error_line(capsys)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_predict_with_a_model_saved_without_column_names(
+    table: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from tinynn.estimator import Regressor
+
+    x, y = make_quadratic_data(30, rng=0)
+    model = io.save(tmp_path / "api.npz", Regressor((3,), max_iter=5, random_state=0).fit(x, y))
+    assert main(["predict", str(model), str(table)]) == 2
+    assert "expects 2 features and records no column names" in _error_line(capsys)
+    two = tmp_path / "two.csv"
+    two.write_text("p,q\n1,2\n3,4\n")
+    assert main(["predict", str(model), str(two)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "p,q,y_predicted"
 
 
 def test_fit_output_folder_must_exist(table: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

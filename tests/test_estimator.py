@@ -212,6 +212,9 @@ def test_unfitted_use_raises() -> None:
         (np.array([["a"], ["b"]]), np.zeros(2), TypeError, "X must hold real numbers"),
         (np.array([[{}], [1]], dtype=object), np.zeros(2), TypeError, "argument must be"),
         (np.zeros((2, 1)), np.array(["a", "b"]), TypeError, "y must hold real numbers"),
+        (None, np.zeros(2), ValueError, "X must be an array of shape .* got None"),
+        ([[1.0, 2.0], [3.0]], np.zeros(2), ValueError, "X must be a rectangular array"),
+        (np.array([["1"], ["x"]], dtype=object), np.zeros(2), ValueError, "could not convert"),
     ],
 )
 def test_bad_data_is_rejected(X: object, y: object, error: type, match: str) -> None:

@@ -31,7 +31,7 @@ def read_table(path: str) -> tuple[list[str], list[list[str]]]:
         raise CliError(f"data file '{path}' is a folder, expected a CSV file")
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+            rows = [row for row in csv.reader(handle, strict=True) if any(c.strip() for c in row)]
     except UnicodeDecodeError:
         raise CliError(f"'{path}' is not a UTF-8 text CSV file") from None
     except csv.Error as err:

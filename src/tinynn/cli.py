@@ -386,10 +386,7 @@ def _fit(args: argparse.Namespace) -> int:
         "n_rows": len(y),
         **metrics,
     }
-    try:
-        io.save(out, est, metadata=extra)
-    except ValueError as err:
-        raise CliError(f"cannot save the model: {err}") from None
+    io.save(out, est, metadata=extra)
     print(f"saved the model to {out}")
     return 0
 
