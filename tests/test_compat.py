@@ -594,6 +594,11 @@ def test_descent_errors(runner):
         runner(f, autograd.grad(f), np.ones(2), n_iters=10.5)
     with pytest.raises(ValueError, match="n_iters must be an int >= 0"):
         runner(f, autograd.grad(f), np.ones(2), n_iters=-1)
+    for n_iters in (0, 3):
+        with pytest.raises(ValueError, match="step_size must be a positive finite number"):
+            runner(f, autograd.grad(f), np.ones(2), n_iters=n_iters, step_size=-0.1)
+        with pytest.raises(TypeError, match="step_size must be a positive number"):
+            runner(f, autograd.grad(f), np.ones(2), n_iters=n_iters, step_size="big")
 
 
 @pytest.mark.parametrize(

@@ -226,12 +226,13 @@ def _run_notebook_loop(
     progress: bool,
 ) -> tuple[Any, dict[str, list[Any]]]:
     """Run the notebook's loop through minimize; return (params, history with iter/f/x/g)."""
+    optimizer = gradient_descent(step_size)  # validates step_size even when n_iters is 0
     if n_iters == 0:  # minimize needs one point; the notebook hands back a copy and no history
         return copy.deepcopy(init), {"iter": [], "f": [], "x": [], "g": []}
     result = minimize(
         None,
         init,
-        optimizer=gradient_descent(step_size),
+        optimizer=optimizer,
         n_iters=n_iters,
         value_and_grad=lambda params: (f(params), g(params)),
         record_params_every=1,
@@ -271,14 +272,16 @@ def run_many_iters_of_gradient_descent(f, g, init_x_D=None, n_iters=100, step_si
     Raises
     ------
     TypeError
-        If ``f`` or ``g`` is not callable, ``init_x_D`` is None or ``n_iters`` is not an int.
+        If ``f`` or ``g`` is not callable, ``init_x_D`` is None, ``n_iters`` is not an int or
+        ``step_size`` is not a number.
     ValueError
-        If ``n_iters`` is negative.
+        If ``n_iters`` is negative or ``step_size`` is not positive (the notebook would have
+        climbed uphill with a negative step).
 
     See Also
     --------
     tinynn.optim.minimize : The core loop this calls, as ``minimize(f, init_x_D,
-        optimizer=gradient_descent(step_size), n_iters=..., value_and_grad=lambda x: (f(x),
+        optimizer=gradient_descent(step_size), n_iters=n_iters, value_and_grad=lambda x: (f(x),
         g(x)), record_params_every=1, record_grads_every=1)``, then renames the keys of
         ``History.as_dict()``. Prefer it in new code: leave out ``value_and_grad`` and it gets the
         loss and gradient from one autograd pass, takes any optimizer, records parameters only
@@ -345,15 +348,15 @@ def run_many_iters_of_gradient_descent_with_list_of_dict(
     Raises
     ------
     TypeError
-        If ``f`` or ``g`` is not callable, ``init_x_list_of_dict`` is None or ``n_iters`` is not an
-        int.
+        If ``f`` or ``g`` is not callable, ``init_x_list_of_dict`` is None, ``n_iters`` is not an
+        int or ``step_size`` is not a number.
     ValueError
-        If ``n_iters`` is negative.
+        If ``n_iters`` is negative or ``step_size`` is not positive.
 
     See Also
     --------
     tinynn.optim.minimize : The core loop this calls, as ``minimize(f, init_x_list_of_dict,
-        optimizer=gradient_descent(step_size), n_iters=..., value_and_grad=lambda x: (f(x),
+        optimizer=gradient_descent(step_size), n_iters=n_iters, value_and_grad=lambda x: (f(x),
         g(x)), record_params_every=1, record_grads_every=1, progress=True)``; ``History.as_dict()``
         already has these keys. Prefer it in new code with ``value_and_grad`` left out (one
         autograd pass gives loss and gradient), a faster optimizer such as
