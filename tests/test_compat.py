@@ -9,12 +9,15 @@ whitespace collapsed. Timings in progress lines are masked.
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 
 import autograd
 import autograd.numpy as ag_np
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinynn.compat import (
     make_nn_params_as_list_of_dicts,
@@ -635,3 +638,19 @@ def tinynn_leaves(params):
     from tinynn import tree
 
     return np.concatenate([np.ravel(leaf) for leaf in tree.leaves(params)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 4), max_size=3),
+    n_in=st.integers(1, 3),
+    n_out=st.integers(1, 2),
+    n_examples=st.integers(1, 4),
+)
+def test_shapes_for_any_layer_list(hidden, n_in, n_out, n_examples):
+    params = make_nn_params_as_list_of_dicts(hidden, n_in, n_out, weight_fill_func=np.ones)
+    sizes = [n_in, *hidden, n_out]
+    assert [p["w"].shape for p in params] == list(itertools.pairwise(sizes))
+    assert [p["b"].shape for p in params] == [(n,) for n in sizes[1:]]
+    yhat = predict_y_given_x_with_NN(np.ones((n_examples, n_in)), params)
+    assert yhat.shape == tuple(n for n in (n_examples, n_out) if n != 1)  # the notebook's squeeze
