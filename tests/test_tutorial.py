@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("matplotlib", reason="the tutorial draws figures: pip install '.[plot]'")
+pytest.importorskip("scipy", reason="the tutorial uses L-BFGS: pip install '.[scipy]'")
+
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
