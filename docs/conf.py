@@ -147,6 +147,41 @@ sphinx_gallery_conf = {
     "copyfile_regex": "",
 }
 
+# -- the command line's --help, captured at build time for docs/user_guide/cli.md ---------------
+
+
+def _write_cli_help() -> None:
+    """Write ``tinynn [COMMAND] --help`` into generated/cli/*.txt, so the page never goes stale."""
+    import contextlib
+    import io
+
+    out_dir = DOCS / "generated" / "cli"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        from tinynn.cli import main
+    except ImportError:
+        main = None
+    saved_columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps its help to this width
+    try:
+        for command in ["tinynn", "demo", "fit", "predict", "info"]:
+            text = "(the tinynn command is not available in this build)\n"
+            if main is not None:
+                buffer = io.StringIO()
+                argv = ["--help"] if command == "tinynn" else [command, "--help"]
+                with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
+                    main(argv)
+                text = buffer.getvalue()
+            (out_dir / f"{command}.txt").write_text(text, encoding="utf-8")
+    finally:
+        if saved_columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = saved_columns
+
+
+_write_cli_help()
+
 # -- pages that other teammates own and that may not exist yet -----------------------------------
 _OPTIONAL = {
     "tutorial": DOCS / "tutorial.md",
