@@ -235,6 +235,7 @@ def test_sparse_input_is_rejected() -> None:
         ({"hidden_sizes": (0,)}, ValueError, r"hidden_sizes\[i\] must be an int >= 1"),
         ({"prior_std": 1.0, "alpha": 1.0}, ValueError, "set at most one of prior_std and alpha"),
         ({"alpha": -1.0}, ValueError, "alpha must be a finite number >= 0"),
+        ({"alpha": "big"}, TypeError, "alpha must be a number >= 0 or None"),
         ({"prior_std": 0.0}, ValueError, "prior_std must be a positive finite number"),
         ({"sigma": "fixed"}, ValueError, "sigma must be one of 'learn'"),
         ({"sigma": -1.0}, ValueError, "sigma must be a positive finite number"),
@@ -307,6 +308,27 @@ def test_save_refuses_unfitted_and_custom_activation(tmp_path: Path, quad: tuple
     with pytest.raises(ValueError, match=r"custom activation function.*cannot be saved"):
         io.save(tmp_path / "m.npz", est)
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_save_numpy_scalars_and_generators(tmp_path: Path, quad: tuple) -> None:
+    x, y = quad
+    est = Regressor(np.array([3]), max_iter=np.int64(5), random_state=np.random.default_rng(0)).fit(
+        x, y
+    )
+    loaded = io.load(io.save(tmp_path / "m.npz", est))
+    assert loaded.get_params()["max_iter"] == 5
+    assert loaded.get_params()["hidden_sizes"] == (3,)
+    assert loaded.random_state is None
+    np.testing.assert_array_equal(loaded.predict(x), est.predict(x))
+
+
+def test_save_refuses_unsaveable_settings(tmp_path: Path, quad: tuple) -> None:
+    from tinynn.params import glorot_uniform
+
+    x, y = quad
+    est = Regressor((2,), weight_init=glorot_uniform(), max_iter=3, random_state=0).fit(x, y)
+    with pytest.raises(ValueError, match=r"weight_init=.* cannot be saved; use a name or a number"):
+        io.save(tmp_path / "m.npz", est)
 
 
 def test_tampered_regressor_metadata_is_reported(tmp_path: Path, quad: tuple) -> None:

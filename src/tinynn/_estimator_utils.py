@@ -11,6 +11,7 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,9 +19,75 @@ import autograd.numpy as ag_np
 import numpy as np
 
 from tinynn import optim
+from tinynn._checks import check_choice, check_int, check_positive, describe
 from tinynn.losses import gaussian_nll, l2_penalty, make_objective
 from tinynn.model import get_activation
 from tinynn.model import predict as net_predict
+
+OPTIMIZERS = ("auto", "lbfgs", "adam", "rmsprop", "momentum", "gradient_descent")
+
+
+def validate_settings(est: Any) -> dict[str, Any]:
+    """Check a Regressor's constructor arguments (scikit-learn validates in fit, not __init__)."""
+    hidden = est.hidden_sizes
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 1:
+        hidden = hidden.tolist()
+    if isinstance(hidden, (numbers.Integral, np.integer)) and not isinstance(hidden, bool):
+        hidden = (int(hidden),)
+    if not isinstance(hidden, (list, tuple)):
+        raise TypeError(f"hidden_sizes must be a sequence of ints, got {describe(hidden)}")
+    hidden = [check_int(h, "hidden_sizes[i]", minimum=1) for h in hidden]
+    strength = 0.0
+    if est.prior_std is not None and est.alpha is not None:
+        raise ValueError(
+            "set at most one of prior_std and alpha (alpha = 1 / prior_std**2), got both"
+        )
+    if est.prior_std is not None:
+        strength = 1.0 / check_positive(est.prior_std, "prior_std") ** 2
+    elif est.alpha is not None:
+        if isinstance(est.alpha, bool) or not isinstance(est.alpha, numbers.Real):
+            raise TypeError(f"alpha must be a number >= 0 or None, got {describe(est.alpha)}")
+        strength = float(est.alpha)
+        if not np.isfinite(strength) or strength < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {est.alpha!r}")
+    if isinstance(est.sigma, str):
+        check_choice(est.sigma, "sigma", ("learn",))
+        sigma = None
+    else:
+        sigma = check_positive(est.sigma, "sigma")
+    fraction = float(est.validation_fraction)
+    if est.early_stopping and not 0.0 < fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction must be in (0, 1) when early_stopping=True, got {fraction}"
+        )
+    return {
+        "hidden": hidden,
+        "strength": strength,
+        "sigma": sigma,
+        "max_iter": check_int(est.max_iter, "max_iter", minimum=1),
+        "patience": check_int(est.n_iter_no_change, "n_iter_no_change", minimum=1),
+        "verbose": check_int(est.verbose, "verbose", minimum=0),
+    }
+
+
+def make_optimizer(est: Any, max_iter: int) -> tuple[str, Any]:
+    """Return the optimizer's name and object for ``est.optimizer`` (auto: L-BFGS if scipy)."""
+    choice = est.optimizer
+    if not isinstance(choice, str):
+        return type(choice).__name__, choice
+    check_choice(choice, "optimizer", OPTIMIZERS)
+    if choice == "auto":
+        try:
+            import scipy.optimize  # noqa: F401
+        except ImportError:
+            choice = "adam"
+        else:
+            choice = "lbfgs"
+    if choice == "lbfgs":
+        return choice, optim.lbfgs()
+    step = check_positive(est.step_size, "step_size")
+    schedule = optim.cosine_decay(step, max(1, max_iter - 1), 0.01 * step)
+    return choice, getattr(optim, choice)(schedule)
 
 
 def check_X(X: Any, name: str = "X") -> np.ndarray:

@@ -16,32 +16,17 @@ Progress goes to standard error, results to standard output.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
-from tinynn import io
-from tinynn._cli_utils import (
-    CliError,
-    Progress,
-    new_file_mode,
-    parse_columns,
-    read_table,
-    select_columns,
-    write_csv,
-    write_text_atomic,
-)
+from tinynn import _cli_commands as commands
+from tinynn._cli_utils import CliError
 
 __all__ = ["main"]
-
-NOISE_STD = 0.1  # the notebook's quadratic toy data
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,7 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="share held out for testing (default 0.2)",
     )
     _add_training_options(demo, hidden="30")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=commands.demo)
 
     fit = sub.add_parser("fit", help="fit a network to a CSV table and save it")
     fit.add_argument("data", help="CSV file with a header row")
@@ -170,304 +155,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="stop when a held-out part of the training rows stops improving",
     )
     _add_training_options(fit, hidden="30")
-    fit.set_defaults(func=_fit)
+    fit.set_defaults(func=commands.fit)
 
     pred = sub.add_parser("predict", help="predict with a saved model, writing CSV")
     pred.add_argument("model", help="model file written by 'tinynn fit' or tinynn.io.save")
     pred.add_argument("data", help="CSV file with the model's feature columns")
     pred.add_argument("--out", help="CSV file to write (default: standard output)")
     pred.add_argument("--std", action="store_true", help="add a column with the noise std")
-    pred.set_defaults(func=_predict)
+    pred.set_defaults(func=commands.predict)
 
     info = sub.add_parser("info", help="describe a saved model")
     info.add_argument("model", help="model file")
-    info.set_defaults(func=_info)
+    info.set_defaults(func=commands.info)
     return parser
-
-
-# ---------------------------------------------------------------------------------------------
-# shared steps
-
-
-def _rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
-def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> float:
-    progress = Progress(int(est.max_iter), sys.stderr, enabled=not quiet)
-    est._tinynn_callback = progress
-    start = time.perf_counter()
-    try:
-        est.fit(x, y)
-    except ImportError as err:
-        raise CliError(str(err)) from None
-    except (ValueError, TypeError) as err:
-        raise CliError(f"cannot fit: {err}") from None
-    finally:
-        progress.close()
-        del est._tinynn_callback
-    return time.perf_counter() - start
-
-
-def _read_metadata(path: str) -> dict[str, Any]:
-    try:
-        return io.read_metadata(path)
-    except FileNotFoundError:
-        raise CliError(f"model file '{path}' not found") from None
-    except IsADirectoryError:
-        raise CliError(f"model file '{path}' is a folder") from None
-    except ValueError as err:
-        raise CliError(str(err)) from None
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=90)
-        os.chmod(tmp, new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-# ---------------------------------------------------------------------------------------------
-# commands
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from tinynn.data import make_quadratic_data, train_test_split
-    from tinynn.estimator import Regressor
-
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"--out '{out}' exists and is not a folder")
-    n_test = round(args.test_fraction * args.n_examples)
-    if n_test < 1 or args.n_examples - n_test < 2:
-        raise CliError(
-            f"--n-examples {args.n_examples} with --test-fraction {args.test_fraction} leaves "
-            f"no test or training examples"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    x, y = make_quadratic_data(args.n_examples, rng=args.seed)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=args.test_fraction, rng=args.seed)
-    print(
-        f"tinynn demo: the notebook's quadratic toy data, y = -2 x0^2 + 2 x1^2 + 4.2 x0 - 4.2 x1 "
-        f"+ noise (std {NOISE_STD}); {len(y_tr)} training and {len(y_te)} test examples"
-    )
-    est = Regressor(
-        hidden_sizes=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        max_iter=args.max_iter,
-        random_state=args.seed,
-    )
-    seconds = _fit_with_progress(est, x_tr, y_tr, args.quiet)
-    train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
-    print(
-        f"fitted a {'-'.join(map(str, [2, *args.hidden, 1]))} {args.activation} network with "
-        f"{est.optimizer_} in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})"
-    )
-    print(
-        f"train RMSE {train:.4f} | test RMSE {test:.4f} | noise level {NOISE_STD} | "
-        f"learned sigma {est.sigma_:.4f}"
-    )
-    names = ["x0", "x1"]
-    extra = {
-        "feature_names": names,
-        "target": "y",
-        "source": "tinynn demo",
-        "train_rmse": train,
-        "test_rmse": test,
-        "fit_seconds": seconds,
-    }
-    written = [io.save(out / "model.npz", est, metadata=extra)]
-    rows = [
-        [repr(float(a)), repr(float(b)), repr(float(c))] for (a, b), c in zip(x, y, strict=True)
-    ]
-    write_text_atomic(out / "data.csv", lambda h: write_csv(h, [*names, "y"], rows))
-    written.append(out / "data.csv")
-    written.extend(_demo_figures(est, out, x_tr, y_tr, x_te, y_te))
-    print("wrote " + ", ".join(str(p) for p in written))
-    print(
-        f"next: tinynn info {out / 'model.npz'}  |  "
-        f"tinynn predict {out / 'model.npz'} {out / 'data.csv'}"
-    )
-    return 0
-
-
-def _demo_figures(est: Any, out: Path, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any) -> list[Path]:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed, so no figures: pip install 'tinynn-regression[plot]'")
-        return []
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tinynn import plot
-
-    paths = [out / "loss_curve.png", out / "fit.png"]
-    fig = plot.plot_loss_curve(est, ylabel="training objective")
-    fig.axes[0].set_title(f"loss curve ({est.optimizer_})")
-    fig.subplots_adjust(bottom=0.15)
-    _save_figure(fig, paths[0])
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 3, figsize=(14.0, 3.8))
-    yhat_te = est.predict(x_te)
-    plot.plot_feature_panels(x_te, y_te, yhat_te, feature_names=["x0", "x1"], axes=axes[:2])
-    plot.plot_predicted_vs_true(y_te, yhat_te, ax=axes[2])
-    fig.suptitle("test set: data (black) and predictions (blue); predicted vs true")
-    fig.subplots_adjust(wspace=0.3, bottom=0.16)
-    _save_figure(fig, paths[1])
-    plt.close(fig)
-    return paths
-
-
-def _fit(args: argparse.Namespace) -> int:
-    from tinynn.estimator import Regressor
-
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CliError(f"output folder '{out.parent}' does not exist")
-    header, body = read_table(args.data)
-    if args.target not in header:
-        raise CliError(
-            f"target column '{args.target}' not found in '{args.data}'; its columns are: "
-            f"{', '.join(header)}"
-        )
-    features = parse_columns(args.features) or [h for h in header if h != args.target]
-    if args.target in features:
-        raise CliError(f"the target column '{args.target}' cannot also be a feature")
-    if not features:
-        raise CliError(f"'{args.data}' has no feature columns besides the target '{args.target}'")
-    x = select_columns(args.data, header, body, features)
-    y = select_columns(args.data, header, body, [args.target])[:, 0]
-    n_val = round(args.validation_fraction * len(y))
-    if args.validation_fraction > 0 and (n_val < 1 or len(y) - n_val < 2):
-        raise CliError(
-            f"'{args.data}' has {len(y)} rows, too few for --validation-fraction "
-            f"{args.validation_fraction}; pass --validation-fraction 0"
-        )
-    order = np.random.default_rng(args.seed).permutation(len(y))
-    val, train = order[:n_val], order[n_val:]
-    est = Regressor(
-        hidden_sizes=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        max_iter=args.max_iter,
-        sigma=args.sigma,
-        prior_std=args.prior_std,
-        early_stopping=args.early_stopping,
-        random_state=args.seed,
-    )
-    seconds = _fit_with_progress(est, x[train], y[train], args.quiet)
-    metrics: dict[str, Any] = {}
-    print(
-        f"fitted a {'-'.join(map(str, [len(features), *args.hidden, 1]))} network on "
-        f"{len(train)} rows with {est.optimizer_} in {seconds:.2f} s ({est.n_iter_} iterations, "
-        f"{est.stop_reason_})"
-    )
-    for name, rows in (("train", train), ("validation", val)):
-        if len(rows):
-            rmse = _rmse(est.predict(x[rows]), y[rows])
-            metrics[f"{name}_rmse"] = rmse
-            r2_text = "n/a"
-            if len(rows) > 1:
-                metrics[f"{name}_r2"] = est.score(x[rows], y[rows])
-                r2_text = f"{metrics[f'{name}_r2']:.4f}"
-            print(f"{name:>10}: RMSE {rmse:.6g} | R^2 {r2_text} | {len(rows)} rows")
-    print(f"noise sigma {est.sigma_:.6g} ({'learned' if args.sigma == 'learn' else 'fixed'})")
-    extra = {
-        "feature_names": features,
-        "target": args.target,
-        "source": str(args.data),
-        "n_rows": len(y),
-        **metrics,
-    }
-    io.save(out, est, metadata=extra)
-    print(f"saved the model to {out}")
-    return 0
-
-
-def _predict(args: argparse.Namespace) -> int:
-    meta = _read_metadata(args.model)
-    if meta.get("kind") != "regressor":
-        raise CliError(
-            f"'{args.model}' holds a bare parameter tree, not a fitted model; predict needs a "
-            f"file written by 'tinynn fit' or tinynn.io.save(path, regressor)"
-        )
-    try:
-        model = io.load(args.model)
-    except ValueError as err:
-        raise CliError(str(err)) from None
-    header, body = read_table(args.data)
-    extra = meta.get("extra", {})
-    features = extra.get("feature_names")
-    if features is None:
-        if len(header) != model.n_features_in_:
-            raise CliError(
-                f"the model expects {model.n_features_in_} features and records no column "
-                f"names, but '{args.data}' has {len(header)} columns"
-            )
-        features = header
-    x = select_columns(args.data, header, body, features)
-    yhat, std = model.predict(x, return_std=True)
-    target = extra.get("target", "y")
-    yhat_NO, std_NO = yhat.reshape(len(x), -1), std.reshape(len(x), -1)
-    suffix = [""] if yhat_NO.shape[1] == 1 else [f"_{o}" for o in range(yhat_NO.shape[1])]
-    columns = [f"{target}{s}_predicted" for s in suffix]
-    if args.std:
-        columns += [f"{target}{s}_std" for s in suffix]
-    rows = []
-    for cells, pred, noise in zip(body, yhat_NO, std_NO, strict=True):
-        values = list(pred) + (list(noise) if args.std else [])
-        rows.append([*cells, *(repr(float(v)) for v in values)])
-    if args.out:
-        write_text_atomic(args.out, lambda h: write_csv(h, [*header, *columns], rows))
-        print(f"wrote {len(rows)} predictions to {args.out}", file=sys.stderr)
-    else:
-        write_csv(sys.stdout, [*header, *columns], rows)
-    return 0
-
-
-def _info(args: argparse.Namespace) -> int:
-    meta = _read_metadata(args.model)
-    extra = meta.get("extra", {})
-    kind = "fitted Regressor" if meta.get("kind") == "regressor" else "parameter tree"
-    lines = [
-        f"{args.model}: tinynn {kind} (format {meta['format']} version {meta['format_version']}, "
-        f"written by tinynn {meta.get('tinynn_version', '?')})"
-    ]
-    sizes = meta.get("layer_sizes")
-    if sizes:
-        n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-        lines.append(f"layers: {' -> '.join(map(str, sizes))} ({n_params} parameters)")
-    lines.append(f"activation: {meta.get('activation') or 'not recorded'}")
-    if "feature_names" in extra:
-        lines.append(f"features: {', '.join(extra['feature_names'])}")
-    if "target" in extra:
-        lines.append(f"target: {extra['target']}")
-    if meta.get("kind") == "regressor":
-        fit = meta["fit"]
-        lines.append("noise sigma: " + ", ".join(f"{s:.6g}" for s in meta["sigma"]))
-        lines.append(
-            f"training: {fit['optimizer']}, {fit['n_iter']} iterations ({fit['stop_reason']}), "
-            f"final objective {fit['final_loss']:.6e}"
-        )
-        std = meta["standardization"]
-        lines.append("x mean: " + ", ".join(f"{v:.6g}" for v in std["x_mean"]))
-        lines.append("x scale: " + ", ".join(f"{v:.6g}" for v in std["x_scale"]))
-        lines.append(
-            f"y mean: {', '.join(f'{v:.6g}' for v in std['y_mean'])} | y scale: "
-            f"{', '.join(f'{v:.6g}' for v in std['y_scale'])}"
-        )
-    for key in sorted(k for k in extra if k.endswith(("_rmse", "_r2"))):
-        if isinstance(extra[key], (int, float)):
-            lines.append(f"{key}: {extra[key]:.6g}")
-    print("\n".join(lines))
-    return 0
 
 
 def _limit_blas_threads() -> None:

@@ -12,7 +12,6 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 from __future__ import annotations
 
 import inspect
-import numbers
 import sys
 from typing import Any
 
@@ -20,13 +19,12 @@ import numpy as np
 
 from tinynn import _estimator_utils as eu
 from tinynn import optim
-from tinynn._checks import as_generator, check_choice, check_int, check_positive, describe
+from tinynn._checks import as_generator
+from tinynn._estimator_state import fitted_state, restore
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
 
 __all__ = ["NotFittedError", "Regressor"]
-
-_OPTIMIZERS = ("auto", "lbfgs", "adam", "rmsprop", "momentum", "gradient_descent")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -34,6 +32,16 @@ class NotFittedError(ValueError, AttributeError):
 
     When scikit-learn is loaded, the error raised is also an instance of
     ``sklearn.exceptions.NotFittedError``, so scikit-learn code that catches it keeps working.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.estimator import NotFittedError, Regressor
+    >>> try:
+    ...     Regressor().predict(np.zeros((1, 2)))
+    ... except NotFittedError as err:
+    ...     print(err)
+    This Regressor instance is not fitted yet; call fit(X, y) before using it
     """
 
 
@@ -264,61 +272,6 @@ class Regressor:
 
     # -- fitting -------------------------------------------------------------------------------
 
-    def _validated_settings(self) -> dict[str, Any]:
-        hidden = self.hidden_sizes
-        if isinstance(hidden, (numbers.Integral, np.integer)) and not isinstance(hidden, bool):
-            hidden = (int(hidden),)
-        if not isinstance(hidden, (list, tuple)):
-            raise TypeError(f"hidden_sizes must be a sequence of ints, got {describe(hidden)}")
-        hidden = [check_int(h, "hidden_sizes[i]", minimum=1) for h in hidden]
-        strength = 0.0
-        if self.prior_std is not None and self.alpha is not None:
-            raise ValueError(
-                "set at most one of prior_std and alpha (alpha = 1 / prior_std**2), got both"
-            )
-        if self.prior_std is not None:
-            strength = 1.0 / check_positive(self.prior_std, "prior_std") ** 2
-        elif self.alpha is not None:
-            strength = float(self.alpha)
-            if not np.isfinite(strength) or strength < 0:
-                raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        if isinstance(self.sigma, str):
-            check_choice(self.sigma, "sigma", ("learn",))
-            sigma = None
-        else:
-            sigma = check_positive(self.sigma, "sigma")
-        fraction = float(self.validation_fraction)
-        if self.early_stopping and not 0.0 < fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in (0, 1) when early_stopping=True, got {fraction}"
-            )
-        return {
-            "hidden": hidden,
-            "strength": strength,
-            "sigma": sigma,
-            "max_iter": check_int(self.max_iter, "max_iter", minimum=1),
-            "patience": check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1),
-            "verbose": check_int(self.verbose, "verbose", minimum=0),
-        }
-
-    def _make_optimizer(self, max_iter: int) -> tuple[str, Any]:
-        choice = self.optimizer
-        if not isinstance(choice, str):
-            return type(choice).__name__, choice
-        check_choice(choice, "optimizer", _OPTIMIZERS)
-        if choice == "auto":
-            try:
-                import scipy.optimize  # noqa: F401
-            except ImportError:
-                choice = "adam"
-            else:
-                choice = "lbfgs"
-        if choice == "lbfgs":
-            return choice, optim.lbfgs()
-        step = check_positive(self.step_size, "step_size")
-        schedule = optim.cosine_decay(step, max(1, max_iter - 1), 0.01 * step)
-        return choice, getattr(optim, choice)(schedule)
-
     def fit(self, X: Any, y: Any) -> Regressor:
         """Fit the network to ``X`` and ``y`` and return ``self``.
 
@@ -343,12 +296,12 @@ class Regressor:
         ImportError
             If ``optimizer="lbfgs"`` and scipy is not installed.
         """
-        settings = self._validated_settings()
+        settings = eu.validate_settings(self)
         x_ND = eu.check_X(X)
         y_arr = eu.check_y(y, x_ND.shape[0])
         y_NO = y_arr.reshape(len(y_arr), -1)
         n_out = y_NO.shape[1]
-        self.optimizer_, opt = self._make_optimizer(settings["max_iter"])
+        self.optimizer_, opt = eu.make_optimizer(self, settings["max_iter"])
         gen = as_generator(self.random_state, "random_state")
 
         self.x_mean_, self.x_scale_ = eu.standardize_stats(x_ND, bool(self.standardize))
@@ -504,64 +457,13 @@ class Regressor:
 
     def _tinynn_fitted_state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
         self._check_fitted()
-        if not isinstance(self.activation, str):
-            raise ValueError(
-                f"a Regressor with a custom activation function ({describe(self.activation)}) "
-                f"cannot be saved; use a built-in activation name"
-            )
-        params = {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in self.get_params().items()
-            if k != "random_state" and k != "optimizer"
-        }
-        params["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "auto"
-        rs = self.random_state
-        params["random_state"] = int(rs) if isinstance(rs, (numbers.Integral, np.integer)) else None
-        info = {
-            "activation": self.activation,
-            "estimator_params": params,
-            "n_features_in": int(self.n_features_in_),
-            "y_ndim": int(self._y_ndim),
-            "sigma": np.atleast_1d(np.asarray(self.sigma_, dtype=float)).tolist(),
-            "standardization": {
-                "x_mean": self.x_mean_.tolist(),
-                "x_scale": self.x_scale_.tolist(),
-                "y_mean": self.y_mean_.tolist(),
-                "y_scale": self.y_scale_.tolist(),
-            },
-            "fit": {
-                "n_iter": int(self.n_iter_),
-                "optimizer": self.optimizer_,
-                "stop_reason": self.stop_reason_,
-                "final_loss": float(self.loss_curve_[-1]) if len(self.loss_curve_) else None,
-            },
-        }
-        return self.params_, info, {"loss_curve": np.asarray(self.loss_curve_, dtype=float)}
+        return fitted_state(self)
 
     @classmethod
     def _tinynn_from_state(
         cls, params: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]
     ) -> Regressor:
-        est = cls(**meta["estimator_params"])
-        if isinstance(est.hidden_sizes, list):
-            est.hidden_sizes = tuple(est.hidden_sizes)
-        std = meta["standardization"]
-        est.x_mean_ = np.asarray(std["x_mean"], dtype=float)
-        est.x_scale_ = np.asarray(std["x_scale"], dtype=float)
-        est.y_mean_ = np.asarray(std["y_mean"], dtype=float)
-        est.y_scale_ = np.asarray(std["y_scale"], dtype=float)
-        est._y_ndim = int(meta["y_ndim"])
-        sigma = np.asarray(meta["sigma"], dtype=float)
-        est.sigma_ = float(sigma[0]) if est._y_ndim == 1 else sigma
-        est.params_ = params
-        est.history_ = None
-        est.loss_curve_ = np.asarray(arrays["loss_curve"], dtype=float)
-        est.n_iter_ = int(meta["fit"]["n_iter"])
-        est.optimizer_ = str(meta["fit"]["optimizer"])
-        est.stop_reason_ = str(meta["fit"]["stop_reason"])
-        est.validation_scores_ = None
-        est.n_features_in_ = int(meta["n_features_in"])
-        return est
+        return restore(cls(**meta["estimator_params"]), params, meta, arrays)
 
 
 def _equal(a: Any, b: Any) -> bool:

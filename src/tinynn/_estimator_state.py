@@ -1,0 +1,86 @@
+"""Private: turn a fitted Regressor into JSON metadata and arrays for ``tinynn.io``, and back."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from tinynn._checks import describe
+
+
+def _jsonable(name: str, value: Any) -> Any:
+    """Return a constructor argument in a JSON-safe form (numpy scalars, tuples -> lists)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(name, v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(
+        f"a Regressor with {name}={describe(value)} cannot be saved; use a name or a number"
+    )
+
+
+def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+    """Return ``(params_, metadata, arrays)`` describing a fitted Regressor.
+
+    A non-string ``optimizer`` is recorded as ``"auto"`` and a Generator ``random_state`` as
+    None: they shaped the training, not the predictions.
+    """
+    if not isinstance(est.activation, str):
+        raise ValueError(
+            f"a Regressor with a custom activation function ({describe(est.activation)}) "
+            f"cannot be saved; use a built-in activation name"
+        )
+    params = dict(est.get_params())
+    if not isinstance(params["optimizer"], str):
+        params["optimizer"] = "auto"
+    rs = params["random_state"]
+    is_seed = isinstance(rs, (numbers.Integral, np.integer)) and not isinstance(rs, bool)
+    params["random_state"] = int(rs) if is_seed else None
+    params = {k: _jsonable(k, v) for k, v in params.items()}
+    info = {
+        "activation": est.activation,
+        "estimator_params": params,
+        "n_features_in": int(est.n_features_in_),
+        "y_ndim": int(est._y_ndim),
+        "sigma": np.atleast_1d(np.asarray(est.sigma_, dtype=float)).tolist(),
+        "standardization": {
+            "x_mean": est.x_mean_.tolist(),
+            "x_scale": est.x_scale_.tolist(),
+            "y_mean": est.y_mean_.tolist(),
+            "y_scale": est.y_scale_.tolist(),
+        },
+        "fit": {
+            "n_iter": int(est.n_iter_),
+            "optimizer": est.optimizer_,
+            "stop_reason": est.stop_reason_,
+            "final_loss": float(est.loss_curve_[-1]) if len(est.loss_curve_) else None,
+        },
+    }
+    return est.params_, info, {"loss_curve": np.asarray(est.loss_curve_, dtype=float)}
+
+
+def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+    """Set the fitted attributes of a fresh Regressor ``est`` from saved metadata and arrays."""
+    if isinstance(est.hidden_sizes, list):
+        est.hidden_sizes = tuple(est.hidden_sizes)
+    std = meta["standardization"]
+    est.x_mean_ = np.asarray(std["x_mean"], dtype=float)
+    est.x_scale_ = np.asarray(std["x_scale"], dtype=float)
+    est.y_mean_ = np.asarray(std["y_mean"], dtype=float)
+    est.y_scale_ = np.asarray(std["y_scale"], dtype=float)
+    est._y_ndim = int(meta["y_ndim"])
+    sigma = np.asarray(meta["sigma"], dtype=float)
+    est.sigma_ = float(sigma[0]) if est._y_ndim == 1 else sigma
+    est.params_ = params
+    est.history_ = None
+    est.loss_curve_ = np.asarray(arrays["loss_curve"], dtype=float)
+    est.n_iter_ = int(meta["fit"]["n_iter"])
+    est.optimizer_ = str(meta["fit"]["optimizer"])
+    est.stop_reason_ = str(meta["fit"]["stop_reason"])
+    est.validation_scores_ = None
+    est.n_features_in_ = int(meta["n_features_in"])
+    return est
