@@ -178,3 +178,26 @@ def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'tinynn-regression\[plot\]'"):
         plot.plot_loss_curve([1.0])
+
+
+def test_plots_from_a_real_minimize_history() -> None:
+    from tinynn.optim import gradient_descent, minimize
+
+    def loss(x_D: np.ndarray) -> float:
+        return ag_np.sum(ag_np.square(x_D))
+
+    result = minimize(
+        loss,
+        np.array([-3.0, 4.0, -5.0, 6.0]),
+        optimizer=gradient_descent(0.01),
+        n_iters=100,
+        record_params_every=10,
+    )
+    traces = plot.plot_param_traces(result.history).axes[0]
+    assert len(traces.lines) == 4
+    np.testing.assert_array_equal(traces.lines[0].get_xdata(), np.arange(0, 100, 10))
+    np.testing.assert_allclose(traces.lines[0].get_ydata()[0], -3.0)
+    assert abs(traces.lines[3].get_ydata()[-1]) < 6.0 * 0.99**80
+    curve = plot.plot_loss_curve(result.history).axes[0]
+    np.testing.assert_array_equal(curve.lines[0].get_ydata(), result.history.losses)
+    assert curve.get_yscale() == "log"
