@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import os
 import re
 from pathlib import Path
@@ -181,6 +182,54 @@ def _write_cli_help() -> None:
 
 
 _write_cli_help()
+
+# -- the names ``import tinynn`` gives, each linked to its page in the API reference -------------
+
+
+def _documented_names() -> dict[int, str]:
+    """Map id(object) -> fully qualified name for every autosummary entry of api/index.rst."""
+    found: dict[int, str] = {}
+    module, in_table = "", False
+    for line in (DOCS / "api" / "index.rst").read_text(encoding="utf-8").splitlines():
+        if line.startswith(".. currentmodule:: "):
+            module = line.split()[-1]
+        if line.startswith(".. autosummary::"):
+            in_table = True
+        elif in_table and line.strip() and not line.startswith(" "):
+            in_table = False
+        elif in_table and line.strip() and not line.strip().startswith(":"):
+            name = line.strip().lstrip("~")
+            try:
+                obj = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError):
+                continue
+            found.setdefault(id(obj), f"{module}.{name}")
+    return found
+
+
+def _write_toplevel_table() -> None:
+    """Write generated/toplevel.txt: a table of tinynn.__all__ with links to the API pages."""
+    documented = _documented_names()
+    rows = []
+    for name in tinynn.__all__:
+        obj = getattr(tinynn, name)
+        if name == "__version__":
+            rows.append(("``tinynn.__version__``", f"the version string, ``{tinynn.__version__}``"))
+        elif inspect.ismodule(obj):
+            rows.append((f"``tinynn.{name}``", f"the module :mod:`{obj.__name__}`"))
+        elif id(obj) in documented:
+            rows.append((f"``tinynn.{name}``", f":obj:`~{documented[id(obj)]}`"))
+        else:
+            rows.append((f"``tinynn.{name}``", "(not in the API reference yet)"))
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - name", "     - documented as"]
+    for left, right in rows:
+        lines += [f"   * - {left}", f"     - {right}"]
+    out = DOCS / "generated" / "toplevel.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+_write_toplevel_table()
 
 # -- pages that other teammates own and that may not exist yet -----------------------------------
 _OPTIONAL = {
