@@ -179,6 +179,7 @@ def test_progress_bar_on_a_terminal() -> None:
         ("a,y\n1,2\n", ["--sigma", "big"], "expected 'learn' or a number, got 'big'"),
         ("a,y\n1,2\n", ["--validation-fraction", "x"], r"expected a number in \[0, 1\), got 'x'"),
         ('a,y\n1,"2\n', [], "is not valid CSV: unexpected end of data"),
+        ("a,y\n1,2\n", ["--seed", "-1"], "expected a seed >= 0, got -1"),
     ],
 )
 def test_fit_bad_input_exits_2_with_one_line(
@@ -344,6 +345,18 @@ def test_demo_out_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert target.read_text() == "keep"
     assert main(["demo", "--n-examples", "2", "--out", str(tmp_path / "d")]) == 2
     assert "leaves no test or training examples" in _error_line(capsys)
+
+
+def test_unwritable_output_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["demo", "--out", str(tmp_path / "locked")]) == 2
+    assert "cannot access '" in (line := _error_line(capsys))
+    assert line.endswith("locked': Permission denied")
 
 
 def test_installed_console_script(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ def demo(args: argparse.Namespace) -> int:
     ]
     write_text_atomic(out / "data.csv", lambda h: write_csv(h, [*names, "y"], rows))
     written.append(out / "data.csv")
-    written.extend(_demo_figures(est, out, x_tr, y_tr, x_te, y_te))
+    written.extend(_demo_figures(est, out, x_te, y_te))
     print("wrote " + ", ".join(str(p) for p in written))
     print(
         f"next: tinynn info {out / 'model.npz'}  |  "
@@ -144,7 +144,7 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_figures(est: Any, out: Path, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any) -> list[Path]:
+def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
     try:
         import matplotlib
     except ImportError:
@@ -252,6 +252,8 @@ def predict(args: argparse.Namespace) -> int:
     header, body = read_table(args.data)
     extra = meta.get("extra", {})
     features = extra.get("feature_names")
+    if not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
+        features = None
     if features is None:
         if len(header) != model.n_features_in_:
             raise CliError(
@@ -261,7 +263,7 @@ def predict(args: argparse.Namespace) -> int:
         features = header
     x = select_columns(args.data, header, body, features)
     yhat, std = model.predict(x, return_std=True)
-    target = extra.get("target", "y")
+    target = extra.get("target") if isinstance(extra.get("target"), str) else "y"
     yhat_NO, std_NO = yhat.reshape(len(x), -1), std.reshape(len(x), -1)
     suffix = [""] if yhat_NO.shape[1] == 1 else [f"_{o}" for o in range(yhat_NO.shape[1])]
     columns = [f"{target}{s}_predicted" for s in suffix]
@@ -299,9 +301,10 @@ def info(args: argparse.Namespace) -> int:
     if meta.get("kind") == "regressor":
         fit = meta["fit"]
         lines.append("noise sigma: " + ", ".join(f"{s:.6g}" for s in meta["sigma"]))
+        final = fit.get("final_loss")
         lines.append(
-            f"training: {fit['optimizer']}, {fit['n_iter']} iterations ({fit['stop_reason']}), "
-            f"final objective {fit['final_loss']:.6e}"
+            f"training: {fit['optimizer']}, {fit['n_iter']} iterations ({fit['stop_reason']})"
+            + ("" if final is None else f", final objective {final:.6e}")
         )
         std = meta["standardization"]
         lines.append("x mean: " + ", ".join(f"{v:.6g}" for v in std["x_mean"]))

@@ -44,6 +44,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -96,7 +106,7 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
         help="auto: L-BFGS when scipy is installed, else Adam (default auto)",
     )
     p.add_argument("--max-iter", type=_positive_int, default=500, help="iterations (default 500)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -204,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except CliError as err:
         print(f"tinynn: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # an unreadable input or unwritable output
+        where = f" '{err.filename}'" if err.filename else ""
+        print(f"tinynn: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
         return 2
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
