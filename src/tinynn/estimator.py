@@ -4,7 +4,7 @@
 given, ``fit`` returns ``self``, fitted attributes end in ``_``, ``get_params``/``set_params``,
 ``score`` is R^2) without importing scikit-learn, so it works inside ``Pipeline``,
 ``cross_val_score`` and ``GridSearchCV``. It only calls the core: ``make_params``, ``predict``,
-``gaussian_nll``, ``l2_penalty`` and ``minimize``.
+``make_objective``, ``gaussian_nll``, ``l2_penalty`` and ``minimize``.
 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 """
@@ -112,8 +112,9 @@ class Regressor:
         improved for ``n_iter_no_change`` iterations, keeping the best parameters.
     validation_fraction : float, default 0.1
         Share of the examples held out when ``early_stopping`` is on.
-    n_iter_no_change : int, default 20
-        Patience of early stopping, in iterations.
+    n_iter_no_change : int, default 50
+        Patience of early stopping, in iterations. L-BFGS needs a long patience: its validation
+        RMSE often stalls for tens of iterations before improving again.
     random_state : int, numpy Generator or None, default None
         Seed for the initialization and the validation split.
     verbose : int, default 0
@@ -189,7 +190,7 @@ class Regressor:
         solve_output_layer: bool = True,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
-        n_iter_no_change: int = 20,
+        n_iter_no_change: int = 50,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
