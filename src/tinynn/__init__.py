@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from tinynn import optim, tree
 from tinynn.data import Standardizer, make_linear_data, make_quadratic_data, train_test_split
+from tinynn.estimator import NotFittedError, Regressor
 from tinynn.gradcheck import GradCheckReport, check_grad
 from tinynn.losses import gaussian_nll, l2_penalty, log_prior, make_objective, mse, rmse
 from tinynn.model import get_activation, predict
@@ -28,7 +29,9 @@ from tinynn.params import (
 __all__ = [
     "GradCheckReport",
     "History",
+    "NotFittedError",
     "OptimizeResult",
+    "Regressor",
     "Standardizer",
     "__version__",
     "check_grad",
