@@ -101,6 +101,11 @@ def build_preallocated(problem: Problem):
     return _step_runner(vg, problem.fresh_params()), ""
 
 
+def build_preallocated_exp_tanh(problem: Problem):
+    vg = ref.PreallocatedBackprop(problem.x_ND, problem.y_N, SIGMA, problem.n_hidden, True)
+    return _step_runner(vg, problem.fresh_params()), ""
+
+
 def build_plain_autograd(problem: Problem):
     x_ND, y_N = problem.x_ND, problem.y_N
     vg_raw = autograd.value_and_grad(ref.plain_nll)
@@ -266,6 +271,7 @@ def build_jax(problem: Problem, *, steps_per_call: int = 1):
 IMPLEMENTATIONS: dict[str, Callable] = {
     REFERENCE: build_numpy,
     "numpy, preallocated buffers": build_preallocated,
+    "numpy, preallocated buffers, tanh via exp": build_preallocated_exp_tanh,
     "autograd value_and_grad, plain list-of-dict predict": build_plain_autograd,
     "notebook's own loop (per iteration)": build_notebook_loop,
     "tinynn make_objective + value_and_grad": build_make_objective,
@@ -381,7 +387,8 @@ def report(seconds, notes, cases) -> _harness.Report:
         ),
     ]
     for name in IMPLEMENTATIONS:
-        result.notes += [f"{name}: {note}" for note in notes[name]]
+        if notes[name]:
+            result.notes.append(f"{name}: " + "; ".join(notes[name]))
     if large not in cases:
         result.notes.append("H=100 (N=3000 and N=30000) is measured by the full run only.")
     return result

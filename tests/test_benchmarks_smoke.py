@@ -59,9 +59,10 @@ def test_numpy_reference_matches_autograd(problem):
     _assert_trees_close(grads, expected_grads)
 
 
-def test_preallocated_reference_matches_autograd_on_repeated_calls(problem):
+@pytest.mark.parametrize("exp_tanh", [False, True])
+def test_preallocated_reference_matches_autograd_on_repeated_calls(problem, exp_tanh):
     x_ND, y_N, params = problem
-    backprop = ref.PreallocatedBackprop(x_ND, y_N, SIGMA, n_hidden=7)
+    backprop = ref.PreallocatedBackprop(x_ND, y_N, SIGMA, n_hidden=7, exp_tanh=exp_tanh)
     for _ in range(2):  # the second call reuses the buffers
         expected_loss, expected_grads = autograd.value_and_grad(ref.plain_nll)(
             params, x_ND, y_N, SIGMA
