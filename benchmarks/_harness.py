@@ -157,9 +157,10 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def markdown(self) -> str:
-        parts = [f"## {self.title}", *self.sections]
-        if self.checks:
+    def markdown(self, level: int = 2, checks: bool = True) -> str:
+        """Return the report as markdown, its title a heading of the given level."""
+        parts = [f"{'#' * level} {self.title}", *self.sections]
+        if checks and self.checks:
             parts.append(checks_table(self.checks))
         if self.notes:
             parts.append("\n".join(f"- {note}" for note in self.notes))

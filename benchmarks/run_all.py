@@ -4,7 +4,8 @@
     python benchmarks/run_all.py --quick         # smoke run, under 20 s
     python benchmarks/run_all.py --write docs/performance_figures.md
 
-The output is a markdown fragment: the machine, the versions and the thread settings, the per-step
+The output is a markdown fragment (level-3 headings, for inclusion under a section of the docs'
+performance page): the machine, the versions and the thread settings, the per-step
 table, the time-to-target table and every acceptance ratio with PASS or FAIL. Everything runs in
 this one process with one BLAS thread; ratios against the hand-written numpy reference of the same
 run are the figures to read, absolute times depend on the machine and its load.
@@ -40,10 +41,11 @@ def render(quick: bool) -> str:
     )
     sections = [
         intro,
-        "## Machine\n\n" + _harness.markdown_table(["", ""], [list(row) for row in machine]),
-        step.markdown().rstrip(),
-        fit.markdown().rstrip(),
-        "## Acceptance ratios (speed issue)\n\n" + _harness.checks_table(step.checks + fit.checks),
+        "### Machine\n\n"
+        + _harness.markdown_table(["item", "value"], [list(row) for row in machine]),
+        step.markdown(level=3, checks=False).rstrip(),
+        fit.markdown(level=3, checks=False).rstrip(),
+        "### Acceptance ratios (speed issue)\n\n" + _harness.checks_table(step.checks + fit.checks),
     ]
     return "\n\n".join(sections) + "\n"
 
