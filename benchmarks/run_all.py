@@ -37,7 +37,10 @@ def render(quick: bool) -> str:
         f"Measured with `{command}` in {elapsed:.0f} s: every implementation in one process, "
         "interleaved round-robin, median of the repeats, one BLAS thread, float64. The machine "
         "was shared with other jobs, so read the ratios to the hand-written numpy reference of "
-        "the same run; absolute times are context."
+        "the same run; absolute times are context. The machine table gives the cost of np.tanh "
+        "per element: where numpy does not vectorize float64 tanh, tanh dominates every step at "
+        "N >= 300 and hides fixed per-step costs, which the N = 10 column shows on their own "
+        "(they dominate on machines with a fast tanh)."
     )
     sections = [
         intro,
