@@ -408,7 +408,7 @@ def run(
     arguments override the defaults (the smoke test passes a small ``n_examples``).
     """
     seeds = seeds if seeds is not None else ((0, 1) if quick else FULL_SEEDS)
-    repeats = repeats if repeats is not None else (2 if quick else 3)
+    repeats = repeats if repeats is not None else (2 if quick else 5)
     if variants is None:
         variants = (True,)
     if methods is None:
