@@ -29,9 +29,13 @@ from dataclasses import dataclass, field
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-if "numpy" not in sys.modules:  # too late once numpy has loaded its BLAS
+if "numpy" not in sys.modules:  # a fresh benchmark process; too late once numpy is loaded
     for _variable in THREAD_VARIABLES:
         os.environ[_variable] = "1"
+    # the JAX rows, when JAX is installed: one XLA CPU thread as well
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
 
 import numpy as np  # noqa: E402  (the thread variables above must be set before numpy loads)
 
