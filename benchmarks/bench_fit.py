@@ -1,13 +1,14 @@
 """Time to a good fit: seconds until training RMSE <= 0.3 on the quadratic toy data, H = 30.
 
 For every method and seed, an untimed search finds the smallest iteration budget ``k`` whose fit
-reaches the target (doubling, then bisection; L-BFGS decreases its loss monotonically, so this is
-the first iteration that reaches it). The timed run is then a fresh fit with budget ``k``, from the
-raw data: standardization (when used), initialization and the fit are inside the timing, the final
-RMSE check is not. All methods of one seed are timed interleaved in one process, one BLAS thread;
-the table reports the median over seeds of the median over repeats.
+reaches the target: one run with a per-iteration callback where the method offers one (scipy,
+tinynn's minimize, the numpy Adam loop), otherwise doubling then bisection on the budget (exact for
+L-BFGS, whose loss decreases monotonically). The timed run is then a fresh fit with budget ``k``,
+from the raw data: standardization (when used), initialization and the fit are inside the timing,
+the final RMSE check is not. All methods of one seed are timed interleaved in one process, one
+BLAS thread; the table reports the median over seeds of the median over repeats.
 
-Run ``python benchmarks/bench_fit.py [--quick]``.
+Run ``python benchmarks/bench_fit.py [--quick] [--raw]``.
 """
 
 from __future__ import annotations
@@ -210,6 +211,8 @@ def tinynn_minimize(standardize: bool, optimizer_name: str) -> Fit:
             return None, (hits[0] + 1 if hits else None)
         return to_original(model.predict(result.params, x_ND)), None
 
+    fit.counts_points = True  # minimize's n_iters counts the initial point: iterations + 1
+
     def trace(x_ND, y_N, seed, max_iters):
         """Find the budget in one untimed run with a callback, then confirm it with a fit."""
         budget = fit(x_ND, y_N, seed, max_iters, TARGET_RMSE)[1]
@@ -236,6 +239,7 @@ def tinynn_regressor(standardize: bool) -> Fit:
             regressor.fit(x_ND, y_N)
         return regressor.predict(x_ND), None
 
+    fit.counts_points = True  # max_iter is minimize's n_iters: iterations + 1
     return fit
 
 
@@ -333,7 +337,7 @@ def measure(
                 outcome.misses += 1
                 continue
             _, n_evals = fit(x_ND, y_N, seed, budget)
-            outcome.iters.append(budget)
+            outcome.iters.append(budget - 1 if getattr(fit, "counts_points", False) else budget)
             if n_evals is not None and not name.startswith("Adam"):
                 outcome.evals.append(n_evals)
             runners[(name, standardize)] = _runner(fit, x_ND, y_N, seed, budget)
@@ -386,8 +390,9 @@ def report(outcomes, variants, seeds, n_examples: int = 300) -> _harness.Report:
         if outcome.note:
             result.notes.append(f"{name} ({labels[standardize]}): {outcome.note}")
     result.notes.append(
-        "iters = the smallest iteration budget that reaches the target; evals = loss-and-gradient "
-        "evaluations in that run (scipy); standardization, initialization and fit are timed."
+        "iters = the smallest number of iterations (optimizer updates) that reaches the target; "
+        "evals = loss-and-gradient evaluations in that run (scipy); standardization, "
+        "initialization and fit are timed."
     )
     return result
 
