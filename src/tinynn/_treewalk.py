@@ -3,7 +3,8 @@
 ``fast_walk`` handles the common case without tracking paths and raises ``Mismatch`` on any
 difference; ``apply`` then re-walks with ``walk``, which tracks paths only to word the error.
 Both unwrap autograd's boxed containers with ``getval`` and index them through the box so that
-gradients flow.
+gradients flow. Plain dicts, lists and tuples are recognised before anything is unwrapped, so
+the walks over concrete values (the optimizer loop runs several per step) stay lean.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from autograd.tracer import getval, isbox
+from autograd.tracer import box_types, getval
 
 from tinynn._checks import describe
 
 Path = tuple[Any, ...]
+
+_CONTAINERS = (dict, list, tuple)
 
 
 def format_path(root: str, path: Path) -> str:
@@ -37,34 +40,76 @@ class Mismatch(Exception):
     """Raised by the fast walk; the slow walk then finds the path and raises a ValueError."""
 
 
-def fast_walk(fn: Callable[..., Any], first: Any, rest: tuple[Any, ...] = ()) -> Any:
-    """Apply ``fn(*leaves)`` without tracking paths; raise Mismatch on any difference."""
-    value = getval(first) if isbox(first) else first
+def fast_walk(
+    fn: Callable[..., Any], first: Any, rest: tuple[Any, ...] = (), same_shapes: bool = False
+) -> Any:
+    """Apply ``fn(*leaves)`` without tracking paths; raise Mismatch on any difference.
+
+    With ``same_shapes`` a difference in leaf shapes is a mismatch too (nothing broadcasts).
+    Plain containers are recognised first; boxed ones are unwrapped and indexed through the box.
+    """
+    value = getval(first) if type(first) in box_types else first  # autograd's own isbox test
     if isinstance(value, dict):
         for other in rest:
-            other_value = getval(other) if isbox(other) else other
-            if not isinstance(other_value, dict) or len(other_value) != len(value):
+            if not isinstance(other, dict):
+                other = getval(other) if type(other) in box_types else None
+                if not isinstance(other, dict):
+                    raise Mismatch
+            if len(other) != len(value):
                 raise Mismatch
+        items = first.items() if value is first else [(k, first[k]) for k in value]
         try:
-            return {k: fast_walk(fn, first[k], tuple(t[k] for t in rest)) for k in value}
+            return {
+                k: fast_walk(fn, child, tuple(t[k] for t in rest), same_shapes)
+                for k, child in items
+            }
         except KeyError:
             raise Mismatch from None
     if isinstance(value, (list, tuple)):
         n = len(value)
         for other in rest:
-            other_value = getval(other) if isbox(other) else other
-            if not isinstance(other_value, (list, tuple)) or len(other_value) != n:
+            if not isinstance(other, (list, tuple)):
+                other = getval(other) if type(other) in box_types else None
+                if not isinstance(other, (list, tuple)):
+                    raise Mismatch
+            if len(other) != n:
                 raise Mismatch
-        items = value if value is first else [first[i] for i in range(n)]
-        if rest:
-            children = [fast_walk(fn, items[i], tuple(t[i] for t in rest)) for i in range(n)]
-        else:
-            children = [fast_walk(fn, item, ()) for item in items]
+        children = [
+            fast_walk(fn, first[i], tuple(t[i] for t in rest), same_shapes) for i in range(n)
+        ]
         return _rebuild(value, children)
-    for other in rest:
-        if isinstance(getval(other) if isbox(other) else other, (dict, list, tuple)):
-            raise Mismatch
+    if rest:
+        shape = _shape(first) if same_shapes else ()
+        for other in rest:
+            if isinstance(other, _CONTAINERS):
+                raise Mismatch
+            if type(other) in box_types and isinstance(getval(other), _CONTAINERS):
+                raise Mismatch
+            if same_shapes and _shape(other) != shape:
+                raise Mismatch
     return fn(first, *rest)
+
+
+def collect_leaves(node: Any, out: list[Any]) -> list[Any]:
+    """Append the leaves of ``node`` to ``out`` in flatten order and return ``out``."""
+    if isinstance(node, dict):
+        for child in node.values():
+            collect_leaves(child, out)
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            collect_leaves(child, out)
+    elif type(node) in box_types and isinstance(getval(node), _CONTAINERS):
+        fast_walk(out.append, node)  # a boxed container: index through the box
+    else:
+        out.append(node)
+    return out
+
+
+def concat_values(leaf_list: list[Any]) -> np.ndarray:
+    """Return concrete numeric leaves raveled and concatenated into one float64 vector."""
+    if not leaf_list:
+        return np.zeros(0)
+    return np.concatenate([np.ravel(leaf) for leaf in leaf_list]).astype(np.float64, copy=False)
 
 
 def walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) -> Any:
@@ -97,6 +142,10 @@ def walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) 
     return fn(path, *trees)
 
 
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, np.ndarray) else shape_of(x)
+
+
 def shape_of(x: Any) -> tuple[int, ...]:
     try:
         return tuple(x.shape)  # ndarray, numpy scalar, ArrayBox
@@ -106,15 +155,8 @@ def shape_of(x: Any) -> tuple[int, ...]:
 
 def apply(op: Callable[..., Any], trees: tuple[Any, ...], root: str, same_shapes: bool) -> Any:
     """Map ``op`` over the leaves of ``trees``: fast path first, slow path for the error."""
-
-    def fast_op(*xs: Any) -> Any:
-        shape = shape_of(xs[0])
-        if builtins.any(shape_of(x) != shape for x in xs[1:]):
-            raise Mismatch
-        return op(*xs)
-
     try:
-        return fast_walk(fast_op if same_shapes else op, trees[0], trees[1:])
+        return fast_walk(op, trees[0], trees[1:], same_shapes)
     except Mismatch:
         pass
 

@@ -26,10 +26,18 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.tracer import getval, isbox
+from autograd.tracer import box_types, getval, isbox
 
 from tinynn._checks import as_generator, check_positive, describe
-from tinynn._treewalk import apply, fast_walk, format_path, shape_of, walk
+from tinynn._treewalk import (
+    apply,
+    collect_leaves,
+    concat_values,
+    fast_walk,
+    format_path,
+    shape_of,
+    walk,
+)
 
 __all__ = [
     "add",
@@ -108,9 +116,7 @@ def leaves(tree: Any) -> list[Any]:
     >>> tree.leaves([{'w': 1.0, 'b': 2.0}, {'w': 3.0, 'b': 4.0}])
     [1.0, 2.0, 3.0, 4.0]
     """
-    out: list[Any] = []
-    fast_walk(out.append, tree, ())
-    return out
+    return collect_leaves(tree, [])
 
 
 def zeros_like(tree: Any) -> Any:
@@ -197,8 +203,12 @@ def global_norm(tree: Any) -> Any:
     >>> float(tree.global_norm([{'w': np.array([3.0]), 'b': np.array([4.0])}]))
     5.0
     """
-    squares = vdot(tree, tree)
-    return anp.sqrt(squares) if isbox(squares) else np.sqrt(squares)
+    total = 0.0  # concrete leaves (the optimizer loop, every step) take this lean loop
+    for leaf in leaves(tree):
+        if type(leaf) in box_types:  # autograd's own isbox test, inlined
+            return anp.sqrt(vdot(tree, tree))
+        total += float(np.vdot(leaf, leaf))
+    return np.float64(math.sqrt(total))
 
 
 def size(tree: Any) -> int:
@@ -311,12 +321,10 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
                 f"flatten needs numeric leaves, but {path} is {describe(leaf)}; "
                 f"convert it to a float array or move it out of the tree"
             )
-    if not leaf_list:
-        theta_P = np.zeros(0)
-    elif builtins.any(isbox(leaf) for leaf in leaf_list):
+    if leaf_list and builtins.any(isbox(leaf) for leaf in leaf_list):
         theta_P = anp.concatenate([anp.ravel(leaf) for leaf in leaf_list])
     else:
-        theta_P = np.concatenate([np.ravel(leaf) for leaf in leaf_list]).astype(np.float64)
+        theta_P = concat_values(leaf_list)
     counts = [math.prod(shape) for shape in shapes]
     n_scalars = builtins.sum(counts)
     starts = list(itertools.accumulate(counts, initial=0))

@@ -13,8 +13,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive
-from tinynn.optim._fasttree import tree_map
-from tinynn.optim._optimizers import Optimizer, check_unit_interval
+from tinynn.optim._optimizers import Optimizer, check_unit_interval, leafwise
 from tinynn.optim._schedules import Schedule, as_schedule
 
 __all__ = ["AdamState", "RMSPropState", "adam", "rmsprop"]
@@ -93,11 +92,11 @@ def adam(
     def update(grads: Any, state: AdamState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
         t = state.n_updates + 1
-        mu = tree_map(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
-        nu = tree_map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
+        mu = leafwise(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
+        nu = leafwise(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
         c1 = 1.0 - b1**t
         c2 = 1.0 - b2**t
-        new_params = tree_map(
+        new_params = leafwise(
             lambda p, m, v: p - step * (m / c1) / (np.sqrt(v / c2) + eps), params, mu, nu
         )
         return new_params, AdamState(t, mu, nu)
@@ -157,10 +156,10 @@ def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float =
 
     def update(grads: Any, state: RMSPropState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        mean_square = tree_map(
+        mean_square = leafwise(
             lambda s, g: decay * s + (1.0 - decay) * (g * g), state.mean_square, grads
         )
-        new_params = tree_map(
+        new_params = leafwise(
             lambda p, g, s: p - step * g / (np.sqrt(s) + eps), params, grads, mean_square
         )
         return new_params, RMSPropState(state.n_updates + 1, mean_square)

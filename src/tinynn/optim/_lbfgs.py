@@ -10,7 +10,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_int
-from tinynn.optim._fasttree import flatten_values, global_norm
+from tinynn._treewalk import concat_values
 
 if TYPE_CHECKING:
     from tinynn.optim._monitor import Settings
@@ -135,7 +135,7 @@ def run_lbfgs(
         if n_evals == 1:
             check_first_evaluation(loss, grads, x)
         loss = float(loss)
-        grad_norm = global_norm(grads)
+        grad_norm = float(tree.global_norm(grads))
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             raise _NonFinite(loss, grad_norm)
         record = (x, loss, grads, grad_norm)
@@ -150,7 +150,7 @@ def run_lbfgs(
             stop = monitor.observe(0, x, loss, grads, grad_norm, None)
             if stop is not None:
                 raise _Stop(stop)
-        return loss, flatten_values(grads)
+        return loss, concat_values(tree.leaves(grads))
 
     def callback(theta_P: np.ndarray) -> None:
         record = cache.get(np.asarray(theta_P, dtype=np.float64).tobytes())

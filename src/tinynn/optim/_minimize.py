@@ -12,7 +12,6 @@ from autograd import value_and_grad as autograd_value_and_grad
 
 from tinynn import tree
 from tinynn._checks import describe
-from tinynn.optim._fasttree import global_norm
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
 from tinynn.optim._monitor import Monitor, Point, Settings
 from tinynn.optim._optimizers import Optimizer
@@ -269,7 +268,7 @@ def _run_first_order(
             if n_evals == 1:
                 check_first_evaluation(loss, grads, new_params)
             loss = float(loss)
-            grad_norm = global_norm(grads)
+            grad_norm = float(tree.global_norm(grads))
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 reason = "diverged"
                 message = _diverged_message(iteration, loss, grad_norm, monitor.current)

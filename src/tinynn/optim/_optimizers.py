@@ -19,7 +19,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive, describe
-from tinynn.optim._fasttree import global_norm, tree_map
+from tinynn._treewalk import apply
 from tinynn.optim._schedules import Schedule, as_schedule
 
 __all__ = [
@@ -51,6 +51,14 @@ class MomentumState(NamedTuple):
 
     n_updates: int
     velocity: Any
+
+
+def leafwise(fn: Callable[..., Any], *trees: Any) -> Any:
+    """Return ``fn`` applied leafwise to trees of one structure and leaf shapes (no broadcasting).
+
+    A difference raises the ValueError of :mod:`tinynn.tree` naming the path where it is.
+    """
+    return apply(fn, trees, "tree", same_shapes=True)
 
 
 def check_unit_interval(value: Any, name: str) -> float:
@@ -101,7 +109,7 @@ def gradient_descent(step_size: float | Schedule = 1e-3) -> Optimizer:
 
     def update(grads: Any, state: GradientDescentState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        new_params = tree_map(lambda p, g: p - step * g, params, grads)
+        new_params = leafwise(lambda p, g: p - step * g, params, grads)
         return new_params, GradientDescentState(state.n_updates + 1)
 
     return Optimizer(init, update)
@@ -166,13 +174,13 @@ def momentum(
 
     def update(grads: Any, state: MomentumState, params: Any) -> tuple[Any, Any]:
         step = schedule(state.n_updates)
-        velocity = tree_map(lambda v, g: mass * v + g, state.velocity, grads)
+        velocity = leafwise(lambda v, g: mass * v + g, state.velocity, grads)
         if nesterov:
-            new_params = tree_map(
+            new_params = leafwise(
                 lambda p, g, v: p - step * (g + mass * v), params, grads, velocity
             )
         else:
-            new_params = tree_map(lambda p, v: p - step * v, params, velocity)
+            new_params = leafwise(lambda p, v: p - step * v, params, velocity)
         return new_params, MomentumState(state.n_updates + 1, velocity)
 
     return Optimizer(init, update)
@@ -264,10 +272,10 @@ def clip_by_global_norm(optimizer: Optimizer, max_norm: float) -> Optimizer:
     inner = optimizer
 
     def update(grads: Any, state: Any, params: Any) -> tuple[Any, Any]:
-        norm = global_norm(grads)
+        norm = tree.global_norm(grads)
         if norm > max_norm and norm < float("inf"):
             factor = max_norm / norm
-            grads = tree_map(lambda g: factor * g, grads)
+            grads = leafwise(lambda g: factor * g, grads)
         return inner.update(grads, state, params)
 
     return Optimizer(inner.init, update)
