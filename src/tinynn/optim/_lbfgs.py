@@ -119,7 +119,7 @@ def run_lbfgs(
 ) -> OptimizeResult:
     """Run L-BFGS-B from ``params`` and return the result built by the shared monitor."""
     from tinynn.optim._monitor import Monitor
-    from tinynn.optim._options import check_first_evaluation
+    from tinynn.optim._options import evaluate_point, returning
 
     scipy_minimize = _import_scipy_minimize()
     theta0_P, unflatten = tree.flatten(params)
@@ -130,12 +130,8 @@ def run_lbfgs(
     def evaluate(theta_P: np.ndarray) -> tuple[Any, float, Any, float]:
         nonlocal n_evals
         x = unflatten(np.array(theta_P, dtype=np.float64, copy=True))
-        loss, grads = value_and_grad(x)
+        loss, grads, grad_norm = evaluate_point(value_and_grad, x, n_evals == 0)
         n_evals += 1
-        if n_evals == 1:
-            check_first_evaluation(loss, grads, x)
-        loss = float(loss)
-        grad_norm = float(tree.global_norm(grads))
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             raise _NonFinite(loss, grad_norm)
         record = (x, loss, grads, grad_norm)
@@ -193,12 +189,7 @@ def run_lbfgs(
         message = _diverged_message(n_evals, bad, monitor)
     except KeyboardInterrupt:
         reason = "interrupted"
-        back = (
-            f"the parameters of iteration {monitor.current.iteration}"
-            if monitor.current is not None
-            else "the initial parameters"
-        )
-        message = f"interrupted by KeyboardInterrupt; returning {back}"
+        message = f"interrupted by KeyboardInterrupt; returning {returning(monitor.current)}"
     return monitor.finish(reason, message, params, None, n_evals)
 
 
@@ -210,13 +201,10 @@ def _diverged_message(n_evals: int, bad: _NonFinite, monitor: Any) -> str:
     )
     current = monitor.current
     iteration = current.iteration + 1 if current is not None else 0
-    back = (
-        f"the parameters of iteration {current.iteration}"
-        if current is not None
-        else "the initial parameters"
-    )
+    from tinynn.optim._options import returning
+
     return (
         f"training diverged during iteration {iteration} (loss evaluation {n_evals} of "
-        f"L-BFGS): {what}; returning {back}, the last finite ones. Standardize the data "
-        f"(tinynn.data.Standardizer) or check the loss for overflow"
+        f"L-BFGS): {what}; returning {returning(current)}, the last finite ones. "
+        f"Standardize the data (tinynn.data.Standardizer) or check the loss for overflow"
     )

@@ -16,10 +16,11 @@ from tinynn.optim._lbfgs import LBFGS, run_lbfgs
 from tinynn.optim._monitor import Monitor, Point, Settings
 from tinynn.optim._optimizers import Optimizer
 from tinynn.optim._options import (
-    check_first_evaluation,
     check_init_params,
     check_settings,
+    evaluate_point,
     resolve_optimizer,
+    returning,
 )
 from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult, TrainState
 
@@ -263,12 +264,8 @@ def _run_first_order(
                 )
             else:
                 new_params, new_opt_state = params, opt_state
-            loss, grads = evaluate(new_params)
+            loss, grads, grad_norm = evaluate_point(evaluate, new_params, n_evals == 0)
             n_evals += 1
-            if n_evals == 1:
-                check_first_evaluation(loss, grads, new_params)
-            loss = float(loss)
-            grad_norm = float(tree.global_norm(grads))
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 reason = "diverged"
                 message = _diverged_message(iteration, loss, grad_norm, monitor.current)
@@ -279,13 +276,10 @@ def _run_first_order(
                 break
     except KeyboardInterrupt:
         reason = "interrupted"
-        current = monitor.current
-        back = (
-            f"the parameters of iteration {current.iteration}"
-            if current is not None
-            else "the initial parameters"
+        message = (
+            f"interrupted by KeyboardInterrupt during iteration {iteration}; returning "
+            f"{returning(monitor.current)}"
         )
-        message = f"interrupted by KeyboardInterrupt during iteration {iteration}; returning {back}"
     current = monitor.current
     if current is None:
         train_state = TrainState(opt_state, params, None, None, first)
@@ -298,13 +292,8 @@ def _run_first_order(
 
 def _diverged_message(iteration: int, loss: float, grad_norm: float, current: Any) -> str:
     what = f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {grad_norm}"
-    back = (
-        f"the parameters of iteration {current.iteration}"
-        if current is not None
-        else "the initial parameters"
-    )
     return (
-        f"training diverged at iteration {iteration}: {what}; returning {back}, the last "
-        f"finite ones. Try a smaller step_size (or clip_by_global_norm), or standardize the "
-        f"data (tinynn.data.Standardizer)"
+        f"training diverged at iteration {iteration}: {what}; returning {returning(current)}, "
+        f"the last finite ones. Try a smaller step_size (or clip_by_global_norm), or "
+        f"standardize the data (tinynn.data.Standardizer)"
     )

@@ -140,6 +140,23 @@ def check_init_params(init_params: Any) -> Any:
     return tree.copy(init_params)
 
 
+def evaluate_point(
+    value_and_grad: Callable[[Any], tuple[Any, Any]], params: Any, first: bool
+) -> tuple[float, Any, float]:
+    """Return ``(loss, grads, grad_norm)`` at ``params``; the first evaluation is checked."""
+    loss, grads = value_and_grad(params)
+    if first:
+        check_first_evaluation(loss, grads, params)
+    return float(loss), grads, float(tree.global_norm(grads))
+
+
+def returning(current: Any) -> str:
+    """Name the parameters a stopped run hands back: the last committed iteration's."""
+    if current is None:
+        return "the initial parameters"
+    return f"the parameters of iteration {current.iteration}"
+
+
 def check_first_evaluation(loss: Any, grads: Any, params: Any) -> None:
     """Check the first loss is a real scalar and the first gradient is shaped like ``params``."""
     shape = np.shape(cast(Any, loss))
