@@ -261,5 +261,14 @@ def _drop_missing_optional(app, docname, source):  # type: ignore[no-untyped-def
     source[0] = text
 
 
+def _drop_type_docstring(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]
+    """Show nothing rather than ``str``'s docstring for a constant that has no doc comment."""
+    if what in ("data", "attribute") and lines:
+        type_doc = inspect.getdoc(type(obj)) or ""
+        if "\n".join(lines).strip() == type_doc.strip():
+            lines.clear()
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("source-read", _drop_missing_optional)
+    app.connect("autodoc-process-docstring", _drop_type_docstring, priority=100)
