@@ -7,10 +7,11 @@ resumed from a returned state picks the schedule up where it left off.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,47 +23,41 @@ Schedule = Callable[[int], float]
 
 
 class _Schedule:
-    """Base for the built-in schedules: a readable repr and a float result."""
+    """Base for the built-in schedules (dataclasses): a readable repr and a float result."""
 
-    _fields: tuple[str, ...] = ()
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # set on subclasses
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
         return f"{type(self).__name__.lstrip('_')}({args})"
 
     def __call__(self, count: int) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
+@dataclasses.dataclass(repr=False, eq=False)
 class _Constant(_Schedule):
-    _fields = ("value",)
-
-    def __init__(self, value: float) -> None:
-        self.value = value
+    value: float
 
     def __call__(self, count: int) -> float:
         return self.value
 
 
+@dataclasses.dataclass(repr=False, eq=False)
 class _ExponentialDecay(_Schedule):
-    _fields = ("init_value", "decay_rate", "decay_steps")
-
-    def __init__(self, init_value: float, decay_rate: float, decay_steps: int) -> None:
-        self.init_value = init_value
-        self.decay_rate = decay_rate
-        self.decay_steps = decay_steps
+    init_value: float
+    decay_rate: float
+    decay_steps: int
 
     def __call__(self, count: int) -> float:
         return self.init_value * self.decay_rate ** (count / self.decay_steps)
 
 
+@dataclasses.dataclass(repr=False, eq=False)
 class _CosineDecay(_Schedule):
-    _fields = ("init_value", "decay_steps", "final_value")
-
-    def __init__(self, init_value: float, decay_steps: int, final_value: float) -> None:
-        self.init_value = init_value
-        self.decay_steps = decay_steps
-        self.final_value = final_value
+    init_value: float
+    decay_steps: int
+    final_value: float
 
     def __call__(self, count: int) -> float:
         fraction = min(count, self.decay_steps) / self.decay_steps
@@ -70,13 +65,11 @@ class _CosineDecay(_Schedule):
         return self.final_value + (self.init_value - self.final_value) * weight
 
 
+@dataclasses.dataclass(repr=False, eq=False)
 class _StepDecay(_Schedule):
-    _fields = ("init_value", "factor", "every")
-
-    def __init__(self, init_value: float, factor: float, every: int) -> None:
-        self.init_value = init_value
-        self.factor = factor
-        self.every = every
+    init_value: float
+    factor: float
+    every: int
 
     def __call__(self, count: int) -> float:
         return self.init_value * self.factor ** (count // self.every)
