@@ -190,6 +190,32 @@ def take_stash(ans: Any) -> Any:
     return item[1]
 
 
+def cached_vjp(
+    reference: Callable[..., Any],
+    argnums: Sequence[int],
+    ans: Any,
+    args: tuple,
+    backward: Callable[[Any, Any], list[Any]],
+) -> Callable[[Any], Any]:
+    """Return the VJP of a fast primitive: ``backward(cached, g)`` on the stashed forward pass.
+
+    Under higher-order tracing (``ans`` or ``g`` boxed) autograd differentiates ``reference``
+    instead. The stash is handed to ``backward`` once; a second call gets None.
+    """
+    payload = take_stash(ans)
+    if isbox(ans):
+        return traced_vjp(reference, argnums, args)
+    state = [payload]
+
+    def vjp(g: Any) -> list[Any]:
+        if isbox(g):
+            return traced_vjp(reference, argnums, args)(g)
+        cached, state[0] = state[0], None
+        return backward(cached, g)
+
+    return vjp
+
+
 # ---------------------------------------------------------------- primitives
 
 
@@ -252,17 +278,9 @@ def _backward_from(
 
 
 def _predict_tree_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: dict) -> Any:
-    acts = take_stash(ans)
-    if isbox(ans):
-        return traced_vjp(_reference_tree, argnums, args)
-    params, x, name = args
-    ws, bs = _layers(params)
-    state = [acts]
-
-    def vjp(g: Any) -> list[Any]:
-        if isbox(g):
-            return traced_vjp(_reference_tree, argnums, args)(g)
-        cached, state[0] = state[0], None
+    def backward(cached: Any, g: Any) -> list[Any]:
+        params, x, name = args
+        ws, bs = _layers(params)
         gws, gbs, gx = _backward_from(cached, ws, bs, x, name, g, 1 in argnums)
         out: list[Any] = []
         if 0 in argnums:
@@ -272,28 +290,20 @@ def _predict_tree_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: dic
             out.append(np.reshape(gx, np.shape(x)))
         return out
 
-    return vjp
+    return cached_vjp(_reference_tree, argnums, ans, args, backward)
 
 
 def _predict_leaves_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: dict) -> Any:
-    acts = take_stash(ans)
-    if isbox(ans):
-        return traced_vjp(_reference_leaves, argnums, args)
-    x, name, *leaves = args
-    ws, bs = list(leaves[0::2]), list(leaves[1::2])
-    state = [acts]
-
-    def vjp(g: Any) -> list[Any]:
-        if isbox(g):
-            return traced_vjp(_reference_leaves, argnums, args)(g)
-        cached, state[0] = state[0], None
+    def backward(cached: Any, g: Any) -> list[Any]:
+        x, name, *leaves = args
+        ws, bs = list(leaves[0::2]), list(leaves[1::2])
         gws, gbs, gx = _backward_from(cached, ws, bs, x, name, g, 0 in argnums)
         grads = [None if gx is None else np.reshape(gx, np.shape(x)), None]
         for gw, gb in zip(gws, gbs, strict=True):
             grads += [gw, gb]
         return [grads[i] for i in argnums]
 
-    return vjp
+    return cached_vjp(_reference_leaves, argnums, ans, args, backward)
 
 
 defvjp_argnums(predict_tree, _predict_tree_vjp)

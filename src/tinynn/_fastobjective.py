@@ -26,7 +26,7 @@ from autograd.tracer import isbox
 from tinynn import _fastnet
 from tinynn._activations import Kernel
 from tinynn._fastloss import HALF_LOG_2PI, reference_nll, reference_sum_squares
-from tinynn._fastnet import any_box, stash, take_stash, traced_jvp, traced_vjp
+from tinynn._fastnet import any_box, cached_vjp, stash, traced_jvp
 
 
 class FusedObjective:
@@ -172,42 +172,26 @@ objective_leaves = primitive(_objective_leaves_raw)
 
 
 def _objective_tree_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
-    payload = take_stash(ans)
-    if isbox(ans):
-        return traced_vjp(_reference_tree, argnums, args)
-    params, obj = args
-    leaves = _leaves(params)
-    state = [payload]
-
-    def vjp(g: Any) -> list[Any]:
-        if isbox(g):
-            return traced_vjp(_reference_tree, argnums, args)(g)
-        cached, state[0] = state[0], None
+    def backward(cached: Any, g: Any) -> list[Any]:
+        params, obj = args
+        leaves = _leaves(params)
         gws, gbs = obj.grads(cached, leaves[0::2], leaves[1::2], g)
         grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
         return [tuple(grads) if isinstance(params, tuple) else grads]
 
-    return vjp
+    return cached_vjp(_reference_tree, argnums, ans, args, backward)
 
 
 def _objective_leaves_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
-    payload = take_stash(ans)
-    if isbox(ans):
-        return traced_vjp(_reference_leaves, argnums, args)
-    obj, *leaves = args
-    state = [payload]
-
-    def vjp(g: Any) -> list[Any]:
-        if isbox(g):
-            return traced_vjp(_reference_leaves, argnums, args)(g)
-        cached, state[0] = state[0], None
+    def backward(cached: Any, g: Any) -> list[Any]:
+        obj, *leaves = args
         gws, gbs = obj.grads(cached, list(leaves[0::2]), list(leaves[1::2]), g)
         grads: list[Any] = [None]
         for gw, gb in zip(gws, gbs, strict=True):
             grads += [gw, gb]
         return [grads[i] for i in argnums]
 
-    return vjp
+    return cached_vjp(_reference_leaves, argnums, ans, args, backward)
 
 
 defvjp_argnums(objective_tree, _objective_tree_vjp)
