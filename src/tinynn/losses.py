@@ -23,7 +23,7 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import _fastloss, _objective, model
-from tinynn._checks import check_choice, check_positive, describe
+from tinynn._checks import check_choice, check_nonnegative, check_positive, describe
 from tinynn._fastnet import unbox
 from tinynn._objective import FORMS, REDUCTIONS, Objective
 
@@ -229,11 +229,7 @@ def l2_penalty(params: Any, *, strength: Any = 1.0) -> Any:
     _check_tree(params)
     if isbox(strength):
         return 0.5 * strength * _fastloss.sum_squares(params, 1.0, 0.0)
-    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)):
-        raise TypeError(f"strength must be a non-negative number, got {describe(strength)}")
-    if not np.isfinite(strength) or strength < 0:
-        raise ValueError(f"strength must be a non-negative finite number, got {strength!r}")
-    return _fastloss.sum_squares(params, 0.5 * float(strength), 0.0)
+    return _fastloss.sum_squares(params, 0.5 * check_nonnegative(strength, "strength"), 0.0)
 
 
 def make_objective(
