@@ -10,8 +10,8 @@ Shape suffixes: ``N`` examples, ``D`` input features (here 1), ``H`` hidden unit
 """
 
 import numpy as np
-from tinynn.losses import make_objective, rmse
 
+from tinynn.losses import make_objective, rmse
 from tinynn.model import predict
 from tinynn.optim import lbfgs, minimize
 from tinynn.params import make_params

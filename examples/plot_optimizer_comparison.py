@@ -14,9 +14,9 @@ iterations than any first-order method on a network this small.
 
 import matplotlib.pyplot as plt
 import numpy as np
+
 from tinynn.data import Standardizer, make_quadratic_data
 from tinynn.losses import make_objective
-
 from tinynn.optim import adam, gradient_descent, lbfgs, minimize, momentum
 from tinynn.params import make_params
 
