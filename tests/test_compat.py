@@ -8,7 +8,9 @@ whitespace collapsed. Timings in progress lines are masked.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import itertools
 import re
 
@@ -19,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinynn import compat
 from tinynn.compat import (
     make_nn_params_as_list_of_dicts,
     predict_y_given_x_with_NN,
@@ -654,3 +657,52 @@ def test_shapes_for_any_layer_list(hidden, n_in, n_out, n_examples):
     assert [p["b"].shape for p in params] == [(n,) for n in sizes[1:]]
     yhat = predict_y_given_x_with_NN(np.ones((n_examples, n_in)), params)
     assert yhat.shape == tuple(n for n in (n_examples, n_out) if n != 1)  # the notebook's squeeze
+
+
+def _counting(fn):
+    calls = []
+
+    def counted(params):
+        calls.append(1)
+        return fn(params)
+
+    return counted, calls
+
+
+def test_autograd_grad_of_f_takes_one_pass_with_the_same_history():
+    x_N = np.linspace(-1.0, 1.0, 7)
+    y_N = 3.0 * x_N - 0.5
+
+    def loss(params):
+        yhat_N = params[0]["w"][0, 0] * x_N + params[0]["b"][0]
+        return ag_np.sum(ag_np.square(y_N - yhat_N))
+
+    f, calls = _counting(loss)
+    init = make_nn_params_as_list_of_dicts([], 1, 1)
+    with contextlib.redirect_stdout(io.StringIO()):
+        fast_params, fast = run_many_iters_of_gradient_descent_with_list_of_dict(
+            f, autograd.grad(f), init, n_iters=20, step_size=0.01
+        )
+        one_pass_calls = len(calls)
+        calls.clear()
+        slow_g = autograd.grad(f)
+        slow_params, slow = run_many_iters_of_gradient_descent_with_list_of_dict(
+            f, lambda p: slow_g(p), init, n_iters=20, step_size=0.01
+        )
+    assert one_pass_calls == 20  # one traced pass per point
+    assert len(calls) == 40  # f for the history, and f again inside g
+    assert fast["f"] == slow["f"]
+    for a, b in zip(fast["g"] + fast["x"], slow["g"] + slow["x"], strict=True):
+        assert a[0]["w"].tobytes() == b[0]["w"].tobytes()
+        assert a[0]["b"].tobytes() == b[0]["b"].tobytes()
+    assert fast_params[0]["w"].tobytes() == slow_params[0]["w"].tobytes()
+
+
+def test_gradient_with_respect_to_another_argument_is_not_taken_for_f():
+    def f(a, b=2.0):
+        return a * b
+
+    assert compat._is_autograd_grad_of(autograd.grad(f), f)
+    assert not compat._is_autograd_grad_of(autograd.grad(f, 1), f)
+    assert not compat._is_autograd_grad_of(autograd.grad(lambda a: a * 2.0), f)
+    assert not compat._is_autograd_grad_of(lambda a: 2.0, f)

@@ -216,6 +216,20 @@ def _check_loop_args(f: Any, g: Any, init: Any, init_name: str, n_iters: Any) ->
     return check_int(n_iters, "n_iters", minimum=0)
 
 
+def _is_autograd_grad_of(g: Any, f: Any) -> bool:
+    """Return True when ``g`` is ``autograd.grad(f)``, the gradient with respect to argument 0."""
+    if getattr(g, "__name__", None) != f"grad_of_{getattr(f, '__name__', '')}_wrt_argnum_0":
+        return False
+    cells = getattr(g, "__closure__", None) or ()
+    for cell in cells:
+        try:
+            if cell.cell_contents is f:
+                return True
+        except ValueError:  # an empty cell
+            continue
+    return False
+
+
 def _run_notebook_loop(
     f: Callable[[Any], Any],
     g: Callable[[Any], Any],
@@ -229,12 +243,15 @@ def _run_notebook_loop(
     optimizer = gradient_descent(step_size)  # validates step_size even when n_iters is 0
     if n_iters == 0:  # minimize needs one point; the notebook hands back a copy and no history
         return copy.deepcopy(init), {"iter": [], "f": [], "x": [], "g": []}
+    # When g is autograd.grad(f), one value-and-gradient pass gives the very numbers f and g
+    # would give separately, at half the cost; any other g is called as the notebook called it.
+    one_pass = _is_autograd_grad_of(g, f)
     result = minimize(
-        None,
+        f if one_pass else None,
         init,
         optimizer=optimizer,
         n_iters=n_iters,
-        value_and_grad=lambda params: (f(params), g(params)),
+        value_and_grad=None if one_pass else (lambda params: (f(params), g(params))),
         record_params_every=1,
         record_grads_every=1,
         progress=progress,
@@ -291,7 +308,9 @@ def run_many_iters_of_gradient_descent(f, g, init_x_D=None, n_iters=100, step_si
     -----
     The notebook calls ``g`` twice per iteration (once for the step, once for the history) and
     ``f`` once. Here ``g`` is called once per point and that one gradient serves both the history
-    and the next step, so the history is the notebook's for any ``g`` that is a function of its
+    and the next step; when ``g`` is ``autograd.grad(f)`` itself, one
+    ``autograd.value_and_grad(f)`` pass replaces the separate calls (the same numbers, half the
+    work), so the history is the notebook's for any ``g`` that is a function of its
     input, including a ``g`` that is not the gradient of ``f``: ``f`` feeds only ``'f'`` and ``g``
     alone moves ``x_D``.
 
@@ -370,9 +389,10 @@ def run_many_iters_of_gradient_descent_with_list_of_dict(
         completed iter     1/100 after     0.0 sec | loss 1.632803e+02
 
     The notebook calls ``g`` twice per iteration; here it is called once per point and that one
-    gradient serves both the history and the next step, so the history is the notebook's for any
-    ``g`` that is a function of its input (``f`` feeds only ``'f'``; ``g`` alone moves the
-    parameters, even when it is not the gradient of ``f``).
+    gradient serves both the history and the next step (and when ``g`` is ``autograd.grad(f)``
+    itself, one ``autograd.value_and_grad(f)`` pass gives both numbers), so the history is the
+    notebook's for any ``g`` that is a function of its input (``f`` feeds only ``'f'``; ``g``
+    alone moves the parameters, even when it is not the gradient of ``f``).
 
     A NaN or infinite loss or gradient stops the run with a
     :class:`tinynn.optim.DivergenceWarning` and returns the last finite parameters with the
