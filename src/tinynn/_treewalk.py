@@ -48,6 +48,11 @@ def fast_walk(
     With ``same_shapes`` a difference in leaf shapes is a mismatch too (nothing broadcasts).
     Plain containers are recognised first; boxed ones are unwrapped and indexed through the box.
     """
+    if type(first) is list and _is_layer_list(first, rest, same_shapes):
+        return [
+            {k: fn(v, *(t[i][k] for t in rest)) for k, v in layer.items()}
+            for i, layer in enumerate(first)
+        ]
     value = getval(first) if type(first) in box_types else first  # autograd's own isbox test
     if isinstance(value, dict):
         for other in rest:
@@ -88,6 +93,33 @@ def fast_walk(
             if same_shapes and _shape(other) != shape:
                 raise Mismatch
     return fn(first, *rest)
+
+
+def _is_layer_list(first: list[Any], rest: tuple[Any, ...], same_shapes: bool) -> bool:
+    """Say whether all trees are plain lists of plain dicts of ndarrays with equal structure.
+
+    That is the network's parameter layout, the case every optimizer step walks several times;
+    it is then mapped in one flat comprehension instead of a recursive walk.
+    """
+    n = len(first)
+    for other in rest:
+        if type(other) is not list or len(other) != n:
+            return False
+    for i, layer in enumerate(first):
+        if type(layer) is not dict:
+            return False
+        others = [t[i] for t in rest]
+        for other in others:
+            if type(other) is not dict or len(other) != len(layer):
+                return False
+        for k, v in layer.items():
+            if type(v) is not np.ndarray:
+                return False
+            for other in others:
+                u = other.get(k)
+                if type(u) is not np.ndarray or (same_shapes and u.shape != v.shape):
+                    return False
+    return True
 
 
 def collect_leaves(node: Any, out: list[Any]) -> list[Any]:
