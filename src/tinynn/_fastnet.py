@@ -100,11 +100,13 @@ def backward(
     *,
     need_x: bool,
     buffers: Buffers = None,
+    out: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
     """Return the gradients of every w, every b and (when asked) x, given d(loss)/d(output).
 
     The hidden activations in ``acts`` are overwritten by their derivatives: call it once per
-    forward pass. Returned gradients are fresh arrays (autograd may add into them in place).
+    forward pass. Returned gradients are fresh arrays (autograd may add into them in place),
+    or the arrays of ``out = (gws, gbs)`` written in place when it is given.
     """
     n_layers = len(ws)
     gws: list[np.ndarray] = [g_NO] * n_layers
@@ -112,8 +114,12 @@ def backward(
     delta = g_NO
     for layer in range(n_layers - 1, -1, -1):
         a = acts[layer]
-        gws[layer] = a.T @ delta
-        gbs[layer] = np.add.reduce(delta, axis=0)
+        if out is None:
+            gws[layer] = a.T @ delta
+            gbs[layer] = np.add.reduce(delta, axis=0)
+        else:
+            gws[layer] = np.matmul(a.T, delta, out=out[0][layer])
+            gbs[layer] = np.add.reduce(delta, axis=0, out=out[1][layer])
         if layer == 0 and not need_x:
             break
         w_t = ws[layer].T

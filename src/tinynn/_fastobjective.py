@@ -100,9 +100,18 @@ class FusedObjective:
         return total * self.scale, ((generation, acts, out) if keep else None)
 
     def grads(
-        self, payload: Any, ws: list[Any], bs: list[Any], g: float
+        self,
+        payload: Any,
+        ws: list[Any],
+        bs: list[Any],
+        g: float,
+        into: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Return the gradients of every w and b, reusing the forward pass when it is intact."""
+        """Return the gradients of every w and b, reusing the forward pass when it is intact.
+
+        With ``into = (gws, gbs)`` the gradients are written into those arrays (views of one
+        flat vector, for L-BFGS) instead of fresh ones.
+        """
         generation, acts, r = payload if payload is not None else (None, None, None)
         locked = generation is not None and self._lock.acquire(blocking=False)
         if locked and self._generation != generation:  # another forward pass reused the buffers
@@ -114,7 +123,9 @@ class FusedObjective:
                 r = out - self.y_NO
             r *= self.inv_var * (g * self.scale)
             buffers = self._buffer if locked else None
-            gws, gbs, _ = _fastnet.backward(ws, acts, r, self.kernel, need_x=False, buffers=buffers)
+            gws, gbs, _ = _fastnet.backward(
+                ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
+            )
             if locked:
                 self._generation += 1  # the backward pass overwrote the cached activations
         finally:

@@ -139,7 +139,25 @@ class Objective:
         value, payload = self._fused.value(ws, bs, keep=True)
         gws, gbs = self._fused.grads(payload, ws, bs, 1.0)
         grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
+        if any(next(iter(layer)) != "w" for layer in params):  # keep each dict's key order
+            pairs = zip(grads, params, strict=True)
+            grads = [{key: grad[key] for key in layer} for grad, layer in pairs]
         return value, (tuple(grads) if isinstance(params, tuple) else grads)
+
+    def _flat_value_and_grad(self, params: Any) -> FlatEntry | None:
+        """Return the flat entry point on ``tree.flatten(params)``'s layout, or None.
+
+        For optimizers that work on the flattened parameters (L-BFGS). Returns None when
+        ``params`` is not a plain list (or tuple) of ``{'w', 'b'}`` dicts in that key order or
+        the activation is a custom callable; callers then use :meth:`value_and_grad`.
+        ``params`` is checked against the data once, here, with the errors of a call.
+        """
+        if self._name is None or type(params) not in (list, tuple):
+            return None
+        if not all(type(layer) is dict and list(layer) == ["w", "b"] for layer in params):
+            return None
+        self._check(params)
+        return FlatEntry(self._fused, model._shapes(params), isinstance(params, tuple))
 
     def __repr__(self) -> str:
         f = self._fused
@@ -148,6 +166,55 @@ class Objective:
             f"sigma={f.sigma!r}, prior_std={f.prior_std!r}, "
             f"activation={self._name or self._fn!r}, form={'full' if f.full else 'notebook'!r})"
         )
+
+
+class FlatEntry:
+    """An objective's numbers on one flat float64 vector laid out like ``tree.flatten``.
+
+    :meth:`value_and_grad` reads every w and b as views of ``theta_P`` and writes the gradient
+    into one new vector of the same layout, so no tree is built per evaluation;
+    :meth:`as_params` builds the parameter tree (views of a vector) only when one is needed.
+    """
+
+    def __init__(
+        self, fused: _fastobjective.FusedObjective, shapes: list[tuple[int, int]], as_tuple: bool
+    ) -> None:
+        self._fused = fused
+        self._as_tuple = as_tuple
+        self._w_slices: list[tuple[int, int, tuple[int, int]]] = []
+        self._b_slices: list[tuple[int, int]] = []
+        start = 0
+        for n_in, n_out in shapes:
+            self._w_slices.append((start, start + n_in * n_out, (n_in, n_out)))
+            start += n_in * n_out
+            self._b_slices.append((start, start + n_out))
+            start += n_out
+        self.size = start
+
+    def _views(self, vec_P: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        ws = [vec_P[s:e].reshape(shape) for s, e, shape in self._w_slices]
+        bs = [vec_P[s:e] for s, e in self._b_slices]
+        return ws, bs
+
+    def value_and_grad(self, theta_P: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return the objective at ``theta_P`` (P,) and its gradient as a new (P,) vector."""
+        theta_P = np.asarray(theta_P, dtype=np.float64)
+        if theta_P.shape != (self.size,):
+            raise ValueError(
+                f"theta_P must have shape ({self.size},) to match the parameters, got "
+                f"shape {theta_P.shape}"
+            )
+        grad_P = np.empty(self.size)
+        ws, bs = self._views(theta_P)
+        value, payload = self._fused.value(ws, bs, keep=True)
+        self._fused.grads(payload, ws, bs, 1.0, into=self._views(grad_P))
+        return value, grad_P
+
+    def as_params(self, vec_P: np.ndarray) -> Any:
+        """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""
+        ws, bs = self._views(vec_P)
+        layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
+        return tuple(layers) if self._as_tuple else layers
 
 
 def build(

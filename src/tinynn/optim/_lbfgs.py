@@ -114,10 +114,33 @@ class _NonFinite(Exception):
         self.grad_norm = grad_norm
 
 
+def _flat_entry(value_and_grad: Any, params: Any) -> Any:
+    """Return the flat ``(value, grad_P)`` entry point of a make_objective loss, or None.
+
+    Applies when ``value_and_grad`` is the bound ``value_and_grad`` of a
+    :class:`tinynn._objective.Objective` (what :func:`minimize` uses for such a loss) and
+    ``params`` has the layout the objective can read as views of the flat vector.
+    """
+    from tinynn._objective import Objective
+
+    owner = getattr(value_and_grad, "__self__", None)
+    if not isinstance(owner, Objective):
+        return None
+    if getattr(value_and_grad, "__func__", None) is not Objective.value_and_grad:
+        return None
+    return owner._flat_value_and_grad(params)
+
+
 def run_lbfgs(
     value_and_grad: Any, params: Any, method: LBFGS, settings: Settings
 ) -> OptimizeResult:
-    """Run L-BFGS-B from ``params`` and return the result built by the shared monitor."""
+    """Run L-BFGS-B from ``params`` and return the result built by the shared monitor.
+
+    A record is ``(point, loss, gradient, grad_norm)``. On the generic path the point and
+    gradient are trees (from the user's ``value_and_grad``); on the flat path (a make_objective
+    loss) they are flat vectors, and trees are built only for the points the monitor records:
+    the initial one and one per iteration, never per line-search evaluation.
+    """
     from tinynn.optim._monitor import Monitor
     from tinynn.optim._options import evaluate_point, returning
 
@@ -126,8 +149,14 @@ def run_lbfgs(
     monitor = Monitor(settings, settings.n_iters, None)
     cache: dict[bytes, tuple[Any, float, Any, float]] = {}
     n_evals = 0
+    flat = _flat_entry(value_and_grad, params)
 
-    def evaluate(theta_P: np.ndarray) -> tuple[Any, float, Any, float]:
+    def remember(key: np.ndarray, record: tuple[Any, float, Any, float]) -> None:
+        if len(cache) >= _CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[key.tobytes()] = record
+
+    def evaluate_generic(theta_P: np.ndarray) -> tuple[Any, float, Any, float]:
         nonlocal n_evals
         x = unflatten(np.array(theta_P, dtype=np.float64, copy=True))
         loss, grads, grad_norm = evaluate_point(value_and_grad, x, n_evals == 0)
@@ -135,25 +164,53 @@ def run_lbfgs(
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             raise _NonFinite(loss, grad_norm)
         record = (x, loss, grads, grad_norm)
-        if len(cache) >= _CACHE_SIZE:
-            del cache[next(iter(cache))]
-        cache[np.asarray(theta_P, dtype=np.float64).tobytes()] = record
+        remember(np.asarray(theta_P, dtype=np.float64), record)
         return record
 
+    def evaluate_flat(theta_P: np.ndarray) -> tuple[Any, float, Any, float]:
+        nonlocal n_evals
+        point_P = np.array(theta_P, dtype=np.float64, copy=True)
+        loss, grad_P = flat.value_and_grad(point_P)
+        n_evals += 1
+        grad_norm = math.sqrt(float(np.dot(grad_P, grad_P)))  # what np.linalg.norm computes
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            raise _NonFinite(loss, grad_norm)
+        record = (point_P, loss, grad_P, grad_norm)
+        remember(point_P, record)
+        return record
+
+    def as_trees(record: tuple[Any, float, Any, float]) -> tuple[Any, float, Any, float]:
+        if flat is None:
+            return record
+        point_P, loss, grad_P, grad_norm = record
+        return flat.as_params(point_P), loss, flat.as_params(grad_P), grad_norm
+
+    evaluate = evaluate_generic if flat is None else evaluate_flat
+    same_order: list[bool] = []
+
+    def in_params_order(x: Any, grads: Any) -> Any:
+        """Return ``grads``, its dicts reordered like ``x``'s when their key orders differ."""
+        if not same_order:  # decided once: theta_P follows the order of the parameters' dicts
+            paths = [path for path, _ in tree.leaves_with_paths(grads)]
+            same_order.append(paths == [path for path, _ in tree.leaves_with_paths(x)])
+        return grads if same_order[0] else tree.map(lambda p, g: g, x, grads)
+
     def fun(theta_P: np.ndarray) -> tuple[float, np.ndarray]:
-        x, loss, grads, grad_norm = evaluate(theta_P)
+        record = evaluate(theta_P)
         if monitor.current is None:
-            stop = monitor.observe(0, x, loss, grads, grad_norm, None)
+            stop = monitor.observe(0, *as_trees(record), None)
             if stop is not None:
                 raise _Stop(stop)
-        return loss, concat_values(tree.leaves(grads))
+        if flat is None:
+            return record[1], concat_values(tree.leaves(in_params_order(record[0], record[2])))
+        return record[1], record[2].copy()  # scipy gets its own copy; the record keeps ours
 
     def callback(theta_P: np.ndarray) -> None:
         record = cache.get(np.asarray(theta_P, dtype=np.float64).tobytes())
         if record is None:  # scipy reported a point it did not ask us to evaluate last
             record = evaluate(theta_P)
         iteration = monitor.current.iteration + 1 if monitor.current is not None else 0
-        stop = monitor.observe(iteration, *record, None)
+        stop = monitor.observe(iteration, *as_trees(record), None)
         if stop is not None:
             raise _Stop(stop)
 

@@ -168,10 +168,10 @@ def check_first_evaluation(loss: Any, grads: Any, params: Any) -> None:
             f"with np.sum(...) or np.mean(...)"
         )
     try:
-        tree.map(lambda p, g: None, params, grads, root="params")
+        matched = tree.map(lambda p, g: g, params, grads, root="params")  # dicts match by key
     except ValueError as err:
         raise ValueError(f"the gradient must have the structure of the parameters: {err}") from None
-    for (path, p), g in zip(tree.leaves_with_paths(params), tree.leaves(grads), strict=True):
+    for (path, p), g in zip(tree.leaves_with_paths(params), tree.leaves(matched), strict=True):
         if np.shape(p) != np.shape(g):
             raise ValueError(
                 f"the gradient of {path} must have its shape {np.shape(p)}, got {np.shape(g)}"
