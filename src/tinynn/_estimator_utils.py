@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -182,15 +183,39 @@ def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(scores.mean())
 
 
+_BLAS_CONTROLLER: list[Any] = []  # [(len(sys.modules) when scanned, blas controller)]
+
+
+def _blas_controller() -> Any:
+    """Return threadpoolctl's controller of the loaded BLAS libraries, or None without it.
+
+    Finding the libraries walks every loaded shared object (milliseconds once scikit-learn or
+    scipy are loaded), so the scan is reused until ``sys.modules`` changes size, the cheap sign
+    that an import may have loaded another BLAS.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    n_modules = len(sys.modules)
+    cached = _BLAS_CONTROLLER[0] if _BLAS_CONTROLLER else None
+    if cached is None or cached[0] != n_modules:
+        cached = (n_modules, ThreadpoolController().select(user_api="blas"))
+        _BLAS_CONTROLLER[:] = [cached]
+    return cached[1]
+
+
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread when threadpoolctl is installed (tiny problems run faster)."""
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    except ImportError:
+    """Limit BLAS to one thread when threadpoolctl is installed (tiny problems run faster).
+
+    Nothing is changed when every loaded BLAS already uses one thread.
+    """
+    controller = _blas_controller()
+    if controller is None or all(lib.num_threads == 1 for lib in controller.lib_controllers):
         yield
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1):
         yield
 
 
