@@ -32,7 +32,9 @@ from tinynn._checks import describe
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "load_params", "read_metadata", "save"]
 
+#: The ``format`` field every tinynn model file carries in its JSON metadata.
 FORMAT_NAME = "tinynn-model"
+#: The newest file format version this tinynn writes and reads; newer files are refused.
 FORMAT_VERSION = 1
 _META_KEY = "tinynn_metadata"
 _ZIP_MAGIC = b"PK\x03\x04"
