@@ -120,12 +120,29 @@ def leaves(tree: Any) -> list[Any]:
 
 
 def zeros_like(tree: Any) -> Any:
-    """Return a tree of float64 zero arrays shaped like the leaves of ``tree``."""
+    """Return a tree of float64 zero arrays shaped like the leaves of ``tree``.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.zeros_like([{'w': np.ones((1, 2)), 'b': np.ones(1)}])
+    [{'w': array([[0., 0.]]), 'b': array([0.])}]
+    """
     return map(lambda x: np.zeros(shape_of(x)), tree)
 
 
 def ones_like(tree: Any) -> Any:
-    """Return a tree of float64 arrays of ones shaped like the leaves of ``tree``."""
+    """Return a tree of float64 arrays of ones shaped like the leaves of ``tree``.
+
+    Integer leaves give float64 ones too.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.ones_like({'w': np.zeros((2, 1), dtype=int), 'b': 0.0})
+    {'w': array([[1.],
+           [1.]]), 'b': array(1.)}
+    """
     return map(lambda x: np.ones(shape_of(x)), tree)
 
 
@@ -142,17 +159,40 @@ def full_like(tree: Any, value: float) -> Any:
 
 
 def add(a: Any, b: Any) -> Any:
-    """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes."""
+    """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.add([{'w': np.array([1.0, 2.0])}], [{'w': np.array([10.0, 20.0])}])
+    [{'w': array([11., 22.])}]
+    """
     return apply(lambda x, y: x + y, (a, b), "tree", same_shapes=True)
 
 
 def sub(a: Any, b: Any) -> Any:
-    """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes."""
+    """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> new = {'w': np.array([5.0]), 'b': np.array([1.0])}
+    >>> old = {'w': np.array([2.0]), 'b': np.array([1.0])}
+    >>> tree.sub(new, old)
+    {'w': array([3.]), 'b': array([0.])}
+    """
     return apply(lambda x, y: x - y, (a, b), "tree", same_shapes=True)
 
 
 def scale(alpha: Any, tree: Any) -> Any:
-    """Return ``alpha * tree`` leafwise; ``alpha`` is a scalar (it may be traced)."""
+    """Return ``alpha * tree`` leafwise; ``alpha`` is a scalar (it may be traced).
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> tree.scale(0.5, [{'w': np.array([2.0, 4.0]), 'b': np.array([-1.0])}])
+    [{'w': array([1., 2.]), 'b': array([-0.5])}]
+    """
     return map(lambda x: alpha * x, tree)
 
 
@@ -255,7 +295,19 @@ def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
 
 
 def copy(tree: Any) -> Any:
-    """Return a deep copy of ``tree`` whose leaves are fresh float64 arrays (boxes unwrapped)."""
+    """Return a deep copy of ``tree`` whose leaves are fresh float64 arrays (boxes unwrapped).
+
+    Changing the original afterwards leaves the copy untouched, which is what history records need.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> params = [{'w': np.array([1.0, 2.0]), 'b': np.array([0])}]
+    >>> snapshot = tree.copy(params)
+    >>> params[0]['w'][0] = 99.0
+    >>> snapshot
+    [{'w': array([1., 2.]), 'b': array([0.])}]
+    """
     return map(lambda x: np.array(getval(x), dtype=np.float64, copy=True), tree)
 
 
