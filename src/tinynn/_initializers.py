@@ -31,6 +31,20 @@ class Initializer:
 
     Subclass it (override ``draw``) to write a seeded initializer of your own; a plain function
     passed to :func:`make_params` is called with the shape only, as in the notebook.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> class Arange(params.Initializer):
+    ...     name = "arange"
+    ...
+    ...     def draw(self, shape, rng):
+    ...         return np.arange(np.prod(shape)).reshape(shape)
+    >>> Arange()((2, 2))
+    array([[0., 1.],
+           [2., 3.]])
+    >>> params.make_params(1, [], weight_init=Arange(), rng=0)[0]['w']
+    array([[0.]])
     """
 
     name = "initializer"
@@ -106,27 +120,66 @@ def _real(value: Any, name: str) -> float:
 
 
 def constant(value: float) -> Initializer:
-    """Return an initializer filling every entry with ``value``."""
+    """Return an initializer filling every entry with ``value``.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> params.constant(0.1)((2,))
+    array([0.1, 0.1])
+    >>> params.make_params(2, [], bias_init=params.constant(0.5), rng=0)[0]['b']
+    array([0.5])
+    """
     return _Constant(_real(value, "value"))
 
 
 def zeros() -> Initializer:
-    """Return an initializer filling with 0.0 (the notebook's ``np.zeros``)."""
+    """Return an initializer filling with 0.0 (the notebook's ``np.zeros``).
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> params.zeros()((1, 3))
+    array([[0., 0., 0.]])
+    """
     return _Constant(0.0)
 
 
 def ones() -> Initializer:
-    """Return an initializer filling with 1.0."""
+    """Return an initializer filling with 1.0.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> params.ones()((2,))
+    array([1., 1.])
+    """
     return _Constant(1.0)
 
 
 def normal(std: float = 1.0) -> Initializer:
-    """Return an initializer drawing N(0, std**2); ``std`` is a standard deviation."""
+    """Return an initializer drawing N(0, std**2); ``std`` is a standard deviation.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> w = params.normal(std=0.1)((200, 50), rng=0)
+    >>> w.shape, round(float(w.std()), 2)
+    ((200, 50), 0.1)
+    """
     return _Normal(check_positive(std, "std"))
 
 
 def uniform(low: float = -1.0, high: float = 1.0) -> Initializer:
-    """Return an initializer drawing uniformly from [low, high)."""
+    """Return an initializer drawing uniformly from [low, high).
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> b = params.uniform(0.0, 0.5)((1000,), rng=0)
+    >>> bool(b.min() >= 0.0 and b.max() < 0.5)
+    True
+    """
     low_f, high_f = _real(low, "low"), _real(high, "high")
     if not low_f < high_f:
         raise ValueError(f"uniform needs low < high, got low={low_f!r}, high={high_f!r}")
@@ -134,22 +187,66 @@ def uniform(low: float = -1.0, high: float = 1.0) -> Initializer:
 
 
 def glorot_normal() -> Initializer:
-    """Return Glorot/Xavier normal: std sqrt(2 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    """Return Glorot/Xavier normal: std sqrt(2 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+
+    ``xavier_normal`` is another name for this same function.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> w = params.glorot_normal()((300, 100), rng=0)  # std sqrt(2 / 400) ~ 0.071
+    >>> w.shape, round(float(w.std()), 2)
+    ((300, 100), 0.07)
+    >>> params.xavier_normal is params.glorot_normal
+    True
+    >>> params.xavier_normal()
+    glorot_normal()
+    """
     return _Scaled("glorot", "normal")
 
 
 def glorot_uniform() -> Initializer:
-    """Return Glorot/Xavier uniform on [-a, a] with a = sqrt(6 / (fan_in + fan_out))."""
+    """Return Glorot/Xavier uniform on [-a, a] with a = sqrt(6 / (fan_in + fan_out)).
+
+    ``xavier_uniform`` is another name for this same function.
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> w = params.glorot_uniform()((2, 1), rng=0)  # a = sqrt(6 / 3) ~ 1.41
+    >>> w.shape, bool(np.all(np.abs(w) <= np.sqrt(2.0)))
+    ((2, 1), True)
+    >>> params.xavier_uniform is params.glorot_uniform
+    True
+    >>> params.make_params(2, [3], weight_init="xavier_uniform", rng=0)[0]['w'].shape
+    (2, 3)
+    """
     return _Scaled("glorot", "uniform")
 
 
 def he_normal() -> Initializer:
-    """Return He normal: std sqrt(2 / fan_in), suited to relu layers (He et al., 2015)."""
+    """Return He normal: std sqrt(2 / fan_in), suited to relu layers (He et al., 2015).
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> w = params.he_normal()((200, 300), rng=0)  # std sqrt(2 / 200) = 0.1
+    >>> w.shape, round(float(w.std()), 2)
+    ((200, 300), 0.1)
+    """
     return _Scaled("he", "normal")
 
 
 def he_uniform() -> Initializer:
-    """Return He uniform on [-a, a] with a = sqrt(6 / fan_in)."""
+    """Return He uniform on [-a, a] with a = sqrt(6 / fan_in).
+
+    Examples
+    --------
+    >>> from tinynn import params
+    >>> w = params.he_uniform()((6, 4), rng=0)  # a = sqrt(6 / 6) = 1
+    >>> w.shape, bool(np.all(np.abs(w) <= 1.0))
+    ((6, 4), True)
+    """
     return _Scaled("he", "uniform")
 
 

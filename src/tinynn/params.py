@@ -247,5 +247,17 @@ def format_params(params: Any) -> str:
 
 
 def print_params(params: Any, file: TextIO | None = None) -> None:
-    """Print :func:`format_params` of ``params`` to ``file`` (default: standard output)."""
+    """Print :func:`format_params` of ``params`` to ``file`` (default: standard output).
+
+    Examples
+    --------
+    >>> from tinynn.params import make_params, print_params
+    >>> print_params(make_params(1, [2], weight_init="ones", bias_init=0.5))
+    Layer 0
+      w | size    (1, 2) | [1. 1.]
+      b | size      (2,) | [0.5 0.5]
+    Layer 1
+      w | size    (2, 1) | [1. 1.]
+      b | size      (1,) | [0.5]
+    """
     print(format_params(params), file=sys.stdout if file is None else file)
