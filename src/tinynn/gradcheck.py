@@ -38,6 +38,26 @@ class GradCheckReport:
         Number of entries compared.
     eps, rtol, atol : float
         Settings used.
+
+    Examples
+    --------
+    A cube with a hand-written gradient that is wrong (``2 x**2`` instead of ``3 x**2``):
+
+    >>> import autograd.numpy as anp
+    >>> from autograd.extend import defvjp, primitive
+    >>> from tinynn.gradcheck import check_grad
+    >>> @primitive
+    ... def cube(x):
+    ...     return x**3
+    >>> defvjp(cube, lambda ans, x: lambda g: g * 2 * x**2)
+    >>> params = {'w': np.array([1.0, 2.0])}
+    >>> report = check_grad(lambda p: anp.sum(cube(p['w'])), params, raise_on_failure=False)
+    >>> bool(report), report.path, report.index, report.n_checked
+    (False, "params['w']", (1,), 2)
+    >>> round(report.autograd_value, 3), round(report.numeric_value, 3)
+    (8.0, 12.0)
+    >>> print(report)  # doctest: +ELLIPSIS
+    gradient check FAILED (2 entries, ...); worst entry params['w'][1]: autograd 8, ...
     """
 
     ok: bool
