@@ -20,7 +20,21 @@ __all__ = ["AdamState", "RMSPropState", "adam", "rmsprop"]
 
 
 class AdamState(NamedTuple):
-    """State of :func:`adam`: update count, first and second moment trees."""
+    """State of :func:`adam`: update count, first and second moment trees.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> params = {'w': np.array([1.0, -2.0])}
+    >>> opt = optim.adam(0.1)
+    >>> state = opt.init(params)
+    >>> state
+    AdamState(n_updates=0, mu={'w': array([0., 0.])}, nu={'w': array([0., 0.])})
+    >>> params, state = opt.update({'w': np.array([0.5, -0.5])}, state, params)
+    >>> state.n_updates, state.mu['w'].round(3), params['w'].round(3)
+    (1, array([ 0.05, -0.05]), array([ 0.9, -1.9]))
+    """
 
     n_updates: int
     mu: Any
@@ -28,7 +42,20 @@ class AdamState(NamedTuple):
 
 
 class RMSPropState(NamedTuple):
-    """State of :func:`rmsprop`: update count and running mean of squared gradients."""
+    """State of :func:`rmsprop`: update count and running mean of squared gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> params = [{'w': np.ones((2, 1)), 'b': np.zeros(1)}]
+    >>> opt = optim.rmsprop(0.01, decay=0.9)
+    >>> state = opt.init(params)
+    >>> grads = [{'w': np.full((2, 1), 2.0), 'b': np.array([1.0])}]
+    >>> params, state = opt.update(grads, state, params)
+    >>> state.n_updates, state.mean_square[0]['b'].round(3)  # 0.1 * 1.0**2
+    (1, array([0.1]))
+    """
 
     n_updates: int
     mean_square: Any

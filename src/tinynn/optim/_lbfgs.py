@@ -33,7 +33,20 @@ def _import_scipy_minimize() -> Any:
 
 @dataclass(frozen=True)
 class LBFGS:
-    """Settings of the L-BFGS method; pass it (from :func:`lbfgs`) as ``optimizer=``."""
+    """Settings of the L-BFGS method; pass it (from :func:`lbfgs`) as ``optimizer=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> method = optim.lbfgs(max_corrections=5)
+    >>> method
+    LBFGS(max_corrections=5, max_line_search=20, max_evals=None)
+    >>> result = optim.minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3),
+    ...                         optimizer=method, n_iters=20)
+    >>> result.params.round(6), result.state is None
+    (array([1., 1., 1.]), True)
+    """
 
     max_corrections: int = 10
     max_line_search: int = 20

@@ -34,20 +34,69 @@ __all__ = [
 
 
 class Optimizer(NamedTuple):
-    """A pure optimizer: ``init(params) -> state`` and ``update(grads, state, params)``."""
+    """A pure optimizer: ``init(params) -> state`` and ``update(grads, state, params)``.
+
+    ``update`` returns ``(new_params, new_state)`` and never modifies its inputs. Every
+    optimizer in :mod:`tinynn.optim` is one.
+
+    Examples
+    --------
+    A training loop written by hand:
+
+    >>> import numpy as np
+    >>> from autograd import grad
+    >>> from tinynn import optim
+    >>> loss = lambda x: np.sum(x**2)
+    >>> opt = optim.gradient_descent(0.25)
+    >>> isinstance(opt, optim.Optimizer)
+    True
+    >>> x = np.array([4.0, -2.0])
+    >>> state = opt.init(x)
+    >>> for _ in range(3):
+    ...     x, state = opt.update(grad(loss)(x), state, x)
+    >>> x, state.n_updates  # each step halves x
+    (array([ 0.5 , -0.25]), 3)
+    """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any], tuple[Any, Any]]
 
 
 class GradientDescentState(NamedTuple):
-    """State of :func:`gradient_descent`: the number of updates done."""
+    """State of :func:`gradient_descent`: the number of updates done.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> opt = optim.gradient_descent(0.1)
+    >>> state = opt.init(np.zeros(3))
+    >>> state
+    GradientDescentState(n_updates=0)
+    >>> _, state = opt.update(np.ones(3), state, np.zeros(3))
+    >>> state.n_updates
+    1
+    """
 
     n_updates: int
 
 
 class MomentumState(NamedTuple):
-    """State of :func:`momentum` and :func:`nesterov`: update count and velocity tree."""
+    """State of :func:`momentum` and :func:`nesterov`: update count and velocity tree.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> params = {'w': np.array([1.0, -2.0])}
+    >>> opt = optim.momentum(0.1, mass=0.9)
+    >>> state = opt.init(params)
+    >>> state
+    MomentumState(n_updates=0, velocity={'w': array([0., 0.])})
+    >>> params, state = opt.update({'w': np.array([1.0, 1.0])}, state, params)
+    >>> state.n_updates, state.velocity['w'].shape
+    (1, (2,))
+    """
 
     n_updates: int
     velocity: Any

@@ -39,6 +39,24 @@ class TrainState(NamedTuple):
         The loss at ``params``.
     iteration : int
         The number of the next iteration (iterations are numbered across resumed calls).
+
+    Examples
+    --------
+    Three iterations, then two more resumed from the state, end where five in one call do:
+
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> loss = lambda x: np.sum(x**2)
+    >>> opt = optim.gradient_descent(0.1)
+    >>> first = optim.minimize(loss, np.array([1.0, -2.0]), optimizer=opt, n_iters=3)
+    >>> first.state.iteration, first.state.opt_state
+    (3, GradientDescentState(n_updates=2))
+    >>> more = optim.minimize(loss, first.params, optimizer=opt, n_iters=2, state=first.state)
+    >>> more.history.iters
+    array([3, 4])
+    >>> once = optim.minimize(loss, np.array([1.0, -2.0]), optimizer=opt, n_iters=5)
+    >>> bool(np.array_equal(more.params, once.params))
+    True
     """
 
     opt_state: Any
@@ -49,7 +67,22 @@ class TrainState(NamedTuple):
 
 
 class CallbackInfo(NamedTuple):
-    """What a ``callback`` passed to :func:`minimize` receives after each iteration."""
+    """What a ``callback`` passed to :func:`minimize` receives after each iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> seen = []
+    >>> result = optim.minimize(lambda x: np.sum(x**2), np.array([3.0, 4.0]),
+    ...                         optimizer=optim.gradient_descent(0.1), n_iters=3,
+    ...                         callback=seen.append)
+    >>> info = seen[0]
+    >>> len(seen), info.iteration, info.loss, round(info.grad_norm, 6)
+    (3, 0, 25.0, 10.0)
+    >>> info.params, info.grads
+    (array([3., 4.]), array([6., 8.]))
+    """
 
     iteration: int
     params: Any
@@ -102,6 +135,17 @@ class OptimizeResult:
         Number of loss-and-gradient evaluations (equal to ``n_iters`` for first-order
         optimizers, plus one when an evaluation came out non-finite; more for L-BFGS, whose
         line search tries several points per iteration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import optim
+    >>> result = optim.minimize(lambda x: np.sum(x**2), np.array([1.0, -2.0]),
+    ...                         optimizer=optim.gradient_descent(0.1), n_iters=3)
+    >>> result
+    OptimizeResult(reason='completed', n_iters=3, best_loss=2.048000e+00, message=...)
+    >>> result.success, result.params.round(4), result.history.losses.round(4)
+    (True, array([ 0.64, -1.28]), array([5.   , 3.2  , 2.048]))
     """
 
     params: Any
