@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from notebook_outputs import PRETTY_PRINTED
 
 from tinynn import compat
 from tinynn.compat import (
@@ -245,52 +246,7 @@ def test_gradient_of_a_dict():
 
 # --- Part 5: parameters, pretty printing, prediction ---------------------------------------------
 
-PRINTED = {
-    "zeros_1_to_1": """Layer 0
- w | size (1, 1) | [0.]
- b | size (1,) | [0.]""",
-    "zeros_2_to_1": """Layer 0
- w | size (2, 1) | [0. 0.]
- b | size (1,) | [0.]""",
-    "hidden3_zeros": """Layer 0
- w | size (2, 3) | [0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 1) | [0. 0. 0.]
- b | size (1,) | [0.]""",
-    "hidden3_ones": """Layer 0
- w | size (2, 3) | [1. 1. 1. 1. 1. 1.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 1) | [1. 1. 1.]
- b | size (1,) | [0.]""",
-    "seven_hidden": """Layer 0
- w | size (2, 3) | [0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 4) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (4,) | [0. 0. 0. 0.]
-Layer 2
- w | size (4, 5) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (5,) | [0. 0. 0. 0. 0.]
-Layer 3
- w | size (5, 6) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.
- 0. 0. 0. 0. 0. 0.]
- b | size (6,) | [0. 0. 0. 0. 0. 0.]
-Layer 4
- w | size (6, 5) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.
- 0. 0. 0. 0. 0. 0.]
- b | size (5,) | [0. 0. 0. 0. 0.]
-Layer 5
- w | size (5, 4) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (4,) | [0. 0. 0. 0.]
-Layer 6
- w | size (4, 3) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 7
- w | size (3, 1) | [0. 0. 0.]
- b | size (1,) | [0.]""",
-}
+PRINTED = PRETTY_PRINTED
 
 
 @pytest.mark.parametrize(

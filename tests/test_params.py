@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from notebook_outputs import PRETTY_PRINTED
 
 from tinynn import params as P
 from tinynn.params import (
@@ -25,64 +26,11 @@ def collapse(text: str) -> str:
 
 # ---------------------------------------------------------------- golden: the notebook's printer
 
-GOLDEN_0_HIDDEN_1D = """
-Layer 0
- w | size (1, 1) | [0.]
- b | size (1,) | [0.]
-"""
-
-GOLDEN_0_HIDDEN_2D = """
-Layer 0
- w | size (2, 1) | [0. 0.]
- b | size (1,) | [0.]
-"""
-
-GOLDEN_1_HIDDEN_ZEROS = """
-Layer 0
- w | size (2, 3) | [0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 1) | [0. 0. 0.]
- b | size (1,) | [0.]
-"""
-
-GOLDEN_1_HIDDEN_ONES = """
-Layer 0
- w | size (2, 3) | [1. 1. 1. 1. 1. 1.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 1) | [1. 1. 1.]
- b | size (1,) | [0.]
-"""
-
-GOLDEN_7_HIDDEN = """
-Layer 0
- w | size (2, 3) | [0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 1
- w | size (3, 4) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (4,) | [0. 0. 0. 0.]
-Layer 2
- w | size (4, 5) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (5,) | [0. 0. 0. 0. 0.]
-Layer 3
- w | size (5, 6) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.
- 0. 0. 0. 0. 0. 0.]
- b | size (6,) | [0. 0. 0. 0. 0. 0.]
-Layer 4
- w | size (6, 5) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.
- 0. 0. 0. 0. 0. 0.]
- b | size (5,) | [0. 0. 0. 0. 0.]
-Layer 5
- w | size (5, 4) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (4,) | [0. 0. 0. 0.]
-Layer 6
- w | size (4, 3) | [0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]
- b | size (3,) | [0. 0. 0.]
-Layer 7
- w | size (3, 1) | [0. 0. 0.]
- b | size (1,) | [0.]
-"""
+GOLDEN_0_HIDDEN_1D = PRETTY_PRINTED["zeros_1_to_1"]
+GOLDEN_0_HIDDEN_2D = PRETTY_PRINTED["zeros_2_to_1"]
+GOLDEN_1_HIDDEN_ZEROS = PRETTY_PRINTED["hidden3_zeros"]
+GOLDEN_1_HIDDEN_ONES = PRETTY_PRINTED["hidden3_ones"]
+GOLDEN_7_HIDDEN = PRETTY_PRINTED["seven_hidden"]
 
 
 @pytest.mark.parametrize(
