@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from tinynn import io
-from tinynn._cli_utils import Progress
 from tinynn.cli import main
+from tinynn.cli._files import Progress
 from tinynn.data import make_quadratic_data
 
 

@@ -8,9 +8,9 @@ import types
 import numpy as np
 import pytest
 
-from tinynn import _estimator_utils as eu
 from tinynn.data import make_quadratic_data
 from tinynn.estimator import Regressor
+from tinynn.estimator import _training as eu
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

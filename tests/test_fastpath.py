@@ -12,9 +12,9 @@ from autograd.test_util import check_grads
 from autograd.tracer import trace
 from autograd.util import toposort
 
-from tinynn import _fastnet, tree
+from tinynn import _primitive, tree
 from tinynn.losses import gaussian_nll, log_prior, make_objective
-from tinynn.model import ACTIVATIONS, predict
+from tinynn.model import ACTIVATIONS, _network, predict
 
 BUILTINS = sorted(ACTIVATIONS)
 
@@ -32,7 +32,7 @@ def make(sizes, rng, scale=0.7):
 
 
 def reference(params, x, activation="tanh"):
-    return _fastnet.reference_predict(params, x, ACTIVATIONS[activation])
+    return _network.reference_predict(params, x, ACTIVATIONS[activation])
 
 
 def assert_trees_close(got, want, rtol=1e-12, atol=1e-12):
@@ -224,7 +224,7 @@ def test_predict_leaves_no_stash_behind_and_gradients_are_fresh_arrays():
     params = make([2, 3, 1], rng)
     x = rng.normal(size=(4, 2))
     predict(params, x)
-    assert getattr(_fastnet._STASH, "item", None) is None
+    assert getattr(_primitive._STASH, "item", None) is None
     objective = make_objective(x, rng.normal(size=4))
     first = autograd.grad(objective)(params)
     saved = [{k: v.copy() for k, v in lay.items()} for lay in first]
@@ -247,7 +247,7 @@ def test_forward_mode_falls_back_to_the_reference():
 
 
 def test_fast_tanh_and_sigmoid_kernels_are_accurate_and_never_overflow():
-    from tinynn._activations import KERNELS
+    from tinynn.model._activations import KERNELS
 
     z = np.concatenate([np.linspace(-40, 40, 100001), [-1e300, -800.0, 800.0, 1e300, 0.0]])
     for name, exact in [("tanh", np.tanh(z)), ("sigmoid", 0.5 * (np.tanh(0.5 * z) + 1))]:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tinynn import losses, model, optim, tree
-from tinynn._objective import FlatEntry, Objective
 from tinynn.data import make_quadratic_data
+from tinynn.losses import FlatObjective as FlatEntry
+from tinynn.losses import Objective
 from tinynn.optim import DivergenceWarning, lbfgs, minimize
 from tinynn.params import make_params
 
@@ -88,7 +89,7 @@ def test_flat_gradient_equals_autograds():
     loss = objective(sigma=0.3, prior_std=1.5)
     params = make_params(2, [7, 4], 1, rng=1)
     theta_P, _ = tree.flatten(params)
-    entry = loss._flat_value_and_grad(params)
+    entry = loss.flat(params)
     value, grad_P = entry.value_and_grad(theta_P)
     want_value, want_grads = autograd.value_and_grad(generic(loss))(params)
     assert value == pytest.approx(float(want_value), rel=1e-13)
@@ -108,15 +109,15 @@ def test_flat_gradient_equals_autograds():
 def test_flat_entry_trees_share_the_layout_of_flatten():
     params = tuple(make_params(2, [3], 1, rng=0))
     theta_P, unflatten = tree.flatten(params)
-    entry = objective()._flat_value_and_grad(params)
-    got, want = entry.as_params(theta_P), unflatten(theta_P)
+    entry = objective().flat(params)
+    got, want = entry.unflatten(theta_P), unflatten(theta_P)
     assert type(got) is tuple and [list(layer) for layer in got] == [["w", "b"]] * 2
     for a, b in zip(tree.leaves(got), tree.leaves(want), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 def test_flat_entry_rejects_a_vector_of_the_wrong_size():
-    entry = objective()._flat_value_and_grad(make_params(2, [3], 1, rng=0))
+    entry = objective().flat(make_params(2, [3], 1, rng=0))
     with pytest.raises(ValueError, match=r"theta_P must have shape \(13,\).*got shape \(12,\)"):
         entry.value_and_grad(np.zeros(12))
 
@@ -124,9 +125,9 @@ def test_flat_entry_rejects_a_vector_of_the_wrong_size():
 def test_layouts_the_flat_path_cannot_read_fall_back_to_the_tree_path():
     params = make_params(2, [3], 1, rng=0)
     swapped = [{"b": layer["b"], "w": layer["w"]} for layer in params]
-    assert objective()._flat_value_and_grad(swapped) is None
-    assert objective(activation=lambda z: anp.tanh(z))._flat_value_and_grad(params) is None
-    assert objective()._flat_value_and_grad({"layer": params[0]}) is None
+    assert objective().flat(swapped) is None
+    assert objective(activation=lambda z: anp.tanh(z)).flat(params) is None
+    assert objective().flat({"layer": params[0]}) is None
     flat = minimize(objective(), swapped, optimizer=lbfgs(), n_iters=20)
     tree_run = minimize(generic(objective()), swapped, optimizer=lbfgs(), n_iters=20)
     assert list(flat.params[0]) == ["b", "w"]

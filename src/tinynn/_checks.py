@@ -112,6 +112,30 @@ def as_float_array(
     return arr
 
 
+def shape_of(value: Any) -> tuple[int, ...]:
+    """Return the shape of an array, a number, a list or an autograd box of one."""
+    if type(value) is np.ndarray:
+        return value.shape
+    try:
+        return tuple(value.shape)  # numpy scalar, ArrayBox
+    except AttributeError:
+        return tuple(np.shape(getval(value)))
+
+
+def as_float_or_box(value: Any, name: str) -> Any:
+    """Return ``value`` as a float64 array; autograd boxes pass through untouched.
+
+    NaN and infinity are allowed (this serves functions that autograd traces); ragged and
+    non-numeric input gets the message of :func:`as_float_array`.
+    """
+    if isbox(value) or (type(value) is np.ndarray and value.dtype == np.float64):
+        return value
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return as_float_array(value, name, allow_nonfinite=True)
+
+
 def check_positive(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is a finite number greater than zero."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):

@@ -27,6 +27,7 @@ from tinynn.optim._optimizers import (
     momentum,
     nesterov,
 )
+from tinynn.optim._options import OPTIMIZERS
 from tinynn.optim._result import (
     CallbackInfo,
     DivergenceError,
@@ -38,6 +39,7 @@ from tinynn.optim._schedules import constant, cosine_decay, exponential_decay, s
 
 __all__ = [
     "LBFGS",
+    "OPTIMIZERS",
     "AdamState",
     "CallbackInfo",
     "DivergenceError",

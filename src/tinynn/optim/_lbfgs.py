@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_int
-from tinynn._treewalk import concat_values
-
-if TYPE_CHECKING:
-    from tinynn.optim._monitor import Settings
-    from tinynn.optim._result import OptimizeResult
+from tinynn.optim._monitor import Monitor, Settings, evaluate_point, returning
+from tinynn.optim._result import OptimizeResult
 
 __all__ = ["LBFGS", "lbfgs"]
 
@@ -127,42 +124,22 @@ class _NonFinite(Exception):
         self.grad_norm = grad_norm
 
 
-def _flat_entry(value_and_grad: Any, params: Any) -> Any:
-    """Return the flat ``(value, grad_P)`` entry point of a make_objective loss, or None.
-
-    Applies when ``value_and_grad`` is the bound ``value_and_grad`` of a
-    :class:`tinynn._objective.Objective` (what :func:`minimize` uses for such a loss) and
-    ``params`` has the layout the objective can read as views of the flat vector.
-    """
-    from tinynn._objective import Objective
-
-    owner = getattr(value_and_grad, "__self__", None)
-    if not isinstance(owner, Objective):
-        return None
-    if getattr(value_and_grad, "__func__", None) is not Objective.value_and_grad:
-        return None
-    return owner._flat_value_and_grad(params)
-
-
 def run_lbfgs(
-    value_and_grad: Any, params: Any, method: LBFGS, settings: Settings
+    value_and_grad: Any, params: Any, method: LBFGS, settings: Settings, flat: Any = None
 ) -> OptimizeResult:
     """Run L-BFGS-B from ``params`` and return the result built by the shared monitor.
 
     A record is ``(point, loss, gradient, grad_norm)``. On the generic path the point and
-    gradient are trees (from the user's ``value_and_grad``); on the flat path (a make_objective
-    loss) they are flat vectors, and trees are built only for the points the monitor records:
-    the initial one and one per iteration, never per line-search evaluation.
+    gradient are trees (from the user's ``value_and_grad``); on the flat path (``flat``, from
+    the loss's ``flat(params)`` protocol) they are flat vectors, and trees are built only for the
+    points the monitor records: the initial one and one per iteration, never per line-search
+    evaluation.
     """
-    from tinynn.optim._monitor import Monitor
-    from tinynn.optim._options import evaluate_point, returning
-
     scipy_minimize = _import_scipy_minimize()
     theta0_P, unflatten = tree.flatten(params)
     monitor = Monitor(settings, settings.n_iters, None)
     cache: dict[bytes, tuple[Any, float, Any, float]] = {}
     n_evals = 0
-    flat = _flat_entry(value_and_grad, params)
 
     def remember(key: np.ndarray, record: tuple[Any, float, Any, float]) -> None:
         if len(cache) >= _CACHE_SIZE:
@@ -196,7 +173,7 @@ def run_lbfgs(
         if flat is None:
             return record
         point_P, loss, grad_P, grad_norm = record
-        return flat.as_params(point_P), loss, flat.as_params(grad_P), grad_norm
+        return flat.unflatten(point_P), loss, flat.unflatten(grad_P), grad_norm
 
     evaluate = evaluate_generic if flat is None else evaluate_flat
     same_order: list[bool] = []
@@ -215,7 +192,7 @@ def run_lbfgs(
             if stop is not None:
                 raise _Stop(stop)
         if flat is None:
-            return record[1], concat_values(tree.leaves(in_params_order(record[0], record[2])))
+            return record[1], tree.flatten(in_params_order(record[0], record[2]))[0]
         return record[1], record[2].copy()  # scipy gets its own copy; the record keeps ours
 
     def callback(theta_P: np.ndarray) -> None:
@@ -271,8 +248,6 @@ def _diverged_message(n_evals: int, bad: _NonFinite, monitor: Any) -> str:
     )
     current = monitor.current
     iteration = current.iteration + 1 if current is not None else 0
-    from tinynn.optim._options import returning
-
     return (
         f"training diverged during iteration {iteration} (loss evaluation {n_evals} of "
         f"L-BFGS): {what}; returning {returning(current)}, the last finite ones. "

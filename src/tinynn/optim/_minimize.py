@@ -13,15 +13,9 @@ from autograd import value_and_grad as autograd_value_and_grad
 from tinynn import tree
 from tinynn._checks import describe
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
-from tinynn.optim._monitor import Monitor, Point, Settings
+from tinynn.optim._monitor import Monitor, Point, Settings, evaluate_point, returning
 from tinynn.optim._optimizers import Optimizer
-from tinynn.optim._options import (
-    check_init_params,
-    check_settings,
-    evaluate_point,
-    resolve_optimizer,
-    returning,
-)
+from tinynn.optim._options import check_init_params, check_settings, resolve_optimizer
 from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult, TrainState
 
 __all__ = ["minimize"]
@@ -65,7 +59,9 @@ def minimize(
     loss_fn : callable or None
         ``loss_fn(params) -> float``, differentiable by autograd. May be None when
         ``value_and_grad`` is given. If it has a ``value_and_grad`` method (the objectives of
-        :func:`tinynn.losses.make_objective` do), that method is used instead of autograd.
+        :func:`tinynn.losses.make_objective` do), that method is used instead of autograd; if
+        it has a ``flat(params)`` method returning an object with ``value_and_grad(theta_P)``
+        and ``unflatten(theta_P)`` (or None), L-BFGS works on flat vectors through it.
     init_params : tree
         Nested lists, tuples and dicts of arrays, e.g. ``[{'w': w_DH, 'b': b_H}, ...]``.
         Copied and cast to float64 (integers cannot be differentiated); never modified.
@@ -159,22 +155,8 @@ def minimize(
     >>> np.round(result.params['x'], 3), round(float(result.params['y']), 3)
     (array([1., 1.]), 0.0)
     """
-    settings = check_settings(
-        n_iters=n_iters,
-        record_params_every=record_params_every,
-        record_grads_every=record_grads_every,
-        metrics=metrics,
-        metrics_every=metrics_every,
-        progress=progress,
-        progress_every=progress_every,
-        stream=stream,
-        tol=tol,
-        gtol=gtol,
-        validation_fn=validation_fn,
-        patience=patience,
-        callback=callback,
-        on_nonfinite=on_nonfinite,
-    )
+    given = locals()  # each option is spelled once more, as a field of Settings
+    settings = check_settings({name: given[name] for name in Settings._fields})
     method = resolve_optimizer(optimizer)
     if value_and_grad is not None:
         if not callable(value_and_grad):
@@ -195,6 +177,7 @@ def minimize(
     else:
         evaluate = autograd_value_and_grad(loss_fn)
     params = check_init_params(init_params)
+    flat = _flat_protocol(loss_fn, value_and_grad, params)
     if isinstance(method, LBFGS) and state is not None:
         raise ValueError(
             "state cannot be used with lbfgs(): L-BFGS restarts from init_params each call; "
@@ -203,7 +186,7 @@ def minimize(
     # Overflow shows up as a non-finite loss or gradient, reported once by DivergenceWarning.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(method, LBFGS):
-            result = run_lbfgs(evaluate, params, method, settings)
+            result = run_lbfgs(evaluate, params, method, settings, flat)
         else:
             result = _run_first_order(evaluate, params, method, state, settings)
     if result.reason == "diverged":
@@ -211,6 +194,20 @@ def minimize(
             raise DivergenceError(result.message, result)
         warnings.warn(result.message, DivergenceWarning, stacklevel=2)
     return result
+
+
+def _flat_protocol(loss_fn: Any, value_and_grad: Any, params: Any) -> Any:
+    """Return ``owner.flat(params)`` of an objective that offers flat vectors, or None.
+
+    The owner is ``loss_fn``, or the object whose bound ``value_and_grad`` method was passed.
+    """
+    owner = loss_fn
+    if value_and_grad is not None:
+        if getattr(value_and_grad, "__name__", None) != "value_and_grad":
+            return None
+        owner = getattr(value_and_grad, "__self__", None)
+    make_flat = getattr(owner, "flat", None)
+    return make_flat(params) if callable(make_flat) else None
 
 
 def _same_values(a: Any, b: Any) -> bool:

@@ -9,10 +9,15 @@ the metrics, the validation function and the callback, and says whether to stop.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Callable
 from time import perf_counter
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, cast
+
+import numpy as np
 
 from tinynn import tree
+from tinynn._checks import describe
 from tinynn.optim._history import History
 from tinynn.optim._result import CallbackInfo, OptimizeResult, TrainState
 
@@ -171,3 +176,41 @@ class Monitor:
             message=message,
             n_evals=n_evals,
         )
+
+
+def evaluate_point(
+    value_and_grad: Callable[[Any], tuple[Any, Any]], params: Any, first: bool
+) -> tuple[float, Any, float]:
+    """Return ``(loss, grads, grad_norm)`` at ``params``; the first evaluation is checked."""
+    loss, grads = value_and_grad(params)
+    if first:
+        check_first_evaluation(loss, grads, params)
+    return float(loss), grads, float(tree.global_norm(grads))
+
+
+def returning(current: Any) -> str:
+    """Name the parameters a stopped run hands back: the last committed iteration's."""
+    if current is None:
+        return "the initial parameters"
+    return f"the parameters of iteration {current.iteration}"
+
+
+def check_first_evaluation(loss: Any, grads: Any, params: Any) -> None:
+    """Check the first loss is a real scalar and the first gradient is shaped like ``params``."""
+    shape = np.shape(cast(Any, loss))
+    if not isinstance(loss, (numbers.Real, np.number, np.ndarray)):
+        raise TypeError(f"the loss must be a real number, got {describe(loss)}")
+    if shape != ():
+        raise ValueError(
+            f"the loss must be a scalar, got an array of shape {shape}; reduce it "
+            f"with np.sum(...) or np.mean(...)"
+        )
+    try:
+        matched = tree.map(lambda p, g: g, params, grads, root="params")  # dicts match by key
+    except ValueError as err:
+        raise ValueError(f"the gradient must have the structure of the parameters: {err}") from None
+    for (path, p), g in zip(tree.leaves_with_paths(params), tree.leaves(matched), strict=True):
+        if np.shape(p) != np.shape(g):
+            raise ValueError(
+                f"the gradient of {path} must have its shape {np.shape(p)}, got {np.shape(g)}"
+            )

@@ -19,7 +19,6 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive, describe
-from tinynn._treewalk import apply
 from tinynn.optim._schedules import Schedule, as_schedule
 
 __all__ = [
@@ -107,7 +106,7 @@ def leafwise(fn: Callable[..., Any], *trees: Any) -> Any:
 
     A difference raises the ValueError of :mod:`tinynn.tree` naming the path where it is.
     """
-    return apply(fn, trees, "tree", same_shapes=True)
+    return tree.map(fn, *trees, same_shapes=True)
 
 
 def check_unit_interval(value: Any, name: str) -> float:

@@ -1,4 +1,4 @@
-"""Walk several trees in step: the machinery behind :mod:`tinynn.tree` (private).
+"""Walk several trees in step: the machinery behind :mod:`tinynn.tree` (private to it).
 
 ``fast_walk`` handles the common case without tracking paths and raises ``Mismatch`` on any
 difference; ``apply`` then re-walks with ``walk``, which tracks paths only to word the error.
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from autograd.tracer import box_types, getval
 
-from tinynn._checks import describe
+from tinynn._checks import describe, shape_of
 
 Path = tuple[Any, ...]
 
@@ -176,13 +176,6 @@ def walk(fn: Callable[..., Any], trees: tuple[Any, ...], path: Path, root: str) 
 
 def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, np.ndarray) else shape_of(x)
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    try:
-        return tuple(x.shape)  # ndarray, numpy scalar, ArrayBox
-    except AttributeError:
-        return tuple(np.shape(x))
 
 
 def apply(op: Callable[..., Any], trees: tuple[Any, ...], root: str, same_shapes: bool) -> Any:

@@ -1,4 +1,4 @@
-"""Private fast path of ``tinynn.model.predict``: the whole network as one autograd primitive.
+"""The network's numpy kernels and its fast primitive (private to :mod:`tinynn.model`).
 
 autograd records one graph node per traced numpy call (about 15 us each) and one
 ``container_take`` node per ``params[i]['w']`` lookup. Here the forward pass is one primitive with
@@ -13,44 +13,26 @@ Two primitives cover the two ways parameters arrive under autograd:
 - ``predict_leaves(x, name, *leaves)`` takes ``w0, b0, w1, b1, ...`` as separate arguments, for a
   plain list of dicts whose leaves are traced (variational inference: ``w = mean + std * eps``).
 
-The forward pass keeps the hidden activations and hands them to the VJP through a thread-local
-stash checked by identity of the output (the VJP maker runs right after the forward call), so the
-backward pass never recomputes them. A VJP reached with traced arguments or a traced cotangent
-(grad of grad, Hessian-vector products) falls back to differentiating the plain traced reference,
-``reference_predict``, so higher-order derivatives stay correct.
+The forward pass keeps the hidden activations for the VJP (``tinynn._primitive.stash``), so the
+backward pass never recomputes them; higher-order derivatives differentiate the plain traced
+``reference_predict``.
 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.core import make_jvp, make_vjp
-from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
-from tinynn._activations import KERNELS, Kernel
-
-_STASH = threading.local()
+from tinynn._primitive import any_box, cached_vjp, register, stash, unbox
+from tinynn.model._activations import KERNELS, Activation
 
 Buffers = Callable[[Any, tuple[int, ...]], np.ndarray] | None
-
-
-def unbox(value: Any) -> Any:
-    """Peel autograd boxes off ``value`` (a container box holds a plain container)."""
-    while isbox(value):
-        value = value._value
-    return value
-
-
-def any_box(values: Sequence[Any]) -> bool:
-    """Return True when any of ``values`` is an autograd box."""
-    return any(isbox(v) for v in values)
 
 
 def as_matrix(x: Any, n_features: int) -> Any:
@@ -69,10 +51,45 @@ def forward(
     ws: Sequence[np.ndarray],
     bs: Sequence[np.ndarray],
     x_ND: np.ndarray,
-    kernel: Kernel,
+    kernel: Activation,
     buffers: Buffers = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Return the network output (N, O) and the inputs of every layer (``acts[0]`` is x)."""
+    """Run the network forward in numpy; return its output and the input of every layer.
+
+    The numpy kernel behind :func:`predict`'s fast path, for code that differentiates by hand
+    (the fused objective, Jacobians). Nothing is checked here: validate with
+    :func:`layer_shapes` first.
+
+    Parameters
+    ----------
+    ws, bs : sequence of ndarray
+        Every layer's weights ``(n_in, n_out)`` and biases ``(n_out,)``, float64.
+    x_ND : ndarray of shape (N, D)
+        Inputs.
+    kernel : Activation
+        A built-in activation from :func:`resolve_activation` (one with numpy kernels).
+    buffers : callable, optional
+        ``buffers(key, shape)`` returning a reusable float64 array for a hidden layer, so that
+        repeated calls allocate nothing; the returned activations then live in those arrays.
+
+    Returns
+    -------
+    out_NO : ndarray of shape (N, O)
+        The network's output (a fresh array).
+    acts : list of ndarray
+        ``acts[0]`` is ``x_ND``; ``acts[i]`` is the output of hidden layer ``i``, of shape
+        (N, H_i). :func:`backward` needs them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import forward, resolve_activation
+    >>> ws = [np.ones((2, 3)), np.ones((3, 1))]
+    >>> bs = [np.zeros(3), np.zeros(1)]
+    >>> out_NO, acts = forward(ws, bs, np.zeros((4, 2)), resolve_activation("tanh"))
+    >>> out_NO.shape, [a.shape for a in acts]
+    ((4, 1), [(4, 2), (4, 3)])
+    """
     acts = [x_ND]
     a = x_ND
     last = len(ws) - 1
@@ -96,17 +113,51 @@ def backward(
     ws: Sequence[np.ndarray],
     acts: list[np.ndarray],
     g_NO: np.ndarray,
-    kernel: Kernel,
+    kernel: Activation,
     *,
     need_x: bool,
     buffers: Buffers = None,
     out: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
-    """Return the gradients of every w, every b and (when asked) x, given d(loss)/d(output).
+    """Backpropagate ``g_NO = d(loss)/d(output)`` through the network in numpy.
 
-    The hidden activations in ``acts`` are overwritten by their derivatives: call it once per
-    forward pass. Returned gradients are fresh arrays (autograd may add into them in place),
-    or the arrays of ``out = (gws, gbs)`` written in place when it is given.
+    The hand-derived backward pass of :func:`forward`. The hidden activations in ``acts`` are
+    overwritten by their derivatives, so call it once per forward pass.
+
+    Parameters
+    ----------
+    ws : sequence of ndarray
+        Every layer's weights, as given to :func:`forward`.
+    acts : list of ndarray
+        The activations :func:`forward` returned (consumed).
+    g_NO : ndarray of shape (N, O)
+        Gradient of the loss with respect to the network's output.
+    kernel : Activation
+        The activation given to :func:`forward`.
+    need_x : bool
+        Also return the gradient with respect to the inputs.
+    buffers : callable, optional
+        Reusable work arrays, as in :func:`forward`.
+    out : tuple of two sequences of ndarray, optional
+        ``(gws, gbs)`` arrays to write the gradients into instead of fresh ones.
+
+    Returns
+    -------
+    gws, gbs : list of ndarray
+        Gradients of every ``w`` and ``b``.
+    gx_ND : ndarray of shape (N, D) or None
+        Gradient with respect to ``x_ND`` when ``need_x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import backward, forward, resolve_activation
+    >>> tanh = resolve_activation("tanh")
+    >>> ws, bs = [np.ones((1, 2)), np.ones((2, 1))], [np.zeros(2), np.zeros(1)]
+    >>> out_NO, acts = forward(ws, bs, np.zeros((3, 1)), tanh)
+    >>> gws, gbs, gx = backward(ws, acts, np.ones_like(out_NO), tanh, need_x=True)
+    >>> gbs[0].tolist(), gx.ravel().tolist()  # tanh'(0) = 1: two paths of weight 1
+    ([3.0, 3.0], [2.0, 2.0, 2.0])
     """
     n_layers = len(ws)
     gws: list[np.ndarray] = [g_NO] * n_layers
@@ -149,79 +200,6 @@ def reference_predict(params: Any, x: Any, activation: Callable[[Any], Any]) -> 
     return a[:, 0] if unbox(a).shape[1] == 1 else a
 
 
-def traced_vjp(
-    fun: Callable[..., Any], argnums: Sequence[int], args: Sequence[Any]
-) -> Callable[[Any], Any]:
-    """Return a VJP over ``argnums`` computed by autograd on ``fun`` (the second-order path)."""
-
-    def partial(sub: Any) -> Any:
-        full = list(args)
-        for i, argnum in enumerate(argnums):
-            full[argnum] = sub[i]
-        return fun(*full)
-
-    def vjp(g: Any) -> Any:
-        vjp_fn, _ = make_vjp(partial, tuple(args[i] for i in argnums))
-        return vjp_fn(g)
-
-    return vjp
-
-
-def traced_jvp(fun: Callable[..., Any]) -> Callable[..., Any]:
-    """Return a JVP maker for ``defjvp_argnums`` that runs forward mode on ``fun``."""
-
-    def jvp(argnums: Sequence[int], gs: Sequence[Any], ans: Any, args: tuple, kwargs: dict) -> Any:
-        def partial(sub: Any) -> Any:
-            full = list(args)
-            for i, argnum in enumerate(argnums):
-                full[argnum] = sub[i]
-            return fun(*full)
-
-        return make_jvp(partial, tuple(args[i] for i in argnums))(tuple(gs))[1]
-
-    return jvp
-
-
-def stash(ans: Any, payload: Any) -> None:
-    """Leave ``payload`` for the VJP maker that autograd calls right after this forward pass."""
-    _STASH.item = (ans, payload)
-
-
-def take_stash(ans: Any) -> Any:
-    """Return what the forward pass that produced ``ans`` stashed, or None."""
-    item = getattr(_STASH, "item", None)
-    _STASH.item = None
-    if item is None or item[0] is not ans:
-        return None
-    return item[1]
-
-
-def cached_vjp(
-    reference: Callable[..., Any],
-    argnums: Sequence[int],
-    ans: Any,
-    args: tuple,
-    backward: Callable[[Any, Any], list[Any]],
-) -> Callable[[Any], Any]:
-    """Return the VJP of a fast primitive: ``backward(cached, g)`` on the stashed forward pass.
-
-    Under higher-order tracing (``ans`` or ``g`` boxed) autograd differentiates ``reference``
-    instead. The stash is handed to ``backward`` once; a second call gets None.
-    """
-    payload = take_stash(ans)
-    if isbox(ans):
-        return traced_vjp(reference, argnums, args)
-    state = [payload]
-
-    def vjp(g: Any) -> list[Any]:
-        if isbox(g):
-            return traced_vjp(reference, argnums, args)(g)
-        cached, state[0] = state[0], None
-        return backward(cached, g)
-
-    return vjp
-
-
 # ---------------------------------------------------------------- primitives
 
 
@@ -251,10 +229,6 @@ def _predict_leaves_raw(x: Any, name: str, *leaves: Any) -> Any:
     ans = _finish(out)
     stash(ans, acts)
     return ans
-
-
-predict_tree = primitive(_predict_tree_raw)
-predict_leaves = primitive(_predict_leaves_raw)
 
 
 def _reference_tree(params: Any, x: Any, name: str) -> Any:
@@ -312,10 +286,8 @@ def _predict_leaves_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: d
     return cached_vjp(_reference_leaves, argnums, ans, args, backward)
 
 
-defvjp_argnums(predict_tree, _predict_tree_vjp)
-defvjp_argnums(predict_leaves, _predict_leaves_vjp)
-defjvp_argnums(predict_tree, traced_jvp(_reference_tree))
-defjvp_argnums(predict_leaves, traced_jvp(_reference_leaves))
+predict_tree = register(_predict_tree_raw, _predict_tree_vjp, _reference_tree)
+predict_leaves = register(_predict_leaves_raw, _predict_leaves_vjp, _reference_leaves)
 
 
 def fast_predict(params: Any, x: Any, name: str) -> Any:

@@ -23,8 +23,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from tinynn import _cli_commands as commands
-from tinynn._cli_utils import CliError
+from tinynn import optim
+from tinynn.cli import _commands as commands
+from tinynn.cli._files import CliError
 
 __all__ = ["main"]
 
@@ -101,7 +102,7 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
     p.add_argument(
         "--optimizer",
         default="auto",
-        choices=["auto", "lbfgs", "adam", "rmsprop", "momentum", "gradient_descent"],
+        choices=["auto", *optim.OPTIMIZERS],
         help="auto: L-BFGS when scipy is installed, else Adam (default auto)",
     )
     p.add_argument("--max-iter", type=_positive_int, default=500, help="iterations (default 500)")

@@ -3,8 +3,9 @@
 :class:`Regressor` follows scikit-learn's estimator conventions (constructor arguments stored as
 given, ``fit`` returns ``self``, fitted attributes end in ``_``, ``get_params``/``set_params``,
 ``score`` is R^2) without importing scikit-learn, so it works inside ``Pipeline``,
-``cross_val_score`` and ``GridSearchCV``. It only calls the core: ``make_params``, ``predict``,
-``make_objective``, ``gaussian_nll``, ``l2_penalty`` and ``minimize``.
+``cross_val_score`` and ``GridSearchCV``. It only calls the core: ``make_params``,
+``make_objective`` (which also holds the treatment of the noise and the output-layer solve),
+``minimize`` and ``predict``.
 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 """
@@ -17,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import _estimator_utils as eu
 from tinynn import optim
 from tinynn._checks import as_generator
-from tinynn._estimator_state import fitted_state, restore
+from tinynn.estimator import _inputs, _training
+from tinynn.estimator._state import fitted_state, restore
+from tinynn.losses import make_objective
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
 
@@ -130,8 +132,10 @@ class Regressor:
         Per-iteration record of the run (None on a model loaded from disk).
     loss_curve_ : ndarray of shape (T,)
         Training objective per iteration, in standardized units: the negative log likelihood
-        plus the negative log prior; when sigma is learned without a prior, half the sum of
-        squared residuals (the least-squares fit that gives the maximum-likelihood network).
+        plus the negative log prior; when sigma is learned, without the terms that do not depend
+        on what is trained (``make_objective(..., form="notebook")``), which without a prior
+        leaves half the sum of squared residuals (the least-squares fit that gives the
+        maximum-likelihood network).
     n_iter_ : int
         Iterations run.
     stop_reason_ : str
@@ -297,16 +301,16 @@ class Regressor:
         ImportError
             If ``optimizer="lbfgs"`` and scipy is not installed.
         """
-        settings = eu.validate_settings(self)
-        x_ND = eu.check_X(X)
-        y_arr = eu.check_y(y, x_ND.shape[0])
+        settings = _inputs.validate_settings(self)
+        x_ND = _inputs.check_X(X)
+        y_arr = _inputs.check_y(y, x_ND.shape[0])
         y_NO = y_arr.reshape(len(y_arr), -1)
         n_out = y_NO.shape[1]
-        self.optimizer_, opt = eu.make_optimizer(self, settings["max_iter"])
+        self.optimizer_, opt = _training.make_optimizer(self, settings["max_iter"])
         gen = as_generator(self.random_state, "random_state")
 
-        self.x_mean_, self.x_scale_ = eu.standardize_stats(x_ND, bool(self.standardize))
-        self.y_mean_, self.y_scale_ = eu.standardize_stats(y_NO, bool(self.standardize))
+        self.x_mean_, self.x_scale_ = _inputs.standardize_stats(x_ND, bool(self.standardize))
+        self.y_mean_, self.y_scale_ = _inputs.standardize_stats(y_NO, bool(self.standardize))
         xs = (x_ND - self.x_mean_) / self.x_scale_
         ys_NO = (y_NO - self.y_mean_) / self.y_scale_
         ys = ys_NO[:, 0] if n_out == 1 else ys_NO
@@ -321,29 +325,31 @@ class Regressor:
                     f"early_stopping needs at least 2 samples, got {len(xs)}; turn it off"
                 )
             val, train = order[:n_val], order[n_val:]
-            val_fn = eu.validation_rmse_fn(xs[val], ys[val], self.activation, y_scale)
+            val_fn = _training.validation_rmse_fn(xs[val], ys[val], self.activation, y_scale)
             xs, ys = xs[train], ys[train]
 
         strength = settings["strength"]
-        if settings["sigma"] is not None:
-            mode, sigma_std = "fixed", settings["sigma"] / y_scale
-        else:
-            mode, sigma_std = ("joint" if strength > 0 else "profile"), None
+        sigma = "learn" if settings["sigma"] is None else settings["sigma"] / y_scale
+        objective = make_objective(
+            xs,
+            ys,
+            sigma=sigma,
+            prior_std=1.0 / np.sqrt(strength) if strength > 0 else None,
+            activation=self.activation,
+            # a fixed sigma gives proper densities; a learned one is trained up to constants
+            # (without a prior that is half the sum of squared residuals, see loss_curve_)
+            form="full" if settings["sigma"] is not None else "notebook",
+        )
         net = make_params(
             xs.shape[1], settings["hidden"], n_out, weight_init=self.weight_init, rng=gen
         )
-        init: Any = {"net": net, "log_sigma": np.zeros(n_out)} if mode == "joint" else net
-        loss_fn = eu.build_objective(
-            xs, ys, activation=self.activation, mode=mode, sigma=sigma_std, strength=strength
-        )
+        init = objective.init(net)
         if self.solve_output_layer and not isinstance(opt, optim.LBFGS):
-            opt, project = eu.with_output_solve(
-                opt, xs, ys, self.activation, mode, sigma_std, strength
-            )
-            init = project(init)
-        with eu.single_threaded_blas():
+            opt = _training.with_output_solve(opt, objective)
+            init = objective.solve_output_layer(init)
+        with _training.single_threaded_blas():
             result = optim.minimize(
-                loss_fn,
+                objective,
                 init,
                 optimizer=opt,
                 n_iters=settings["max_iter"],
@@ -355,17 +361,8 @@ class Regressor:
                 stream=sys.stdout,
                 callback=getattr(self, "_tinynn_callback", None),  # set by the tinynn command
             )
-        fitted = result.params
-        self.params_ = fitted["net"] if mode == "joint" else fitted
-        if mode == "joint":
-            sigma_O = np.exp(np.asarray(fitted["log_sigma"], dtype=float))
-        elif mode == "profile":  # the maximum-likelihood sigma given the fitted network
-            yhat = np.asarray(_net_predict(self.params_, xs, activation=self.activation))
-            resid_NO = (yhat - ys).reshape(len(xs), -1)
-            sigma_O = np.sqrt(np.mean(resid_NO**2, axis=0))
-        else:
-            sigma_O = np.broadcast_to(np.asarray(sigma_std, dtype=float), (n_out,))
-        sigma_y = sigma_O * self.y_scale_
+        self.params_, sigma_std = objective.unpack(result.params)
+        sigma_y = np.broadcast_to(np.asarray(sigma_std, dtype=float), (n_out,)) * self.y_scale_
         self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
         self.history_: Any = result.history
         self.loss_curve_ = np.asarray(result.history.losses, dtype=float).copy()
@@ -413,7 +410,7 @@ class Regressor:
             If X is not 2-D, holds NaN or has the wrong number of features.
         """
         self._check_fitted()
-        x_ND = eu.check_X(X)
+        x_ND = _inputs.check_X(X)
         if x_ND.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {x_ND.shape[1]} features, but Regressor is expecting "
@@ -451,8 +448,8 @@ class Regressor:
             If X or y is malformed.
         """
         yhat = self.predict(X)
-        y_arr = eu.check_y(y, len(yhat))
-        return eu.r2_score(y_arr, yhat)
+        y_arr = _inputs.check_y(y, len(yhat))
+        return _inputs.r2_score(y_arr, yhat)
 
     # -- persistence hooks used by tinynn.io -----------------------------------------------------
 

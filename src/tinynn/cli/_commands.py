@@ -1,7 +1,7 @@
 """Private: the four sub-commands of ``tinynn`` (demo, fit, predict, info) and their shared steps.
 
 Each command takes the parsed arguments and returns the exit status; problems with the user's
-input raise :class:`~tinynn._cli_utils.CliError`, which :func:`tinynn.cli.main` prints as one line.
+input raise ``CliError`` (``_files.py``), which :func:`tinynn.cli.main` prints as one line.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinynn import io
-from tinynn._cli_utils import (
+from tinynn.cli._files import (
     CliError,
     Progress,
     new_file_mode,

@@ -22,12 +22,23 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import isbox
 
-from tinynn import _fastloss, _objective, model
-from tinynn._checks import check_choice, check_nonnegative, check_positive, describe
-from tinynn._fastnet import unbox
-from tinynn._objective import FORMS, REDUCTIONS, Objective
+from tinynn import tree
+from tinynn._checks import check_choice, check_nonnegative, check_positive, describe, shape_of
+from tinynn._primitive import unbox
+from tinynn._typing import Tree
+from tinynn.losses._likelihood import (
+    FORMS,
+    HALF_LOG_2PI,
+    REDUCTIONS,
+    check_pair,
+    check_sigma,
+    gaussian_nll_value,
+    sum_squares,
+)
+from tinynn.losses._objective import FlatObjective, Objective, build
 
 __all__ = [
+    "FlatObjective",
     "Objective",
     "gaussian_nll",
     "l2_penalty",
@@ -81,12 +92,9 @@ def gaussian_nll(
     """
     full = check_choice(form, "form", FORMS) == "full"
     mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
-    y, yhat = _objective.check_pair(y, yhat)
-    yhat_shape = model._shape(yhat)
-    sigma = _objective.check_sigma(sigma, yhat_shape)
-    if isbox(y) or isbox(yhat) or isbox(sigma):
-        return _fastloss.nll(y, yhat, sigma, full, mean)
-    return _fastloss._nll_raw(y, yhat, sigma, full, mean)
+    y, yhat = check_pair(y, yhat)
+    sigma = check_sigma(sigma, shape_of(yhat))
+    return gaussian_nll_value(y, yhat, sigma, full, mean)
 
 
 def mse(y: Any, yhat: Any) -> Any:
@@ -115,7 +123,7 @@ def mse(y: Any, yhat: Any) -> Any:
     >>> float(mse(np.array([0.0, 0.0]), np.array([1.0, 3.0])))
     5.0
     """
-    y, yhat = _objective.check_pair(y, yhat)
+    y, yhat = check_pair(y, yhat)
     return anp.mean((yhat - y) ** 2)
 
 
@@ -148,9 +156,7 @@ def rmse(y: Any, yhat: Any) -> Any:
     return anp.sqrt(mse(y, yhat))
 
 
-def _check_tree(params: Any) -> None:
-    from tinynn import tree
-
+def _check_tree(params: Tree) -> None:
     for path, leaf in tree.leaves_with_paths(unbox(params)):
         if not isbox(leaf) and np.asarray(unbox(leaf)).dtype.kind not in "biuf":
             raise TypeError(f"{path} must be numeric, got {describe(leaf)}")
@@ -186,15 +192,13 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
     -1.837877
     """
     _check_tree(params)
-    from tinynn import tree
-
     count = tree.size(unbox(params))
     if isbox(prior_std):
-        squares = _fastloss.sum_squares(params, 1.0, 0.0)
-        return -0.5 * squares / prior_std**2 - count * (_fastloss.HALF_LOG_2PI + anp.log(prior_std))
+        squares = sum_squares(params, 1.0, 0.0)
+        return -0.5 * squares / prior_std**2 - count * (HALF_LOG_2PI + anp.log(prior_std))
     std = check_positive(prior_std, "prior_std")
-    const = -count * (_fastloss.HALF_LOG_2PI + float(np.log(std)))
-    return _fastloss.sum_squares(params, -0.5 / std**2, const)
+    const = -count * (HALF_LOG_2PI + float(np.log(std)))
+    return sum_squares(params, -0.5 / std**2, const)
 
 
 def l2_penalty(params: Any, *, strength: Any = 1.0) -> Any:
@@ -228,8 +232,8 @@ def l2_penalty(params: Any, *, strength: Any = 1.0) -> Any:
     """
     _check_tree(params)
     if isbox(strength):
-        return 0.5 * strength * _fastloss.sum_squares(params, 1.0, 0.0)
-    return _fastloss.sum_squares(params, 0.5 * check_nonnegative(strength, "strength"), 0.0)
+        return 0.5 * strength * sum_squares(params, 1.0, 0.0)
+    return sum_squares(params, 0.5 * check_nonnegative(strength, "strength"), 0.0)
 
 
 def make_objective(
@@ -254,15 +258,26 @@ def make_objective(
         Inputs (finite).
     y : ndarray of shape (N,) for one output or (N, O) for O >= 2 outputs
         Targets (finite).
-    sigma : float or ndarray of shape (O,), default 1.0
-        Noise standard deviation, fixed (to learn it, compose :func:`gaussian_nll` yourself).
+    sigma : float, ndarray of shape (O,) or of y's shape, or "learn", default 1.0
+        Noise standard deviation: fixed (one value, one per output or one per example), or
+        ``"learn"`` for its maximum-likelihood value per output. With ``"learn"`` and a prior,
+        ``log sigma`` is trained with the network: the objective takes ``{'net': params,
+        'log_sigma': s_O}``, built by ``objective.init(params)``. With ``"learn"`` and no
+        prior, the best sigma for any network is the RMS of its residuals, so sigma is
+        profiled out: the objective takes the network alone and is the likelihood at unit noise
+        (which has the same minimizer in the network). Either way ``objective.unpack(params)``
+        returns the network and its sigma.
     prior_std : float, optional
-        Standard deviation of a zero-mean Gaussian prior on every parameter (MAP training).
-        With ``form="notebook"`` the prior is ``0.5 / prior_std**2 * sum(theta**2)`` (no constant).
+        Standard deviation of a zero-mean Gaussian prior on every network parameter (MAP
+        training; a learned ``log_sigma`` has no prior).
     activation : str or callable, default "tanh"
         Hidden activation, as in :func:`tinynn.model.predict`.
     form : {"full", "notebook"}, default "full"
-        Likelihood form, see :func:`gaussian_nll`.
+        ``"full"`` keeps every constant of the likelihood and the prior, so values are proper
+        negative log densities. ``"notebook"`` drops the terms that do not depend on what is
+        trained: the ``0.5 * log(2 * pi)`` per element and the prior's normalizer always, and
+        ``log(sigma)`` when sigma is fixed (a learned sigma keeps its ``log(sigma)`` term:
+        without it the likelihood has no maximum in sigma).
     reduction : {"sum", "mean"}, default "sum"
         ``"mean"`` divides the whole objective (prior included) by N; the minimizer is unchanged.
 
@@ -270,7 +285,8 @@ def make_objective(
     -------
     Objective
         Callable ``loss(params) -> float``, differentiable by autograd; its
-        ``value_and_grad(params)`` method returns the same numbers without tracing.
+        ``value_and_grad(params)`` method returns the same numbers without tracing, and its
+        ``flat(params)`` method the same objective on flat parameter vectors.
 
     Raises
     ------
@@ -296,5 +312,17 @@ def make_objective(
     0.0
     >>> autograd.grad(loss)(params)[0]['w']
     array([[0.]])
+
+    Learning the noise with a prior trains ``log sigma`` beside the network:
+
+    >>> from tinynn.optim import lbfgs, minimize
+    >>> x = np.linspace(-1, 1, 50)[:, None]
+    >>> y = 3.0 * x[:, 0] + 0.1 * np.random.default_rng(0).normal(size=50)
+    >>> loss = make_objective(x, y, sigma="learn", prior_std=10.0)
+    >>> start = loss.init([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}])
+    >>> result = minimize(loss, start, optimizer=lbfgs(), n_iters=100)
+    >>> net, sigma = loss.unpack(result.params)
+    >>> round(float(net[0]['w'][0, 0]), 2), round(sigma, 3)
+    (3.06, 0.084)
     """
-    return _objective.build(x, y, sigma, prior_std, activation, form, reduction)
+    return build(x, y, sigma, prior_std, activation, form, reduction)

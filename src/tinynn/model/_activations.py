@@ -1,5 +1,7 @@
 """Built-in hidden-layer activations: traceable forms plus the numpy kernels of the fast path.
 
+Private to :mod:`tinynn.model`; a new built-in activation is one more entry of ``KERNELS``.
+
 Each built-in activation has three faces:
 
 - a function written with ``autograd.numpy`` (what ``tinynn.model.ACTIVATIONS`` exposes and what
@@ -144,22 +146,53 @@ def _mul_identity(a: np.ndarray, d: np.ndarray) -> None:
     pass
 
 
-class Kernel(NamedTuple):
-    """The traceable function and the two in-place numpy kernels of one built-in activation."""
+class Activation(NamedTuple):
+    """A hidden-layer activation: its name, traceable function and in-place numpy kernels.
 
+    ``forward(z, out)`` writes ``f(z)`` into ``out`` (which may be ``z``); ``deriv_mul(a, d)``
+    multiplies ``d`` in place by ``f'(z)`` computed from the output ``a = f(z)`` alone and may
+    overwrite ``a``. A user's callable has ``name`` None and kernels that raise a TypeError: it
+    takes the plain autograd path.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import resolve_activation
+    >>> relu = resolve_activation("relu")
+    >>> z = np.array([-1.0, 2.0])
+    >>> relu.forward(z, z)  # in place
+    >>> d = np.ones(2)
+    >>> relu.deriv_mul(z, d)  # d *= relu'(z), read from the output
+    >>> z, d
+    (array([0., 2.]), array([0., 1.]))
+    """
+
+    name: str | None
     fn: Callable[[Any], Any]
     forward: Callable[[np.ndarray, np.ndarray], None]
     deriv_mul: Callable[[np.ndarray, np.ndarray], None]
 
 
-KERNELS: dict[str, Kernel] = {
-    "tanh": Kernel(tanh, _fwd_tanh, _mul_tanh),
-    "relu": Kernel(relu, _fwd_relu, _mul_relu),
-    "leaky_relu": Kernel(leaky_relu, _fwd_leaky_relu, _mul_leaky_relu),
-    "elu": Kernel(elu, _fwd_elu, _mul_elu),
-    "sigmoid": Kernel(sigmoid, _fwd_sigmoid, _mul_sigmoid),
-    "softplus": Kernel(softplus, _fwd_softplus, _mul_softplus),
-    "identity": Kernel(identity, _fwd_identity, _mul_identity),
+def _no_kernel(*_args: Any) -> None:
+    raise TypeError(
+        "a custom activation function has no numpy kernel; tinynn differentiates it with plain "
+        "autograd instead (use a built-in name such as 'tanh' for the fast path)"
+    )
+
+
+def custom(fn: Callable[[Any], Any]) -> Activation:
+    """Return the Activation of a user's function: no name and no numpy kernels."""
+    return Activation(None, fn, _no_kernel, _no_kernel)
+
+
+KERNELS: dict[str, Activation] = {
+    "tanh": Activation("tanh", tanh, _fwd_tanh, _mul_tanh),
+    "relu": Activation("relu", relu, _fwd_relu, _mul_relu),
+    "leaky_relu": Activation("leaky_relu", leaky_relu, _fwd_leaky_relu, _mul_leaky_relu),
+    "elu": Activation("elu", elu, _fwd_elu, _mul_elu),
+    "sigmoid": Activation("sigmoid", sigmoid, _fwd_sigmoid, _mul_sigmoid),
+    "softplus": Activation("softplus", softplus, _fwd_softplus, _mul_softplus),
+    "identity": Activation("identity", identity, _fwd_identity, _mul_identity),
 }
 
 # Other names and callables that mean a built-in; they take the fast path too.

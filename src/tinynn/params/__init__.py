@@ -18,7 +18,8 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import as_float_array, as_generator, check_int, check_positive, describe
-from tinynn._initializers import (
+from tinynn._typing import Params
+from tinynn.params._initializers import (
     INITIALIZERS,
     Initializer,
     constant,
@@ -67,7 +68,7 @@ def make_params(
     weight_init: Any = "glorot_normal",
     bias_init: Any = "zeros",
     rng: Any = None,
-) -> list[dict[str, np.ndarray]]:
+) -> Params:
     """Create a network's parameters as the notebook's list of per-layer dicts.
 
     Parameters
@@ -125,7 +126,7 @@ def make_params(
     return params
 
 
-def _check_layers(params: Any, name: str) -> None:
+def _check_layers(params: Params, name: str) -> None:
     if not isinstance(params, (list, tuple)):
         raise TypeError(
             f"{name} must be a list of dicts with keys 'w' and 'b' (one per layer), "
@@ -148,7 +149,7 @@ def _check_layers(params: Any, name: str) -> None:
             raise ValueError(f"{name}[{i}] has unexpected keys {extra}; each layer has 'w' and 'b'")
 
 
-def check_params(params: Any, name: str = "params", *, allow_nonfinite: bool = False) -> None:
+def check_params(params: Params, name: str = "params", *, allow_nonfinite: bool = False) -> None:
     """Check that ``params`` is a valid network: raise naming the layer and key at fault.
 
     Parameters
@@ -198,7 +199,7 @@ def check_params(params: Any, name: str = "params", *, allow_nonfinite: bool = F
         prev_out = w.shape[1]
 
 
-def layer_sizes(params: Any) -> list[int]:
+def layer_sizes(params: Params) -> list[int]:
     """Return the layer sizes ``[D, H1, ..., O]`` of a valid parameter list.
 
     Examples
@@ -211,7 +212,7 @@ def layer_sizes(params: Any) -> list[int]:
     return [int(np.shape(params[0]["w"])[0])] + [int(np.shape(lay["w"])[1]) for lay in params]
 
 
-def sample_prior(template: Any, *, prior_std: float = 1.0, rng: Any = None) -> Any:
+def sample_prior(template: Params, *, prior_std: float = 1.0, rng: Any = None) -> Params:
     """Draw parameters from the prior N(0, prior_std**2), shaped like ``template``.
 
     Examples
@@ -225,7 +226,7 @@ def sample_prior(template: Any, *, prior_std: float = 1.0, rng: Any = None) -> A
     return tree.normal_like(template, as_generator(rng), std=prior_std)
 
 
-def format_params(params: Any) -> str:
+def format_params(params: Params) -> str:
     """Return the text the notebook's ``pretty_print_nn_param_list`` prints for ``params``.
 
     Examples
@@ -246,7 +247,7 @@ def format_params(params: Any) -> str:
     return "\n".join(lines)
 
 
-def print_params(params: Any, file: TextIO | None = None) -> None:
+def print_params(params: Params, file: TextIO | None = None) -> None:
     """Print :func:`format_params` of ``params`` to ``file`` (default: standard output).
 
     Examples

@@ -28,16 +28,9 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import box_types, getval, isbox
 
-from tinynn._checks import as_generator, check_positive, describe
-from tinynn._treewalk import (
-    apply,
-    collect_leaves,
-    concat_values,
-    fast_walk,
-    format_path,
-    shape_of,
-    walk,
-)
+from tinynn._checks import as_generator, check_positive, describe, shape_of
+from tinynn._typing import Tree
+from tinynn.tree._walk import apply, collect_leaves, concat_values, fast_walk, format_path, walk
 
 __all__ = [
     "add",
@@ -60,7 +53,9 @@ __all__ = [
 ]
 
 
-def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> Any:
+def map(
+    fn: Callable[..., Any], tree: Tree, *rest: Tree, root: str = "tree", same_shapes: bool = False
+) -> Tree:
     """Apply ``fn`` to the leaves of one or several trees of the same structure.
 
     Parameters
@@ -73,6 +68,9 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> An
         More trees with the same structure (dicts are matched by key).
     root : str, default "tree"
         Name of the tree used in error messages, e.g. ``"params"``.
+    same_shapes : bool, default False
+        Also require the leaves at each position to have the same shape, so that nothing
+        broadcasts (the optimizers' updates use this).
 
     Returns
     -------
@@ -82,7 +80,8 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> An
     Raises
     ------
     ValueError
-        If the trees differ in structure; the message names the path, e.g. ``params[1]['w']``.
+        If the trees differ in structure, or in leaf shapes with ``same_shapes``; the message
+        names the path, e.g. ``params[1]['w']``.
 
     Examples
     --------
@@ -90,10 +89,10 @@ def map(fn: Callable[..., Any], tree: Any, *rest: Any, root: str = "tree") -> An
     >>> tree.map(lambda a, b: a + b, [{'w': 1.0, 'b': 2.0}], [{'b': 20.0, 'w': 10.0}])
     [{'w': 11.0, 'b': 22.0}]
     """
-    return apply(fn, (tree, *rest), root, same_shapes=False)
+    return apply(fn, (tree, *rest), root, same_shapes=same_shapes)
 
 
-def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
+def leaves_with_paths(tree: Tree, root: str = "params") -> list[tuple[str, Any]]:
     """Return ``(path, leaf)`` pairs in flatten order, e.g. ``("params[0]['w']", w_DH)``.
 
     Examples
@@ -107,7 +106,7 @@ def leaves_with_paths(tree: Any, root: str = "params") -> list[tuple[str, Any]]:
     return out
 
 
-def leaves(tree: Any) -> list[Any]:
+def leaves(tree: Tree) -> list[Any]:
     """Return the leaves of ``tree`` in flatten order (layer by layer, ``'w'`` before ``'b'``).
 
     Examples
@@ -119,7 +118,7 @@ def leaves(tree: Any) -> list[Any]:
     return collect_leaves(tree, [])
 
 
-def zeros_like(tree: Any) -> Any:
+def zeros_like(tree: Tree) -> Tree:
     """Return a tree of float64 zero arrays shaped like the leaves of ``tree``.
 
     Examples
@@ -131,7 +130,7 @@ def zeros_like(tree: Any) -> Any:
     return map(lambda x: np.zeros(shape_of(x)), tree)
 
 
-def ones_like(tree: Any) -> Any:
+def ones_like(tree: Tree) -> Tree:
     """Return a tree of float64 arrays of ones shaped like the leaves of ``tree``.
 
     Integer leaves give float64 ones too.
@@ -146,7 +145,7 @@ def ones_like(tree: Any) -> Any:
     return map(lambda x: np.ones(shape_of(x)), tree)
 
 
-def full_like(tree: Any, value: float) -> Any:
+def full_like(tree: Tree, value: float) -> Tree:
     """Return a tree of float64 arrays filled with ``value``, shaped like ``tree``.
 
     Examples
@@ -158,7 +157,7 @@ def full_like(tree: Any, value: float) -> Any:
     return map(lambda x: np.full(shape_of(x), value, dtype=np.float64), tree)
 
 
-def add(a: Any, b: Any) -> Any:
+def add(a: Tree, b: Tree) -> Tree:
     """Return the leafwise sum ``a + b`` of two trees with the same structure and shapes.
 
     Examples
@@ -170,7 +169,7 @@ def add(a: Any, b: Any) -> Any:
     return apply(lambda x, y: x + y, (a, b), "tree", same_shapes=True)
 
 
-def sub(a: Any, b: Any) -> Any:
+def sub(a: Tree, b: Tree) -> Tree:
     """Return the leafwise difference ``a - b`` of two trees with the same structure and shapes.
 
     Examples
@@ -184,7 +183,7 @@ def sub(a: Any, b: Any) -> Any:
     return apply(lambda x, y: x - y, (a, b), "tree", same_shapes=True)
 
 
-def scale(alpha: Any, tree: Any) -> Any:
+def scale(alpha: Any, tree: Tree) -> Tree:
     """Return ``alpha * tree`` leafwise; ``alpha`` is a scalar (it may be traced).
 
     Examples
@@ -196,7 +195,7 @@ def scale(alpha: Any, tree: Any) -> Any:
     return map(lambda x: alpha * x, tree)
 
 
-def axpy(alpha: Any, x: Any, y: Any) -> Any:
+def axpy(alpha: Any, x: Tree, y: Tree) -> Tree:
     """Return ``alpha * x + y`` leafwise, the update at the heart of every optimizer.
 
     Examples
@@ -214,7 +213,7 @@ def _dot(x: Any, y: Any) -> Any:
     return np.vdot(x, y)
 
 
-def vdot(a: Any, b: Any) -> Any:
+def vdot(a: Tree, b: Tree) -> Any:
     """Return the inner product of two trees: the sum over leaves of ``sum(a_leaf * b_leaf)``.
 
     Examples
@@ -232,7 +231,7 @@ def vdot(a: Any, b: Any) -> Any:
     return total
 
 
-def global_norm(tree: Any) -> Any:
+def global_norm(tree: Tree) -> Any:
     """Return the Euclidean norm of all scalars in ``tree`` (as if it were flattened).
 
     The gradient of the norm is undefined at an all-zero tree, as for any Euclidean norm.
@@ -251,7 +250,7 @@ def global_norm(tree: Any) -> Any:
     return np.float64(math.sqrt(total))
 
 
-def size(tree: Any) -> int:
+def size(tree: Tree) -> int:
     """Return the number of scalars in ``tree`` (P, the length of its flattened vector).
 
     Examples
@@ -263,7 +262,7 @@ def size(tree: Any) -> int:
     return int(builtins.sum(math.prod(shape_of(x)) for x in leaves(tree)))
 
 
-def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
+def normal_like(tree: Tree, rng: Any = None, *, std: float = 1.0) -> Tree:
     """Draw a tree of float64 normal values with mean 0 and standard deviation ``std``.
 
     Draws are made leaf by leaf in flatten order, so a seed gives the same tree every time.
@@ -294,7 +293,7 @@ def normal_like(tree: Any, rng: Any = None, *, std: float = 1.0) -> Any:
     return map(lambda x: std * gen.standard_normal(shape_of(x)), tree)
 
 
-def copy(tree: Any) -> Any:
+def copy(tree: Tree) -> Tree:
     """Return a deep copy of ``tree`` whose leaves are fresh float64 arrays (boxes unwrapped).
 
     Changing the original afterwards leaves the copy untouched, which is what history records need.
@@ -311,7 +310,7 @@ def copy(tree: Any) -> Any:
     return map(lambda x: np.array(getval(x), dtype=np.float64, copy=True), tree)
 
 
-def astype_float(tree: Any) -> Any:
+def astype_float(tree: Tree) -> Tree:
     """Return ``tree`` with integer and bool leaves cast to float64 arrays; others untouched.
 
     Examples
@@ -330,7 +329,7 @@ def astype_float(tree: Any) -> Any:
     return map(cast, tree)
 
 
-def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+def flatten(tree: Tree) -> tuple[Any, Callable[[Any], Any]]:
     """Concatenate the leaves of ``tree`` into one float64 vector and return its inverse.
 
     The order is depth first: for network parameters layer by layer, ``'w'`` (row-major)

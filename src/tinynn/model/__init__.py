@@ -6,9 +6,14 @@ Parameters are the notebook's list of per-layer dicts ``[{'w': w_DH, 'b': b_H}, 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 
 With a built-in activation, :func:`predict` runs the whole network as one autograd primitive with
-a hand-derived gradient (see ``tinynn._fastnet``), so training under ``autograd.grad`` costs
-about what hand-written numpy backpropagation costs. Gradients still flow to the parameters, to
-``x`` and through anything you compose on top; grad-of-grad falls back to plain autograd.
+a hand-derived gradient (the kernels :func:`forward` and :func:`backward`), so training under
+``autograd.grad`` costs about what hand-written numpy backpropagation costs. Gradients still
+flow to the parameters, to ``x`` and through anything you compose on top; grad-of-grad falls
+back to plain autograd.
+
+Where things go: a new built-in activation is one entry of ``_activations.KERNELS`` (its
+traceable function and two in-place numpy kernels); the network's kernels and its fast primitive
+are in ``_network.py``.
 """
 
 from __future__ import annotations
@@ -16,33 +21,75 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from autograd.tracer import isbox
-
-from tinynn import _fastnet
-from tinynn._activations import ALIASES, KERNELS
-from tinynn._checks import as_float_array, describe
+from tinynn._checks import as_float_or_box, describe, shape_of
+from tinynn._primitive import unbox
+from tinynn._typing import Params
+from tinynn.model import _network
+from tinynn.model._activations import ALIASES, KERNELS, Activation, custom
+from tinynn.model._network import backward, forward
 from tinynn.params import check_params
 
-__all__ = ["ACTIVATIONS", "get_activation", "predict"]
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "backward",
+    "forward",
+    "get_activation",
+    "layer_shapes",
+    "predict",
+    "resolve_activation",
+]
 
 ACTIVATIONS: dict[str, Callable[[Any], Any]] = {name: k.fn for name, k in KERNELS.items()}
 """Built-in hidden-layer activations by name (each is written with ``autograd.numpy``)."""
 
 
-def _resolve(activation: Any) -> tuple[str | None, Callable[[Any], Any]]:
-    """Return ``(built-in name or None, function)`` for a name or a callable."""
+def resolve_activation(activation: str | Callable[[Any], Any]) -> Activation:
+    """Return the :class:`Activation` for a name or a callable.
+
+    A built-in name (or the function of a built-in, such as ``np.tanh``) gives the activation
+    with its numpy kernels, which the fast paths of :func:`predict` and
+    :func:`tinynn.losses.make_objective` use; any other callable gives an activation with
+    ``name`` None, which those functions differentiate with plain autograd.
+
+    Parameters
+    ----------
+    activation : str or callable
+        A name in :data:`ACTIVATIONS` (or ``'linear'``) or a function of one array written with
+        ``autograd.numpy``.
+
+    Returns
+    -------
+    Activation
+        ``(name, fn, forward, deriv_mul)``.
+
+    Raises
+    ------
+    ValueError
+        If ``activation`` is an unknown name; the message lists the valid ones.
+    TypeError
+        If ``activation`` is neither a string nor a callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import resolve_activation
+    >>> resolve_activation("linear").name, resolve_activation(np.tanh).name
+    ('identity', 'tanh')
+    >>> resolve_activation(lambda z: z**3).name is None
+    True
+    """
     try:
         name = ALIASES.get(activation, activation)
     except TypeError:  # unhashable
         name = None
     if isinstance(name, str) and name in KERNELS:
-        return name, KERNELS[name].fn
+        return KERNELS[name]
     if isinstance(activation, str):
         valid = ", ".join(repr(n) for n in [*KERNELS, "linear"])
         raise ValueError(f"activation must be one of {valid} or a callable, got {activation!r}")
     if callable(activation):
-        return None, activation
+        return custom(activation)
     raise TypeError(
         f"activation must be a name such as 'tanh' or a callable, got {describe(activation)}"
     )
@@ -77,11 +124,11 @@ def get_activation(activation: str | Callable[[Any], Any]) -> Callable[[Any], An
     >>> get_activation("relu")(np.array([-1.0, 2.0]))
     array([0., 2.])
     """
-    return _resolve(activation)[1]
+    return resolve_activation(activation).fn
 
 
 def _deep_unbox(value: Any) -> Any:
-    value = _fastnet.unbox(value)
+    value = unbox(value)
     if isinstance(value, dict):
         return {k: _deep_unbox(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -89,46 +136,53 @@ def _deep_unbox(value: Any) -> Any:
     return value
 
 
-def _as_float(value: Any, name: str) -> Any:
-    """Return ``value`` as a float64 array (boxes pass through); clear errors for bad input."""
-    if isbox(value) or (type(value) is np.ndarray and value.dtype == np.float64):
-        return value
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):  # ragged or non-numeric: let the shared check word it
-        return as_float_array(value, name, allow_nonfinite=True)
+def layer_shapes(params: Params) -> list[tuple[int, int]]:
+    """Return ``[(n_in, n_out), ...]``, the shape of every layer's ``w``, after checking ``params``.
 
+    The common case costs a few attribute lookups per layer (it also accepts parameters traced by
+    autograd); anything odd is handed to :func:`tinynn.params.check_params` for a message naming
+    the layer and key at fault.
 
-def _shape(value: Any) -> tuple[int, ...]:
-    if type(value) is np.ndarray:
-        return value.shape
-    return np.shape(_fastnet.unbox(value))
+    Parameters
+    ----------
+    params : list of dict
+        ``[{'w': w_DH, 'b': b_H}, ..., {'w': w_HO, 'b': b_O}]``; may be traced by autograd.
 
+    Returns
+    -------
+    list of tuple of int
+        One ``(n_in, n_out)`` pair per layer.
 
-def _shapes(params: Any) -> list[tuple[int, int]]:
-    """Return ``[(n_in, n_out), ...]`` after cheap structural checks of ``params``.
+    Raises
+    ------
+    TypeError, ValueError
+        If ``params`` is not a network whose layer shapes chain.
 
-    The common case costs a few attribute lookups per layer; anything odd is handed to
-    :func:`tinynn.params.check_params` for a message naming the layer and key at fault.
+    Examples
+    --------
+    >>> from tinynn.model import layer_shapes
+    >>> from tinynn.params import make_params
+    >>> layer_shapes(make_params(2, [30], 1, rng=0))
+    [(2, 30), (30, 1)]
     """
-    plain = _fastnet.unbox(params)
+    plain = unbox(params)
     shapes: list[tuple[int, int]] = []
     ok = isinstance(plain, (list, tuple)) and len(plain) > 0
     if ok:
         for layer in plain:
-            layer = _fastnet.unbox(layer)
+            layer = unbox(layer)
             if not isinstance(layer, dict) or len(layer) != 2 or "w" not in layer:
                 ok = False
                 break
-            w_shape = _shape(layer["w"])
-            b_shape = _shape(layer.get("b"))
+            w_shape = shape_of(layer["w"])
+            b_shape = shape_of(layer.get("b"))
             if len(w_shape) != 2 or b_shape != w_shape[1:]:
                 ok = False
                 break
             if shapes and shapes[-1][1] != w_shape[0]:
                 ok = False
                 break
-            shapes.append(w_shape)
+            shapes.append((int(w_shape[0]), int(w_shape[1])))
     if not ok:
         check_params(_deep_unbox(params), allow_nonfinite=True)
         raise ValueError(f"params is not a valid network, got {describe(plain)}")
@@ -137,8 +191,8 @@ def _shapes(params: Any) -> list[tuple[int, int]]:
 
 def _check_x(x: Any, n_features: int) -> Any:
     """Return ``x`` as a float array (boxes pass through) after checking its shape."""
-    x = _as_float(x, "x")
-    shape = _shape(x)
+    x = as_float_or_box(x, "x")
+    shape = shape_of(x)
     if len(shape) == 2 and shape[1] == n_features:
         return x
     if len(shape) == 1 and (n_features == 1 or shape[0] == n_features):
@@ -193,9 +247,9 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     >>> predict(params, np.array([0.0, 0.0]))
     array([1.])
     """
-    name, fn = _resolve(activation)
-    shapes = _shapes(params)
+    act = resolve_activation(activation)
+    shapes = layer_shapes(params)
     x = _check_x(x, shapes[0][0])
-    if name is not None:
-        return _fastnet.fast_predict(params, x, name)
-    return _fastnet.reference_predict(params, x, fn)
+    if act.name is not None:
+        return _network.fast_predict(params, x, act.name)
+    return _network.reference_predict(params, x, act.fn)

@@ -1,0 +1,154 @@
+"""Input checks of :class:`tinynn.estimator.Regressor` (private to :mod:`tinynn.estimator`).
+
+They follow scikit-learn's conventions (2-D X, "Reshape your data", NaN messages) so that its
+``check_estimator`` suite passes.
+
+Shape suffixes: N examples, D input features, O outputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from tinynn import optim
+from tinynn._checks import check_choice, check_int, check_positive, describe
+
+OPTIMIZERS = ("auto", *optim.OPTIMIZERS)
+
+
+def validate_settings(est: Any) -> dict[str, Any]:
+    """Check a Regressor's constructor arguments (scikit-learn validates in fit, not __init__)."""
+    hidden = est.hidden_sizes
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 1:
+        hidden = hidden.tolist()
+    if isinstance(hidden, (numbers.Integral, np.integer)) and not isinstance(hidden, bool):
+        hidden = (int(hidden),)
+    if not isinstance(hidden, (list, tuple)):
+        raise TypeError(f"hidden_sizes must be a sequence of ints, got {describe(hidden)}")
+    hidden = [check_int(h, "hidden_sizes[i]", minimum=1) for h in hidden]
+    strength = 0.0
+    if est.prior_std is not None and est.alpha is not None:
+        raise ValueError(
+            "set at most one of prior_std and alpha (alpha = 1 / prior_std**2), got both"
+        )
+    if est.prior_std is not None:
+        strength = 1.0 / check_positive(est.prior_std, "prior_std") ** 2
+    elif est.alpha is not None:
+        if isinstance(est.alpha, bool) or not isinstance(est.alpha, numbers.Real):
+            raise TypeError(f"alpha must be a number >= 0 or None, got {describe(est.alpha)}")
+        strength = float(est.alpha)
+        if not np.isfinite(strength) or strength < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {est.alpha!r}")
+    if isinstance(est.sigma, str):
+        check_choice(est.sigma, "sigma", ("learn",))
+        sigma = None
+    else:
+        sigma = check_positive(est.sigma, "sigma")
+    fraction = float(est.validation_fraction)
+    if est.early_stopping and not 0.0 < fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction must be in (0, 1) when early_stopping=True, got {fraction}"
+        )
+    return {
+        "hidden": hidden,
+        "strength": strength,
+        "sigma": sigma,
+        "max_iter": check_int(est.max_iter, "max_iter", minimum=1),
+        "patience": check_int(est.n_iter_no_change, "n_iter_no_change", minimum=1),
+        "verbose": check_int(est.verbose, "verbose", minimum=0),
+    }
+
+
+def check_X(X: Any, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a fresh 2-D float64 array after scikit-learn-style checks."""
+    if X is None:
+        raise ValueError(f"{name} must be an array of shape (n_samples, n_features), got None")
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name} is a sparse matrix, which Regressor does not support; pass dense data, "
+            f"e.g. {name}.toarray()"
+        )
+    try:
+        arr = np.asarray(X)
+    except ValueError as err:
+        raise ValueError(f"{name} must be a rectangular array of numbers ({err})") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except TypeError as err:
+            raise TypeError(f"{name} must hold real numbers: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"{name} must hold real numbers: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (n_samples, n_features), got shape {arr.shape}. "
+            f"Reshape your data with {name}.reshape(-1, 1) for one feature or "
+            f"{name}.reshape(1, -1) for one sample"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has 0 samples (shape={arr.shape}); at least 1 is required")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    arr = arr.astype(np.float64)  # always a fresh array: never modify the caller's data
+    check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming the first NaN or infinity in ``arr``."""
+    if not np.all(np.isfinite(arr)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(
+            f"Input {name} contains NaN or infinity ({arr[where]} at index {where}); drop or "
+            f"impute missing values first"
+        )
+
+
+def check_y(y: Any, n_samples: int) -> np.ndarray:
+    """Return targets as a fresh float64 array of shape (N,) or (N, O)."""
+    if y is None:
+        raise ValueError("Regressor requires y to be passed, but the target y is None")
+    arr = np.asarray(y)
+    if arr.dtype == object or arr.dtype.kind == "b":
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"y must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2) or arr.shape[0] != n_samples or (arr.ndim == 2 and not arr.shape[1]):
+        raise ValueError(
+            f"y must have shape ({n_samples},) or ({n_samples}, n_outputs) to match X, "
+            f"got {arr.shape}"
+        )
+    arr = arr.astype(np.float64)
+    check_finite(arr, "y")
+    return arr
+
+
+def standardize_stats(a_NK: np.ndarray, on: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return per-column mean and scale (scale 1 for constant columns; 0 and 1 when off)."""
+    if not on:
+        return np.zeros(a_NK.shape[1]), np.ones(a_NK.shape[1])
+    mean = a_NK.mean(axis=0)
+    scale = a_NK.std(axis=0)
+    scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    return mean, scale
+
+
+def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
+    """Coefficient of determination, averaged over outputs (constant y: 1 if exact, else 0)."""
+    y2 = y.reshape(len(y), -1)
+    yhat2 = yhat.reshape(len(y), -1)
+    ss_res = ((y2 - yhat2) ** 2).sum(axis=0)
+    ss_tot = ((y2 - y2.mean(axis=0)) ** 2).sum(axis=0)
+    ok = ss_tot > 0
+    scores = np.where(ss_res == 0, 1.0, 0.0)
+    scores[ok] = 1.0 - ss_res[ok] / ss_tot[ok]
+    return float(scores.mean())

@@ -1,0 +1,263 @@
+"""The objective's fused numpy pass: network, Gaussian NLL and prior as ONE autograd primitive.
+
+Private to :mod:`tinynn.losses`. A ``FusedObjective`` holds data checked once at build time.
+Called on parameters it runs the forward pass (``tinynn.model.forward``), the Gaussian NLL and the
+optional Gaussian prior as one primitive, and its VJP runs the hand-derived backward pass
+(``tinynn.model.backward``), so ``value_and_grad`` records a single node.
+
+The noise is either fixed (``inv_var`` is set at build time) or learned: then ``log_sigma`` of
+shape (O,) is an argument of every call, and the objective is
+``0.5 * sum(r**2 * exp(-2 log_sigma)) + N * sum(log_sigma)`` plus constants.
+
+Buffers: hidden activations and backpropagated deltas live in arrays owned by the objective and
+reused across calls (at N >= 1000 freshly allocated temporaries page-fault expensively). A lock
+and a generation counter keep this safe: the VJP uses the buffers only if no other forward pass
+has written them since its own forward pass, and recomputes into fresh arrays otherwise. Another
+thread that finds the buffers busy uses fresh arrays.
+
+Shape suffixes: N examples, D input features, H hidden units, O outputs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import isbox
+
+from tinynn import model
+from tinynn._primitive import any_box, cached_vjp, register, stash, unbox
+from tinynn.losses._likelihood import (
+    HALF_LOG_2PI,
+    nll_constant,
+    reference_nll,
+    reference_sum_squares,
+    weighted_squares,
+)
+from tinynn.model import Activation
+
+Grads = tuple[list[np.ndarray], list[np.ndarray], Any]
+
+
+class FusedObjective:
+    """The training objective's numbers: data, noise, prior and activation kernel."""
+
+    def __init__(
+        self,
+        x_ND: np.ndarray,
+        y: np.ndarray,
+        sigma: float | np.ndarray | None,
+        prior_std: float | None,
+        kernel: Activation,
+        full: bool,
+        mean: bool,
+    ) -> None:
+        self.x_ND = x_ND
+        self.y = y
+        self.y_NO = y.reshape(y.shape[0], -1)
+        self.learn = sigma is None
+        self.sigma = sigma
+        self.prior_std = prior_std
+        self.kernel = kernel
+        self.full = full
+        self.scale = 1.0 / y.shape[0] if mean else 1.0
+        n, n_out = self.y_NO.shape
+        self.inv_var: Any = 1.0
+        self.nll_const = n * n_out * HALF_LOG_2PI if full else 0.0
+        if sigma is not None:
+            self.inv_var = 1.0 / np.square(sigma)
+            if np.ndim(sigma) == 1 and y.ndim == 1 and np.size(sigma) > 1:  # one per example
+                self.inv_var = self.inv_var.reshape(-1, 1)
+            self.nll_const = float(nll_constant(n * n_out, sigma)) if full else 0.0
+        self.prior_coef = 0.0 if prior_std is None else 0.5 / prior_std**2
+        self.prior_log_const = 0.0
+        if prior_std is not None and full:
+            self.prior_log_const = HALF_LOG_2PI + float(np.log(prior_std))
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._buffers: dict[Any, np.ndarray] = {}
+
+    def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[key] = np.empty(shape)
+        return buf
+
+    def _prior(self, leaves: list[np.ndarray]) -> float:
+        if self.prior_std is None:
+            return 0.0
+        total = sum(float(np.vdot(leaf, leaf)) for leaf in leaves)
+        count = sum(leaf.size for leaf in leaves)
+        return self.prior_coef * total + count * self.prior_log_const
+
+    def _noise(self, log_sigma: Any) -> tuple[Any, float]:
+        """Return ``1 / sigma**2`` and the NLL's log-sigma term for this call."""
+        if not self.learn:
+            return self.inv_var, 0.0
+        log_sigma_O = np.asarray(log_sigma, dtype=np.float64)
+        return np.exp(-2.0 * log_sigma_O), self.y_NO.shape[0] * float(np.sum(log_sigma_O))
+
+    def value(self, ws: list[Any], bs: list[Any], log_sigma: Any, keep: bool) -> tuple[float, Any]:
+        """Return the objective and (when ``keep``) what the backward pass needs."""
+        use = self._lock.acquire(blocking=False)
+        try:
+            generation = None
+            if use:
+                self._generation += 1
+                generation = self._generation
+            buffers = self._buffer if use else None
+            out, acts = model.forward(ws, bs, self.x_ND, self.kernel, buffers)
+            out -= self.y_NO
+            inv_var, log_term = self._noise(log_sigma)
+            sq_O = np.einsum("no,no->o", out, out) if self.learn else None
+            sq = float(sq_O @ inv_var) if sq_O is not None else weighted_squares(out, inv_var)
+        finally:
+            if use:
+                self._lock.release()
+        total = 0.5 * sq + log_term + self.nll_const + self._prior([*ws, *bs])
+        return total * self.scale, ((generation, acts, out, sq_O) if keep else None)
+
+    def grads(
+        self,
+        payload: Any,
+        ws: list[Any],
+        bs: list[Any],
+        log_sigma: Any,
+        g: float,
+        into: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
+    ) -> Grads:
+        """Return the gradients of every w and b and of log sigma (None when it is fixed).
+
+        Reuses the forward pass when it is intact. With ``into = (gws, gbs)`` the gradients are
+        written into those arrays (views of one flat vector, for L-BFGS) instead of fresh ones.
+        """
+        generation, acts, r, sq_O = payload if payload is not None else (None, None, None, None)
+        locked = generation is not None and self._lock.acquire(blocking=False)
+        if locked and self._generation != generation:  # another forward pass reused the buffers
+            self._lock.release()
+            locked = False
+        try:
+            if r is None or acts is None or (generation is not None and not locked):
+                out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
+                r = out - self.y_NO
+                sq_O = np.einsum("no,no->o", r, r) if self.learn else None
+            inv_var, _ = self._noise(log_sigma)
+            factor = g * self.scale
+            g_log_sigma = None
+            if sq_O is not None:
+                g_log_sigma = factor * (self.y_NO.shape[0] - sq_O * inv_var)
+            r *= inv_var * factor
+            buffers = self._buffer if locked else None
+            gws, gbs, _ = model.backward(
+                ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
+            )
+            if locked:
+                self._generation += 1  # the backward pass overwrote the cached activations
+        finally:
+            if locked:
+                self._lock.release()
+        if self.prior_std is not None:
+            factor = 2.0 * self.prior_coef * g * self.scale
+            for gw, w in zip(gws, ws, strict=True):
+                gw += factor * w
+            for gb, b in zip(gbs, bs, strict=True):
+                gb += factor * b
+        return gws, gbs, g_log_sigma
+
+    def reference(self, params: Any, log_sigma: Any) -> Any:
+        """Return the objective with plain autograd.numpy calls (the reference)."""
+        yhat = model.predict(params, self.x_ND, activation=self.kernel.fn)
+        y = self.y
+        if self.learn:
+            sigma = anp.exp(log_sigma)
+            sigma = sigma[0] if y.ndim == 1 else sigma
+            total = reference_nll(y, yhat, sigma, True, False)
+            if not self.full:
+                total = total - self.y_NO.size * HALF_LOG_2PI
+        else:
+            total = reference_nll(y, yhat, self.sigma, self.full, False)
+        if self.prior_std is not None:
+            count = sum(int(np.size(unbox(leaf))) for leaf in _leaves(params))
+            const = count * self.prior_log_const
+            total = total + reference_sum_squares(params, self.prior_coef, const)
+        return total * self.scale
+
+
+def _leaves(params: Any) -> list[Any]:
+    return [leaf for layer in params for leaf in (layer["w"], layer["b"])]
+
+
+def _as_layers(leaves: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"w": w, "b": b} for w, b in zip(leaves[0::2], leaves[1::2], strict=True)]
+
+
+def _reference_tree(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
+    return obj.reference(params, log_sigma)
+
+
+def _reference_leaves(obj: FusedObjective, log_sigma: Any, *leaves: Any) -> Any:
+    return obj.reference(_as_layers(leaves), log_sigma)
+
+
+def _objective_tree_raw(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
+    leaves = _leaves(params)
+    if any_box(leaves):  # only reached when traces are nested
+        return objective_leaves(obj, log_sigma, *leaves)
+    ans, payload = obj.value(leaves[0::2], leaves[1::2], log_sigma, keep=True)
+    stash(ans, payload)
+    return ans
+
+
+def _objective_leaves_raw(obj: FusedObjective, log_sigma: Any, *leaves: Any) -> Any:
+    ans, payload = obj.value(list(leaves[0::2]), list(leaves[1::2]), log_sigma, keep=True)
+    stash(ans, payload)
+    return ans
+
+
+def _objective_tree_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
+    def backward(cached: Any, g: Any) -> list[Any]:
+        params, log_sigma, obj = args
+        leaves = _leaves(params)
+        gws, gbs, g_log_sigma = obj.grads(cached, leaves[0::2], leaves[1::2], log_sigma, g)
+        out: list[Any] = []
+        if 0 in argnums:
+            grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
+            out.append(tuple(grads) if isinstance(params, tuple) else grads)
+        if 1 in argnums:
+            out.append(g_log_sigma)
+        return out
+
+    return cached_vjp(_reference_tree, argnums, ans, args, backward)
+
+
+def _objective_leaves_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
+    def backward(cached: Any, g: Any) -> list[Any]:
+        obj, log_sigma, *leaves = args
+        gws, gbs, g_log_sigma = obj.grads(
+            cached, list(leaves[0::2]), list(leaves[1::2]), log_sigma, g
+        )
+        grads: list[Any] = [None, g_log_sigma]
+        for gw, gb in zip(gws, gbs, strict=True):
+            grads += [gw, gb]
+        return [grads[i] for i in argnums]
+
+    return cached_vjp(_reference_leaves, argnums, ans, args, backward)
+
+
+objective_tree = register(_objective_tree_raw, _objective_tree_vjp, _reference_tree)
+objective_leaves = register(_objective_leaves_raw, _objective_leaves_vjp, _reference_leaves)
+
+
+def fast_objective(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
+    """Return the objective at checked ``params``, recording at most one autograd node."""
+    if isbox(params):
+        return objective_tree(params, log_sigma, obj)
+    leaves = _leaves(params)
+    if any_box(leaves):
+        return objective_leaves(obj, log_sigma, *leaves)
+    if isbox(log_sigma):
+        return objective_tree(params, log_sigma, obj)
+    return obj.value(leaves[0::2], leaves[1::2], log_sigma, keep=False)[0]

@@ -1,0 +1,522 @@
+"""The objective built by ``tinynn.losses.make_objective`` (private to :mod:`tinynn.losses`).
+
+:class:`Objective` is what users call and differentiate; :class:`FlatObjective` is the same
+objective read on one flat parameter vector, the protocol that L-BFGS (and any method working on
+``theta_P``) uses without knowing this class. The treatment of the noise lives here, in one place:
+
+- ``"fixed"``: sigma is given; the objective takes the network's parameters;
+- ``"profile"``: sigma is learned without a prior. For any network the maximum-likelihood sigma is
+  the RMS of its residuals, so sigma is profiled out: the objective is the likelihood at unit
+  noise, whose minimizer in the network is the maximum-likelihood network, and
+  :meth:`Objective.unpack` returns the RMS residual as sigma;
+- ``"joint"``: sigma is learned with a prior; the objective takes ``{'net': params,
+  'log_sigma': s_O}`` and trains ``log sigma`` with the network.
+
+Shape suffixes: N examples, D input features, O outputs, P scalars in a flat parameter vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import autograd
+import numpy as np
+from autograd.tracer import isbox
+
+from tinynn import model
+from tinynn._checks import as_float_array, check_choice, check_positive, describe
+from tinynn._primitive import unbox
+from tinynn._typing import Params, Tree
+from tinynn.losses._fused import FusedObjective, fast_objective
+from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
+
+NOISE_MODES = ("fixed", "profile", "joint")
+
+
+class Objective:
+    """The training objective ``loss(params)`` built by :func:`make_objective`.
+
+    Calling it returns the negative log-likelihood of the stored data (plus the negative log
+    prior when ``prior_std`` is set) at ``params``; autograd differentiates it as one node.
+    With ``sigma="learn"`` and a prior, ``params`` is ``{'net': params, 'log_sigma': s_O}``
+    (build it with :meth:`init`); :meth:`unpack` returns the network and sigma of any
+    parameters the objective takes.
+
+    Attributes
+    ----------
+    x : ndarray of shape (N, D)
+        The inputs, as checked at build time.
+    y : ndarray of shape (N,) or (N, O)
+        The targets.
+    noise : {"fixed", "profile", "joint"}
+        How sigma is treated (see :func:`make_objective`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import make_objective
+    >>> from tinynn.params import make_params
+    >>> x = np.linspace(-1, 1, 20)[:, None]
+    >>> y = 2.0 * x[:, 0]
+    >>> loss = make_objective(x, y, sigma="learn", prior_std=10.0)
+    >>> loss.noise
+    'joint'
+    >>> params = loss.init(make_params(1, [], rng=0))
+    >>> sorted(params), params["log_sigma"]
+    (['log_sigma', 'net'], array([0.]))
+    """
+
+    def __init__(self, fused: FusedObjective, act: model.Activation, noise: str) -> None:
+        self._fused = fused
+        self._act = act
+        self.noise = noise
+        self.x = fused.x_ND
+        self.y = fused.y
+        self._n_out = fused.y_NO.shape[1]
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    def __call__(self, params: Tree) -> Any:
+        net, log_sigma = self._split(params)
+        self._check(net)
+        if self._act.name is None:
+            return self._fused.reference(net, log_sigma)
+        return fast_objective(net, log_sigma, self._fused)
+
+    def value_and_grad(self, params: Tree) -> tuple[float, Tree]:
+        """Return the loss and its gradient at plain ``params`` without autograd's tracing.
+
+        Gives the same numbers as ``autograd.value_and_grad(loss)(params)`` about 30 us sooner
+        per call; meant for optimizer loops.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Network parameters matching the data's D inputs and O outputs (with a learned
+            sigma and a prior, ``{'net': params, 'log_sigma': s_O}``).
+
+        Returns
+        -------
+        value : float
+            The objective at ``params``.
+        grads : list of dict, or dict
+            Its gradient, new arrays shaped like ``params``.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` does not fit the data (both sizes named).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> loss = make_objective(np.array([[1.0]]), np.array([3.0]), form="notebook")
+        >>> value, grads = loss.value_and_grad([{'w': np.array([[1.0]]), 'b': np.array([0.0])}])
+        >>> float(value), grads[0]['w'].tolist(), grads[0]['b'].tolist()
+        (2.0, [[-2.0]], [-2.0])
+        """
+        net, log_sigma = self._split(params)
+        self._check(net)
+        if self._act.name is None or isbox(net) or isbox(log_sigma):
+            return autograd.value_and_grad(self)(params)
+        leaves = [leaf for layer in net for leaf in (layer["w"], layer["b"])]
+        if any(isbox(leaf) for leaf in leaves):
+            return autograd.value_and_grad(self)(params)
+        ws, bs = leaves[0::2], leaves[1::2]
+        value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
+        gws, gbs, g_log_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0)
+        grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
+        if any(next(iter(layer)) != "w" for layer in net):  # keep each dict's key order
+            pairs = zip(grads, net, strict=True)
+            grads = [{key: grad[key] for key in layer} for grad, layer in pairs]
+        net_grads = tuple(grads) if isinstance(net, tuple) else grads
+        if self.noise != "joint":
+            return value, net_grads
+        parts = {"net": net_grads, "log_sigma": g_log_sigma}
+        return value, {key: parts[key] for key in params}
+
+    def flat(self, params: Tree) -> FlatObjective | None:
+        """Return this objective read on flat vectors laid out like ``tree.flatten(params)``.
+
+        The protocol for methods that work on one parameter vector (L-BFGS,
+        :func:`tinynn.optim.minimize` uses it): the returned object evaluates the loss and its
+        gradient on ``theta_P`` with no tree built per call. ``params`` is checked against the
+        data here, once, with the errors of a call.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes; only their structure and shapes are used.
+
+        Returns
+        -------
+        FlatObjective or None
+            None when ``params`` is not laid out as the objective reads it (dicts with keys in
+            another order than ``'w', 'b'`` or ``'net', 'log_sigma'``) or the activation is a
+            custom callable; then use :meth:`value_and_grad`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` does not fit the data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn import tree
+        >>> from tinynn.losses import make_objective
+        >>> from tinynn.params import make_params
+        >>> loss = make_objective(np.zeros((5, 2)), np.ones(5))
+        >>> params = make_params(2, [3], rng=0)
+        >>> flat = loss.flat(params)
+        >>> theta_P, _ = tree.flatten(params)
+        >>> value, grad_P = flat.value_and_grad(theta_P)
+        >>> flat.size, grad_P.shape, bool(np.isclose(value, loss(params)))
+        (13, (13,), True)
+        """
+        net, _ = self._split(params)
+        if self._act.name is None or type(net) not in (list, tuple):
+            return None
+        if not all(type(layer) is dict and list(layer) == ["w", "b"] for layer in net):
+            return None
+        if self.noise == "joint" and list(params) != ["net", "log_sigma"]:
+            return None
+        shapes = self._check(net)
+        return FlatObjective(self._fused, shapes, isinstance(net, tuple), self.noise == "joint")
+
+    # -- the noise -----------------------------------------------------------------------------
+
+    def init(self, net: Params, *, sigma: float = 1.0) -> Tree:
+        """Return the parameters this objective trains, starting from the network ``net``.
+
+        With a jointly learned sigma (``noise == "joint"``) that is ``{'net': net, 'log_sigma':
+        log(sigma) * ones(O)}``; otherwise ``net`` itself.
+
+        Parameters
+        ----------
+        net : list of dict
+            The network's parameters.
+        sigma : float, default 1.0
+            Starting noise standard deviation (used only when sigma is learned jointly).
+
+        Returns
+        -------
+        list of dict, or dict
+
+        Raises
+        ------
+        ValueError
+            If ``net`` does not fit the data or ``sigma`` is not positive.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> from tinynn.params import make_params
+        >>> loss = make_objective(np.zeros((4, 1)), np.zeros((4, 2)), sigma="learn", prior_std=1.0)
+        >>> loss.init(make_params(1, [], 2, rng=0), sigma=0.5)["log_sigma"].round(4)
+        array([-0.6931, -0.6931])
+        """
+        self._check(net)
+        start = check_positive(sigma, "sigma")
+        if self.noise != "joint":
+            return net
+        return {"net": net, "log_sigma": np.full(self._n_out, np.log(start))}
+
+    def unpack(self, params: Tree) -> tuple[Params, Any]:
+        """Return the network and the noise standard deviation of parameters of this objective.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes, e.g. ``result.params`` after training.
+
+        Returns
+        -------
+        net : list of dict
+            The network's parameters.
+        sigma : float or ndarray
+            The fixed sigma as given; with ``noise == "profile"`` the maximum-likelihood sigma
+            of ``net`` (the RMS residual per output); with ``"joint"`` ``exp(log_sigma)``. A
+            float for one output, shape (O,) for several.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> loss = make_objective(np.array([[0.0], [1.0]]), np.array([1.0, 3.0]), sigma="learn")
+        >>> net, sigma = loss.unpack([{'w': np.array([[2.0]]), 'b': np.array([0.0])}])
+        >>> sigma  # residuals -1 and -1
+        1.0
+        """
+        net, log_sigma = self._split(params)
+        self._check(net)
+        if self.noise == "fixed":
+            return net, self._fused.sigma
+        if self.noise == "joint":
+            sigma_O = np.exp(np.asarray(unbox(log_sigma), dtype=np.float64))
+        else:
+            yhat = np.asarray(unbox(model.predict(net, self.x, activation=self._act.fn)))
+            resid_NO = yhat.reshape(self._fused.y_NO.shape) - self._fused.y_NO
+            sigma_O = np.sqrt(np.mean(resid_NO**2, axis=0))
+        return net, (float(sigma_O[0]) if self.y.ndim == 1 else sigma_O)
+
+    def solve_output_layer(self, params: Tree) -> Tree:
+        """Return ``params`` with the output layer set to its exact optimum given the others.
+
+        Given the hidden layers, the output layer of the Gaussian objective is a linear
+        least-squares problem: minimize ``||y - A c||^2 + ridge * ||c||^2`` over the output
+        weights and bias ``c``, with ``A = [features, 1]`` and ``ridge = sigma**2 /
+        prior_std**2`` per output (no ridge without a prior). Alternating it with first-order
+        steps on the hidden layers (variable projection) speeds training up many times.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes.
+
+        Returns
+        -------
+        list of dict, or dict
+            New parameters of the same structure; only the output layer changed.
+
+        Raises
+        ------
+        ValueError
+            If sigma was given per example (a weighted fit is not supported).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> x = np.array([[0.0], [1.0], [2.0]]); y = np.array([1.0, 3.0, 5.0])
+        >>> loss = make_objective(x, y)
+        >>> fitted = loss.solve_output_layer([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}])
+        >>> fitted[0]['w'].round(6).tolist(), fitted[0]['b'].round(6).tolist()
+        ([[2.0]], [1.0])
+        """
+        net, log_sigma = self._split(params)
+        self._check(net)
+        fused = self._fused
+        noise2: Any
+        if self.noise == "joint":
+            noise2 = np.exp(2.0 * np.asarray(log_sigma, dtype=np.float64))
+        elif self.noise == "fixed":
+            sigma: Any = fused.sigma
+            if np.ndim(sigma) == 2 or np.size(sigma) not in (1, self._n_out):
+                raise ValueError(
+                    "solve_output_layer needs sigma as one value or one per output, got one per "
+                    f"example (shape {np.shape(sigma)})"
+                )
+            noise2 = np.square(sigma)
+        else:
+            noise2 = 1.0
+        strength = 0.0 if fused.prior_std is None else 1.0 / fused.prior_std**2
+        ridge_O = np.broadcast_to(strength * np.asarray(noise2, dtype=float), (self._n_out,))
+        new_net = _solve_last_layer(list(net), self.x, fused.y_NO, self._act.fn, ridge_O)
+        if self.noise != "joint":
+            return tuple(new_net) if isinstance(net, tuple) else new_net
+        return {key: new_net if key == "net" else params[key] for key in params}
+
+    # -- checks ----------------------------------------------------------------------------------
+
+    def _split(self, params: Tree) -> tuple[Params, Any]:
+        """Return ``(net, log_sigma)``; log_sigma is None unless sigma is learned jointly."""
+        if self.noise != "joint":
+            return params, None
+        value = unbox(params)
+        if not isinstance(value, dict) or sorted(value) != ["log_sigma", "net"]:
+            raise TypeError(
+                f"params must be a dict {{'net': params, 'log_sigma': s_O}} when sigma is learned "
+                f"with a prior, got {describe(value)}; build it with objective.init(params)"
+            )
+        log_sigma = params["log_sigma"]
+        shape = np.shape(unbox(log_sigma))
+        if shape != (self._n_out,):
+            raise ValueError(
+                f"params['log_sigma'] must have shape ({self._n_out},), one per output, got "
+                f"shape {shape}"
+            )
+        return params["net"], log_sigma
+
+    def _check(self, net: Params) -> list[tuple[int, int]]:
+        shapes = model.layer_shapes(net)
+        n_features = self.x.shape[1]
+        if shapes[0][0] != n_features:
+            raise ValueError(
+                f"params[0]['w'] expects {shapes[0][0]} input features but x has {n_features} "
+                f"(shape {self.x.shape}); rebuild params for {n_features} inputs"
+            )
+        if shapes[-1][1] != self._n_out:
+            raise ValueError(
+                f"params[-1]['w'] gives {shapes[-1][1]} outputs but y has {self._n_out} "
+                f"(shape {self.y.shape}); rebuild params for {self._n_out} outputs"
+            )
+        return shapes
+
+    def __repr__(self) -> str:
+        f = self._fused
+        sigma = "'learn'" if self.noise != "fixed" else repr(f.sigma)
+        return (
+            f"Objective(N={self.x.shape[0]}, D={self.x.shape[1]}, O={self._n_out}, "
+            f"sigma={sigma}, prior_std={f.prior_std!r}, "
+            f"activation={self._act.name or self._act.fn!r}, "
+            f"form={'full' if f.full else 'notebook'!r})"
+        )
+
+
+def _solve_last_layer(
+    net: list[Any], x_ND: np.ndarray, y_NO: np.ndarray, activation: Any, ridge_O: np.ndarray
+) -> list[Any]:
+    """Return ``net`` with its last layer at the ridge least-squares optimum (see above)."""
+    if len(net) > 1:
+        z = np.asarray(unbox(model.predict(net[:-1], x_ND, activation=activation)))
+        feats = np.asarray(activation(z.reshape(len(x_ND), -1)))
+    else:
+        feats = x_ND
+    a_NK = np.hstack([feats, np.ones((len(x_ND), 1))])
+    if not np.any(ridge_O > 0):
+        coef = np.linalg.lstsq(a_NK, y_NO, rcond=None)[0]
+    else:
+        gram = a_NK.T @ a_NK
+        rhs = a_NK.T @ y_NO
+        eye = np.eye(gram.shape[0])
+        coef = np.column_stack(
+            [np.linalg.solve(gram + r * eye, rhs[:, o]) for o, r in enumerate(ridge_O)]
+        )
+    out = list(net)
+    out[-1] = {"w": np.array(coef[:-1]), "b": np.array(coef[-1])}
+    return out
+
+
+class FlatObjective:
+    """An objective read on one flat float64 vector laid out like ``tree.flatten(params)``.
+
+    Built by :meth:`Objective.flat`. :meth:`value_and_grad` reads every ``w`` and ``b`` (and a
+    learned ``log_sigma``) as views of ``theta_P`` and writes the gradient into one new vector of
+    the same layout, so no tree is built per evaluation; :meth:`unflatten` builds the parameter
+    tree (views of a vector) only when one is needed.
+
+    Attributes
+    ----------
+    size : int
+        P, the length of the flat vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import make_objective
+    >>> loss = make_objective(np.zeros((3, 1)), np.ones(3), sigma=1.0, form="notebook")
+    >>> flat = loss.flat([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}])
+    >>> flat.value_and_grad(np.array([0.0, 1.0]))  # w = 0, b = 1 fits exactly
+    (0.0, array([0., 0.]))
+    >>> flat.unflatten(np.array([2.0, 3.0]))
+    [{'w': array([[2.]]), 'b': array([3.])}]
+    """
+
+    def __init__(
+        self,
+        fused: FusedObjective,
+        shapes: Sequence[tuple[int, int]],
+        as_tuple: bool,
+        learn_sigma: bool,
+    ) -> None:
+        self._fused = fused
+        self._as_tuple = as_tuple
+        self._w_slices: list[tuple[int, int, tuple[int, int]]] = []
+        self._b_slices: list[tuple[int, int]] = []
+        start = 0
+        for n_in, n_out in shapes:
+            self._w_slices.append((start, start + n_in * n_out, (n_in, n_out)))
+            start += n_in * n_out
+            self._b_slices.append((start, start + n_out))
+            start += n_out
+        self._sigma_slice = None
+        if learn_sigma:
+            self._sigma_slice = (start, start + fused.y_NO.shape[1])
+            start += fused.y_NO.shape[1]
+        self.size = start
+
+    def _views(self, vec_P: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
+        ws = [vec_P[s:e].reshape(shape) for s, e, shape in self._w_slices]
+        bs = [vec_P[s:e] for s, e in self._b_slices]
+        log_sigma = None
+        if self._sigma_slice is not None:
+            log_sigma = vec_P[self._sigma_slice[0] : self._sigma_slice[1]]
+        return ws, bs, log_sigma
+
+    def value_and_grad(self, theta_P: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return the objective at ``theta_P`` (P,) and its gradient as a new (P,) vector.
+
+        Raises
+        ------
+        ValueError
+            If ``theta_P`` does not have shape (P,).
+        """
+        theta_P = np.asarray(theta_P, dtype=np.float64)
+        if theta_P.shape != (self.size,):
+            raise ValueError(
+                f"theta_P must have shape ({self.size},) to match the parameters, got "
+                f"shape {theta_P.shape}"
+            )
+        grad_P = np.empty(self.size)
+        ws, bs, log_sigma = self._views(theta_P)
+        value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
+        gws, gbs, g_log_sigma = self._views(grad_P)
+        _, _, g_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0, into=(gws, gbs))
+        if g_log_sigma is not None:
+            g_log_sigma[...] = g_sigma
+        return value, grad_P
+
+    def unflatten(self, vec_P: np.ndarray) -> Tree:
+        """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""
+        ws, bs, log_sigma = self._views(vec_P)
+        layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
+        net = tuple(layers) if self._as_tuple else layers
+        return net if log_sigma is None else {"net": net, "log_sigma": log_sigma}
+
+
+def build(
+    x: Any,
+    y: Any,
+    sigma: Any,
+    prior_std: float | None,
+    activation: Any,
+    form: str,
+    reduction: str,
+) -> Objective:
+    """Check the data once and return the objective (the body of ``losses.make_objective``)."""
+    full = check_choice(form, "form", FORMS) == "full"
+    mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
+    x_arr = as_float_array(x, "x", ndims=(1, 2))
+    y_arr = as_float_array(y, "y", ndims=(1, 2))
+    n = y_arr.shape[0]
+    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        raise ValueError(
+            f"y must have shape ({n},) for one output (predictions of a one-output network have "
+            f"shape (N,)), got {y_arr.shape}; pass y.ravel()"
+        )
+    x_ND = x_arr.reshape(-1, 1) if x_arr.ndim == 1 else x_arr
+    if x_ND.shape[0] != n:
+        raise ValueError(
+            f"x and y must have the same number of examples, got x {x_arr.shape} and "
+            f"y {y_arr.shape}"
+        )
+    if isbox(sigma):
+        raise TypeError(
+            "sigma must be a fixed number in make_objective (or 'learn'), got a traced value; "
+            "pass sigma='learn', or write the loss as gaussian_nll(y, predict(params, x), sigma)"
+        )
+    if prior_std is not None:
+        prior_std = check_positive(prior_std, "prior_std")
+    if isinstance(sigma, str):
+        check_choice(sigma, "sigma", ("learn",))
+        noise = "joint" if prior_std is not None else "profile"
+        sigma = None if noise == "joint" else 1.0  # profile: the likelihood at unit noise
+    else:
+        noise, sigma = "fixed", check_sigma(sigma, y_arr.shape)
+    act = model.resolve_activation(activation)
+    fused = FusedObjective(x_ND, y_arr, sigma, prior_std, act, full, mean)
+    return Objective(fused, act, noise)

@@ -1,0 +1,63 @@
+"""The Regressor builds its loss with make_objective and fits the same models as tinynn 0.1.0.
+
+The golden numbers were computed by tinynn 0.1.0, whose Regressor wrote the learned-sigma losses
+itself (a least-squares fit without a prior, a hand-composed joint likelihood with one). Thirty
+L-BFGS or Adam iterations keep round-off from being amplified by the non-convex fit, so the
+tolerance can be 1e-8.
+"""
+
+import numpy as np
+import pytest
+
+from tinynn import Regressor
+from tinynn.data import make_quadratic_data
+from tinynn.losses import make_objective
+
+GOLDEN_0_1 = {
+    "learned sigma": (
+        {},
+        [3.1993791805569, -0.877629626729644, -5.50330441851074, 12.0621342327],
+        1.70818448536469,
+    ),
+    "learned sigma with a prior": (
+        {"prior_std": 1.0},
+        [4.67881572663602, 0.582159062704327, -2.5523141521288, 11.5976156844232],
+        2.37660805783745,
+    ),
+    "learned sigma with a prior, Adam": (
+        {"prior_std": 1.0, "optimizer": "adam"},
+        [3.23717482176524, -0.372552069480934, -6.02805917471788, 12.1914020857445],
+        17.5901220743842,
+    ),
+    "fixed sigma with a prior": (
+        {"sigma": 0.1, "alpha": 0.5},
+        [3.19900194028091, -0.877712102114572, -5.5038470234749, 12.0618874851375],
+        0.1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_0_1))
+def test_fits_equal_those_of_tinynn_0_1(case):
+    settings, predictions, sigma = GOLDEN_0_1[case]
+    x, y = make_quadratic_data()
+    est = Regressor(random_state=0, max_iter=30, **settings).fit(x, y)
+    np.testing.assert_allclose(est.predict(x[:4]), predictions, rtol=1e-8)
+    np.testing.assert_allclose(est.sigma_, sigma, rtol=1e-8)
+
+
+def test_learned_sigma_fit_is_the_objectives_unpacked_result(monkeypatch):
+    import tinynn.estimator as estimator_module
+
+    built = []
+
+    def spy(*args, **kwargs):
+        built.append(kwargs)
+        return make_objective(*args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "make_objective", spy)
+    x, y = make_quadratic_data()
+    Regressor(random_state=0, max_iter=5, prior_std=1.0).fit(x, y)
+    Regressor(random_state=0, max_iter=5).fit(x, y)
+    assert [kw["sigma"] for kw in built] == ["learn", "learn"]
+    assert [kw["prior_std"] for kw in built] == [1.0, None]
