@@ -1,6 +1,5 @@
 """Tests for the fast path: it must agree with plain autograd and record very few graph nodes."""
 
-import itertools
 import threading
 
 import autograd
@@ -11,24 +10,13 @@ from autograd.core import VJPNode, make_vjp
 from autograd.test_util import check_grads
 from autograd.tracer import trace
 from autograd.util import toposort
+from conftest import make, seed_check_grads
 
 from tinynn import _primitive, tree
 from tinynn.losses import gaussian_nll, log_prior, make_objective
 from tinynn.model import ACTIVATIONS, _network, predict
 
 BUILTINS = sorted(ACTIVATIONS)
-
-
-def seed_check_grads(seed):
-    """Seed numpy's global state: autograd's check_grads draws its random directions there."""
-    np.random.seed(seed)  # noqa: NPY002
-
-
-def make(sizes, rng, scale=0.7):
-    return [
-        {"w": scale * rng.normal(size=(a, b)), "b": 0.3 * rng.normal(size=b)}
-        for a, b in itertools.pairwise(sizes)
-    ]
 
 
 def reference(params, x, activation="tanh"):

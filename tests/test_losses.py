@@ -1,6 +1,5 @@
 """Tests for tinynn.losses: golden numbers, oracles, properties, gradients and every error."""
 
-import itertools
 import math
 
 import autograd
@@ -8,6 +7,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd.test_util import check_grads
+from conftest import make, seed_check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -27,18 +27,6 @@ def linear_toy_data():
 
 def zero_linear_params():
     return [{"w": np.zeros((2, 1)), "b": np.zeros(1)}]
-
-
-def seed_check_grads(seed):
-    """Seed numpy's global state: autograd's check_grads draws its random directions there."""
-    np.random.seed(seed)  # noqa: NPY002
-
-
-def make(sizes, rng, scale=0.7):
-    return [
-        {"w": scale * rng.normal(size=(a, b)), "b": 0.3 * rng.normal(size=b)}
-        for a, b in itertools.pairwise(sizes)
-    ]
 
 
 # ---------------------------------------------------------------- golden and oracle

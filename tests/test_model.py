@@ -1,29 +1,16 @@
 """Tests for tinynn.model: shapes, activations, errors and finite-difference gradients."""
 
-import itertools
-
 import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd.test_util import check_grads
+from conftest import make, seed_check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinynn.model import ACTIVATIONS, get_activation, predict
 
 BUILTINS = sorted(ACTIVATIONS)
-
-
-def seed_check_grads(seed):
-    """Seed numpy's global state: autograd's check_grads draws its random directions there."""
-    np.random.seed(seed)  # noqa: NPY002
-
-
-def make(sizes, rng, scale=0.7):
-    return [
-        {"w": scale * rng.normal(size=(a, b)), "b": 0.3 * rng.normal(size=b)}
-        for a, b in itertools.pairwise(sizes)
-    ]
 
 
 # ---------------------------------------------------------------- shapes

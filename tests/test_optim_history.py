@@ -5,13 +5,10 @@ import re
 
 import numpy as np
 import pytest
+from conftest import quad_value_and_grad
 
 from tinynn import optim
 from tinynn.optim import CallbackInfo, DivergenceWarning, gradient_descent, minimize
-
-
-def quad_value_and_grad(x):
-    return float(np.sum(x * x)), 2.0 * x
 
 
 def run_quad(n_iters, **kwargs):

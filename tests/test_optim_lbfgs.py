@@ -6,15 +6,12 @@ import sys
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from conftest import rosenbrock
 
 from tinynn import optim
 from tinynn.optim import DivergenceWarning, lbfgs, minimize
 
 pytest.importorskip("scipy")
-
-
-def rosenbrock(x_D):
-    return (1 - x_D[0]) ** 2 + 100 * (x_D[1] - x_D[0] ** 2) ** 2
 
 
 def counting(fn, fail_at=None, exc=None, value=None):

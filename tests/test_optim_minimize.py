@@ -4,6 +4,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from conftest import quad_value_and_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,10 +37,6 @@ def net_loss(params):
 
 def sum_of_squares(x):
     return anp.sum(x**2)
-
-
-def quad_value_and_grad(x):
-    return float(np.sum(x * x)), 2.0 * x
 
 
 def assert_trees_equal(a, b):

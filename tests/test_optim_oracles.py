@@ -3,6 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from conftest import rosenbrock
 
 from tinynn import optim
 from tinynn.optim import minimize
@@ -28,10 +29,6 @@ def rosenbrock_value_and_grad(x_D):
     value = (1 - a) ** 2 + 100 * (b - a**2) ** 2
     grad = np.array([-2 * (1 - a) - 400 * a * (b - a**2), 200 * (b - a**2)])
     return value, grad
-
-
-def rosenbrock(x_D):
-    return (1 - x_D[0]) ** 2 + 100 * (x_D[1] - x_D[0] ** 2) ** 2
 
 
 def test_sum_of_squares_goes_to_zero_like_the_notebook():

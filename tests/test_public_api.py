@@ -52,7 +52,7 @@ def _imported_tinynn_modules(path):
 
 
 def test_core_modules_never_import_the_friendly_layer():
-    core_files = [p for name in CORE for p in ([SRC / name] + sorted((SRC / name).glob("*.py")))]
+    core_files = [p for name in CORE for p in [SRC / name, *sorted((SRC / name).glob("*.py"))]]
     offenders = {}
     for path in core_files:
         if path.is_file():

@@ -17,8 +17,6 @@ from typing import Any
 import numpy as np
 from autograd.tracer import getval, isbox
 
-RngLike = np.random.Generator | int | None
-
 
 def describe(value: Any) -> str:
     """Return a short description of ``value`` for an error message."""

@@ -31,8 +31,6 @@ from tinynn._typing import Params, Tree
 from tinynn.losses._fused import FusedObjective, fast_objective
 from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
 
-NOISE_MODES = ("fixed", "profile", "joint")
-
 
 class Objective:
     """The training objective ``loss(params)`` built by :func:`make_objective`.
