@@ -9,18 +9,18 @@ The noise is either fixed (``inv_var`` is set at build time) or learned: then ``
 shape (O,) is an argument of every call, and the objective is
 ``0.5 * sum(r**2 * exp(-2 log_sigma)) + N * sum(log_sigma)`` plus constants.
 
-Buffers: hidden activations and backpropagated deltas live in arrays owned by the objective and
-reused across calls (at N >= 1000 freshly allocated temporaries page-fault expensively). A lock
-and a generation counter keep this safe: the VJP uses the buffers only if no other forward pass
-has written them since its own forward pass, and recomputes into fresh arrays otherwise. Another
-thread that finds the buffers busy uses fresh arrays.
+Work arrays: hidden activations and backpropagated deltas live in sets of arrays owned by the
+objective and reused across calls (at N >= 1000 freshly allocated temporaries page-fault
+expensively). A forward pass takes a set from a small pool and the backward pass that follows it
+puts the set back, so two passes in flight (nested tracing, threads) never share arrays; taking
+and returning are single ``list.pop``/``list.append`` calls, which are atomic, so no lock is
+needed. A forward pass whose backward pass never comes simply drops its set.
 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +66,7 @@ class FusedObjective:
         self.scale = 1.0 / y.shape[0] if mean else 1.0
         n, n_out = self.y_NO.shape
         self.inv_var: Any = 1.0
+        self.scalar_sigma = sigma is None or np.ndim(sigma) == 0
         self.nll_const = n * n_out * HALF_LOG_2PI if full else 0.0
         if sigma is not None:
             self.inv_var = 1.0 / np.square(sigma)
@@ -76,49 +77,47 @@ class FusedObjective:
         self.prior_log_const = 0.0
         if prior_std is not None and full:
             self.prior_log_const = HALF_LOG_2PI + float(np.log(prior_std))
-        self._lock = threading.Lock()
-        self._generation = 0
-        self._buffers: dict[Any, np.ndarray] = {}
+        self._pool: list[_WorkArrays] = []
 
-    def _buffer(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape != shape:
-            buf = self._buffers[key] = np.empty(shape)
-        return buf
+    def _take(self) -> _WorkArrays:
+        try:
+            return self._pool.pop()
+        except IndexError:
+            return _WorkArrays()
+
+    def _give(self, work: _WorkArrays) -> None:
+        if len(self._pool) < _POOL_SIZE:
+            self._pool.append(work)
 
     def _prior(self, leaves: list[np.ndarray]) -> float:
-        if self.prior_std is None:
-            return 0.0
         total = sum(float(np.vdot(leaf, leaf)) for leaf in leaves)
         count = sum(leaf.size for leaf in leaves)
         return self.prior_coef * total + count * self.prior_log_const
 
-    def _noise(self, log_sigma: Any) -> tuple[Any, float]:
-        """Return ``1 / sigma**2`` and the NLL's log-sigma term for this call."""
-        if not self.learn:
-            return self.inv_var, 0.0
+    def _learned_noise(self, log_sigma: Any) -> tuple[np.ndarray, float]:
+        """Return ``1 / sigma**2`` and the NLL's log-sigma term for a learned sigma."""
         log_sigma_O = np.asarray(log_sigma, dtype=np.float64)
         return np.exp(-2.0 * log_sigma_O), self.y_NO.shape[0] * float(np.sum(log_sigma_O))
 
     def value(self, ws: list[Any], bs: list[Any], log_sigma: Any, keep: bool) -> tuple[float, Any]:
         """Return the objective and (when ``keep``) what the backward pass needs."""
-        use = self._lock.acquire(blocking=False)
-        try:
-            generation = None
-            if use:
-                self._generation += 1
-                generation = self._generation
-            buffers = self._buffer if use else None
-            out, acts = model.forward(ws, bs, self.x_ND, self.kernel, buffers)
-            out -= self.y_NO
-            inv_var, log_term = self._noise(log_sigma)
-            sq_O = np.einsum("no,no->o", out, out) if self.learn else None
-            sq = float(sq_O @ inv_var) if sq_O is not None else weighted_squares(out, inv_var)
-        finally:
-            if use:
-                self._lock.release()
-        total = 0.5 * sq + log_term + self.nll_const + self._prior([*ws, *bs])
-        return total * self.scale, ((generation, acts, out, sq_O) if keep else None)
+        work = self._take()
+        out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
+        out -= self.y_NO
+        sq_O, log_term = None, 0.0
+        if self.learn:
+            inv_var, log_term = self._learned_noise(log_sigma)
+            sq_O = np.einsum("no,no->o", out, out)
+            sq = float(sq_O @ inv_var)
+        else:
+            sq = weighted_squares(out, self.inv_var, self.scalar_sigma)
+        total = 0.5 * sq + log_term + self.nll_const
+        if self.prior_std is not None:
+            total += self._prior([*ws, *bs])
+        if not keep:
+            self._give(work)
+            return total * self.scale, None
+        return total * self.scale, (work, acts, out, sq_O)
 
     def grads(
         self,
@@ -131,34 +130,30 @@ class FusedObjective:
     ) -> Grads:
         """Return the gradients of every w and b and of log sigma (None when it is fixed).
 
-        Reuses the forward pass when it is intact. With ``into = (gws, gbs)`` the gradients are
-        written into those arrays (views of one flat vector, for L-BFGS) instead of fresh ones.
+        ``payload`` is what :meth:`value` kept (its work arrays are returned to the pool here);
+        None recomputes the forward pass. With ``into = (gws, gbs)`` the gradients are written
+        into those arrays (views of one flat vector, for L-BFGS) instead of fresh ones.
         """
-        generation, acts, r, sq_O = payload if payload is not None else (None, None, None, None)
-        locked = generation is not None and self._lock.acquire(blocking=False)
-        if locked and self._generation != generation:  # another forward pass reused the buffers
-            self._lock.release()
-            locked = False
-        try:
-            if r is None or acts is None or (generation is not None and not locked):
-                out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
-                r = out - self.y_NO
-                sq_O = np.einsum("no,no->o", r, r) if self.learn else None
-            inv_var, _ = self._noise(log_sigma)
-            factor = g * self.scale
-            g_log_sigma = None
-            if sq_O is not None:
-                g_log_sigma = factor * (self.y_NO.shape[0] - sq_O * inv_var)
-            r *= inv_var * factor
-            buffers = self._buffer if locked else None
-            gws, gbs, _ = model.backward(
-                ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
-            )
-            if locked:
-                self._generation += 1  # the backward pass overwrote the cached activations
-        finally:
-            if locked:
-                self._lock.release()
+        if payload is None:
+            work = None
+            out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
+            r = out - self.y_NO
+            sq_O = np.einsum("no,no->o", r, r) if self.learn else None
+        else:
+            work, acts, r, sq_O = payload
+        factor = g * self.scale
+        g_log_sigma = None
+        inv_var = self.inv_var
+        if self.learn:
+            inv_var, _ = self._learned_noise(log_sigma)
+            g_log_sigma = factor * (self.y_NO.shape[0] - sq_O * inv_var)
+        r *= inv_var * factor
+        buffers = None if work is None else work.get
+        gws, gbs, _ = model.backward(
+            ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
+        )
+        if work is not None:
+            self._give(work)
         if self.prior_std is not None:
             factor = 2.0 * self.prior_coef * g * self.scale
             for gw, w in zip(gws, ws, strict=True):
@@ -184,6 +179,24 @@ class FusedObjective:
             const = count * self.prior_log_const
             total = total + reference_sum_squares(params, self.prior_coef, const)
         return total * self.scale
+
+
+_POOL_SIZE = 4  # work-array sets kept for reuse; more passes in flight allocate their own
+
+
+class _WorkArrays:
+    """One set of work arrays, looked up by key and reallocated when the shape changes."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self) -> None:
+        self.arrays: dict[Any, np.ndarray] = {}
+
+    def get(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self.arrays.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self.arrays[key] = np.empty(shape)
+        return buf
 
 
 def _leaves(params: Any) -> list[Any]:

@@ -95,9 +95,12 @@ def nll_constant(n_elements: int, sigma: Any) -> Any:
     return n_elements * HALF_LOG_2PI + copies * anp.sum(anp.log(sigma))
 
 
-def weighted_squares(r: np.ndarray, inv_var: Any) -> float:
-    """Return ``sum(r**2 * inv_var)`` for residuals ``r`` and ``1 / sigma**2`` (numpy)."""
-    if np.ndim(inv_var) == 0:
+def weighted_squares(r: np.ndarray, inv_var: Any, scalar: bool) -> float:
+    """Return ``sum(r**2 * inv_var)`` for residuals ``r`` and ``1 / sigma**2`` (numpy).
+
+    ``scalar`` says that ``inv_var`` is one number (then one dot product does it).
+    """
+    if scalar:
         return float(np.vdot(r, r)) * float(inv_var)
     return float(np.sum(r * r * inv_var))
 
@@ -106,7 +109,7 @@ def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
     if any_box((y, yhat, sigma)):  # only reached when traces are nested
         return reference_nll(y, yhat, sigma, full, mean)
     r = np.subtract(yhat, y)
-    value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma))
+    value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), np.ndim(sigma) == 0)
     if full:
         value += float(nll_constant(r.size, sigma))
     return value / n_examples(r.shape) if mean else value

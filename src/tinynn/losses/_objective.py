@@ -26,7 +26,7 @@ from autograd.tracer import isbox
 
 from tinynn import model
 from tinynn._checks import as_float_array, check_choice, check_positive, describe
-from tinynn._primitive import unbox
+from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
 from tinynn.losses._fused import FusedObjective, fast_objective
 from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
@@ -72,6 +72,9 @@ class Objective:
         self.x = fused.x_ND
         self.y = fused.y
         self._n_out = fused.y_NO.shape[1]
+        # (w shape, b shape) of every layer, once parameters have passed the full check
+        self._layout: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        self._shapes: list[tuple[int, int]] = []
 
     # -- evaluation ------------------------------------------------------------------------------
 
@@ -119,17 +122,19 @@ class Objective:
         self._check(net)
         if self._act.name is None or isbox(net) or isbox(log_sigma):
             return autograd.value_and_grad(self)(params)
-        leaves = [leaf for layer in net for leaf in (layer["w"], layer["b"])]
-        if any(isbox(leaf) for leaf in leaves):
+        ws = [layer["w"] for layer in net]
+        bs = [layer["b"] for layer in net]
+        if any_box(ws) or any_box(bs):
             return autograd.value_and_grad(self)(params)
-        ws, bs = leaves[0::2], leaves[1::2]
         value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
         gws, gbs, g_log_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0)
         grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
-        if any(next(iter(layer)) != "w" for layer in net):  # keep each dict's key order
-            pairs = zip(grads, net, strict=True)
-            grads = [{key: grad[key] for key in layer} for grad, layer in pairs]
-        net_grads = tuple(grads) if isinstance(net, tuple) else grads
+        for layer in net:
+            if next(iter(layer)) != "w":  # keep each dict's key order
+                pairs = zip(grads, net, strict=True)
+                grads = [{key: grad[key] for key in layer} for grad, layer in pairs]
+                break
+        net_grads = tuple(grads) if type(net) is tuple else grads
         if self.noise != "joint":
             return value, net_grads
         parts = {"net": net_grads, "log_sigma": g_log_sigma}
@@ -340,6 +345,29 @@ class Objective:
         return params["net"], log_sigma
 
     def _check(self, net: Params) -> list[tuple[int, int]]:
+        """Check ``net`` fits the data; return its layer shapes.
+
+        The full check runs when a structure is first seen; later calls with the same layout
+        (every optimizer step) only compare each leaf's shape with the remembered one.
+        """
+        layout = self._layout
+        plain = unbox(net)
+        if type(plain) in (list, tuple) and len(plain) == len(layout) and layout:
+            for layer, (w_shape, b_shape) in zip(plain, layout, strict=True):
+                if type(layer) is not dict or len(layer) != 2:
+                    break
+                if getattr(layer.get("w"), "shape", None) != w_shape:
+                    break
+                if getattr(layer.get("b"), "shape", None) != b_shape:
+                    break
+            else:
+                return self._shapes
+        shapes = self._check_fully(net)
+        self._layout = [((n_in, n_out), (n_out,)) for n_in, n_out in shapes]
+        self._shapes = shapes
+        return shapes
+
+    def _check_fully(self, net: Params) -> list[tuple[int, int]]:
         shapes = model.layer_shapes(net)
         n_features = self.x.shape[1]
         if shapes[0][0] != n_features:
