@@ -74,11 +74,43 @@ def interleaved_medians(
     min_sample_seconds: float = 0.004,
     min_number: dict[str, int] | None = None,
 ) -> dict[str, float]:
-    """Time every runner round-robin and return the median seconds per unit of work.
+    """Time every runner round-robin and return the median seconds per unit of work."""
+    samples = interleaved_samples(
+        runners, repeats=repeats, min_sample_seconds=min_sample_seconds, min_number=min_number
+    )
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(
+    samples: dict[str, list[float]], name: str, against: str
+) -> tuple[float, float, float] | None:
+    """Return the median over rounds of ``samples[name][r] / samples[against][r]``, with spread.
+
+    Both were timed in the same round, moments apart, so a drift of the machine's speed cancels
+    in each round's ratio. Returns ``(median, low, high)`` where low and high are the 25th and
+    75th percentiles of the per-round ratios, or None when either is missing.
+    """
+    top, bottom = samples.get(name), samples.get(against)
+    if not top or not bottom:
+        return None
+    ratios = sorted(t / b for t, b in zip(top, bottom, strict=True))
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return statistics.median(ratios), quartiles[0], quartiles[2]
+
+
+def interleaved_samples(
+    runners: dict[str, Callable[[int], object]],
+    *,
+    repeats: int,
+    min_sample_seconds: float = 0.004,
+    min_number: dict[str, int] | None = None,
+) -> dict[str, list[float]]:
+    """Time every runner round-robin and return every round's seconds per unit of work.
 
     Each runner is ``run(n)`` doing ``n`` units of work (``n`` training steps, say). A first call
     warms it up and calibrates ``n`` so that one sample lasts about ``min_sample_seconds``; then
-    every repeat times every runner once, in an order that rotates from repeat to repeat. The
+    every repeat (round) times every runner once, in an order that rotates from repeat to repeat.
+    ``samples[name][r]`` is round ``r``'s figure, so ratios can be paired round by round. The
     cyclic garbage collector is paused while a sample runs, as `timeit` does.
     """
     names = list(runners)
@@ -93,7 +125,7 @@ def interleaved_medians(
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
             samples[name].append(_time_once(runners[name], numbers[name]) / numbers[name])
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 def _time_once(run: Callable[[int], object], number: int) -> float:

@@ -2,8 +2,9 @@
 
 One step is: the Gaussian NLL of the whole data set, its gradient, and a gradient-descent update of
 the parameters in place. Every implementation runs in this one process, interleaved round-robin,
-one BLAS thread; the table reports the median time per step and its ratio to the hand-written numpy
-backprop of the same run (1.0x). The loop rows (the notebook's own loop, tinynn's
+one BLAS thread; the table reports the median time per step and its paired ratio to the
+hand-written numpy backprop (the median over rounds of the ratio within each round, with the
+25th-75th percentile range of those ratios). The loop rows (the notebook's own loop, tinynn's
 notebook-compatible loop, ``minimize`` with full history) report time per iteration of the loop.
 
 Run ``python benchmarks/bench_step.py [--quick]``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -136,6 +138,13 @@ def _tinynn_losses():
 def build_make_objective(problem: Problem):
     losses, _ = _tinynn_losses()
     vg = autograd.value_and_grad(losses.make_objective(problem.x_ND, problem.y_N, sigma=SIGMA))
+    params = problem.fresh_params()
+    return _step_runner(vg, params), _check_gradient(problem, vg, params)
+
+
+def build_objective_method(problem: Problem):
+    losses, _ = _tinynn_losses()
+    vg = losses.make_objective(problem.x_ND, problem.y_N, sigma=SIGMA).value_and_grad
     params = problem.fresh_params()
     return _step_runner(vg, params), _check_gradient(problem, vg, params)
 
@@ -275,6 +284,7 @@ IMPLEMENTATIONS: dict[str, Callable] = {
     "autograd value_and_grad, plain list-of-dict predict": build_plain_autograd,
     "notebook's own loop (per iteration)": build_notebook_loop,
     "tinynn make_objective + value_and_grad": build_make_objective,
+    "tinynn make_objective, its own value_and_grad method": build_objective_method,
     "user composition gaussian_nll(y, predict(params, x), sigma)": build_user_composition,
     "tinynn notebook-compatible loop (per iteration)": build_compat_loop,
     "tinynn minimize, full history (per iteration)": build_minimize_full_history,
@@ -293,10 +303,11 @@ JAX_LOOP = "JAX, 100 steps in one compiled loop"
 def measure(cases, *, repeats: int, min_sample_seconds: float):
     """Measure every implementation on every case; return (seconds, notes).
 
-    ``seconds[name][(H, N)]`` is the median time per step (None when skipped); ``notes[name]`` is a
-    list of remarks (why it was skipped, a gradient mismatch).
+    ``seconds[name][(H, N)]`` is the list of per-round times per step (None when skipped), one
+    per round of the interleaved timing; ``notes[name]`` is a list of remarks (why it was
+    skipped, a gradient mismatch).
     """
-    seconds: dict[str, dict[tuple[int, int], float | None]] = {n: {} for n in IMPLEMENTATIONS}
+    seconds: dict[str, dict[tuple[int, int], list[float] | None]] = {n: {} for n in IMPLEMENTATIONS}
     notes: dict[str, list[str]] = {n: [] for n in IMPLEMENTATIONS}
     for n_hidden, n_examples in cases:
         problem = Problem.make(n_hidden, n_examples)
@@ -319,7 +330,7 @@ def measure(cases, *, repeats: int, min_sample_seconds: float):
             if runner is not None:
                 runners[name] = runner
         min_number = {name: (10 if n_examples <= 300 else 3) for name in LOOPS}
-        timed = _harness.interleaved_medians(
+        timed = _harness.interleaved_samples(
             runners,
             repeats=repeats if n_examples <= 3000 else max(3, repeats // 2),
             min_sample_seconds=min_sample_seconds,
@@ -328,15 +339,30 @@ def measure(cases, *, repeats: int, min_sample_seconds: float):
         for name in IMPLEMENTATIONS:
             value = timed.get(name)
             if name == JAX_LOOP and value is not None:
-                value /= 100
+                value = [v / 100 for v in value]
             seconds[name][(n_hidden, n_examples)] = value
     return seconds, notes
 
 
-def ratio(seconds, name: str, case: tuple[int, int], against: str = REFERENCE) -> float | None:
-    """Return seconds[name][case] / seconds[against][case], or None when either is missing."""
+def ratio_with_spread(
+    seconds, name: str, case: tuple[int, int], against: str = REFERENCE
+) -> tuple[float, float, float] | None:
+    """Return the paired ratio to ``against`` (median over rounds) and its quartiles."""
     top, bottom = seconds.get(name, {}).get(case), seconds.get(against, {}).get(case)
-    return None if top is None or bottom is None else top / bottom
+    if top is None or bottom is None:
+        return None
+    return _harness.paired_ratio({"a": top, "b": bottom}, "a", "b")
+
+
+def ratio(seconds, name: str, case: tuple[int, int], against: str = REFERENCE) -> float | None:
+    """Return the paired ratio of ``name`` to ``against`` on ``case``, or None when missing."""
+    paired = ratio_with_spread(seconds, name, case, against)
+    return None if paired is None else paired[0]
+
+
+def median_seconds(seconds, name: str, case: tuple[int, int]) -> float | None:
+    values = seconds.get(name, {}).get(case)
+    return None if values is None else statistics.median(values)
 
 
 def report(seconds, notes, cases) -> _harness.Report:
@@ -348,12 +374,14 @@ def report(seconds, notes, cases) -> _harness.Report:
     for name in IMPLEMENTATIONS:
         cells = []
         for case in cases:
-            value = seconds[name].get(case)
-            cells.append(
-                "skipped"
-                if value is None
-                else f"{_harness.format_seconds(value)} ({ratio(seconds, name, case):.2f}x)"
-            )
+            value = median_seconds(seconds, name, case)
+            paired = ratio_with_spread(seconds, name, case)
+            if value is None or paired is None:
+                cells.append("skipped")
+                continue
+            mid, low, high = paired
+            spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
+            cells.append(f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})")
         rows.append([name, *cells])
     result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
     result.sections.append(_harness.markdown_table(header, rows))

@@ -28,7 +28,17 @@ from autograd.core import make_jvp, make_vjp
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import box_types, getval, isbox
 
-__all__ = ["any_box", "cached_vjp", "register", "stash", "traced_vjp", "unbox"]
+__all__ = [
+    "any_box",
+    "as_layers",
+    "cached_vjp",
+    "layer_leaves",
+    "leaf_grads",
+    "register",
+    "stash",
+    "traced_vjp",
+    "unbox",
+]
 
 _STASH = threading.local()
 
@@ -116,6 +126,31 @@ def cached_vjp(
         return backward(cached, g)
 
     return vjp
+
+
+# ---------------------------------------------------------------- the layers' leaves convention
+# A network primitive that receives its parameters as separate traced leaves takes them in the
+# order w0, b0, w1, b1, ... after its other arguments (``head``).
+
+
+def layer_leaves(params: Any) -> list[Any]:
+    """Return ``[w0, b0, w1, b1, ...]`` of a list of ``{'w', 'b'}`` layers."""
+    return [leaf for layer in params for leaf in (layer["w"], layer["b"])]
+
+
+def as_layers(leaves: Sequence[Any]) -> list[dict[str, Any]]:
+    """Return the list of ``{'w', 'b'}`` layers of ``[w0, b0, w1, b1, ...]``."""
+    return [{"w": w, "b": b} for w, b in zip(leaves[0::2], leaves[1::2], strict=True)]
+
+
+def leaf_grads(
+    head: list[Any], gws: Sequence[Any], gbs: Sequence[Any], argnums: Sequence[int]
+) -> list[Any]:
+    """Return the gradients asked for by ``argnums``: ``head`` then ``gw0, gb0, gw1, ...``."""
+    grads = list(head)
+    for gw, gb in zip(gws, gbs, strict=True):
+        grads += [gw, gb]
+    return [grads[i] for i in argnums]
 
 
 def register(

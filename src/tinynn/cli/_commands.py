@@ -40,6 +40,20 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
+def _regressor(args: argparse.Namespace, **settings: Any) -> Any:
+    """Return a Regressor with the training options every fitting command shares."""
+    from tinynn.estimator import Regressor
+
+    return Regressor(
+        hidden_sizes=args.hidden,
+        activation=args.activation,
+        optimizer=args.optimizer,
+        max_iter=args.max_iter,
+        random_state=args.seed,
+        **settings,
+    )
+
+
 def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> float:
     progress = Progress(int(est.max_iter), sys.stderr, enabled=not quiet)
     est._tinynn_callback = progress
@@ -85,7 +99,6 @@ def _save_figure(fig: Any, path: Path) -> None:
 
 def demo(args: argparse.Namespace) -> int:
     from tinynn.data import make_quadratic_data, train_test_split
-    from tinynn.estimator import Regressor
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -103,13 +116,7 @@ def demo(args: argparse.Namespace) -> int:
         f"tinynn demo: the notebook's quadratic toy data, y = -2 x0^2 + 2 x1^2 + 4.2 x0 - 4.2 x1 "
         f"+ noise (std {NOISE_STD}); {len(y_tr)} training and {len(y_te)} test examples"
     )
-    est = Regressor(
-        hidden_sizes=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        max_iter=args.max_iter,
-        random_state=args.seed,
-    )
+    est = _regressor(args)
     seconds = _fit_with_progress(est, x_tr, y_tr, args.quiet)
     train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
     print(
@@ -173,8 +180,6 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
 
 
 def fit(args: argparse.Namespace) -> int:
-    from tinynn.estimator import Regressor
-
     out = Path(args.out)
     if not out.parent.is_dir():
         raise CliError(f"output folder '{out.parent}' does not exist")
@@ -199,15 +204,8 @@ def fit(args: argparse.Namespace) -> int:
         )
     order = np.random.default_rng(args.seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
-    est = Regressor(
-        hidden_sizes=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        max_iter=args.max_iter,
-        sigma=args.sigma,
-        prior_std=args.prior_std,
-        early_stopping=args.early_stopping,
-        random_state=args.seed,
+    est = _regressor(
+        args, sigma=args.sigma, prior_std=args.prior_std, early_stopping=args.early_stopping
     )
     seconds = _fit_with_progress(est, x[train], y[train], args.quiet)
     metrics: dict[str, Any] = {}

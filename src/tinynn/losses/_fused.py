@@ -29,7 +29,16 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import model
-from tinynn._primitive import any_box, cached_vjp, register, stash, unbox
+from tinynn._primitive import (
+    any_box,
+    as_layers,
+    cached_vjp,
+    layer_leaves,
+    leaf_grads,
+    register,
+    stash,
+    unbox,
+)
 from tinynn.losses._likelihood import (
     HALF_LOG_2PI,
     nll_constant,
@@ -175,7 +184,7 @@ class FusedObjective:
         else:
             total = reference_nll(y, yhat, self.sigma, self.full, False)
         if self.prior_std is not None:
-            count = sum(int(np.size(unbox(leaf))) for leaf in _leaves(params))
+            count = sum(int(np.size(unbox(leaf))) for leaf in layer_leaves(params))
             const = count * self.prior_log_const
             total = total + reference_sum_squares(params, self.prior_coef, const)
         return total * self.scale
@@ -199,24 +208,16 @@ class _WorkArrays:
         return buf
 
 
-def _leaves(params: Any) -> list[Any]:
-    return [leaf for layer in params for leaf in (layer["w"], layer["b"])]
-
-
-def _as_layers(leaves: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"w": w, "b": b} for w, b in zip(leaves[0::2], leaves[1::2], strict=True)]
-
-
 def _reference_tree(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
     return obj.reference(params, log_sigma)
 
 
 def _reference_leaves(obj: FusedObjective, log_sigma: Any, *leaves: Any) -> Any:
-    return obj.reference(_as_layers(leaves), log_sigma)
+    return obj.reference(as_layers(leaves), log_sigma)
 
 
 def _objective_tree_raw(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
-    leaves = _leaves(params)
+    leaves = layer_leaves(params)
     if any_box(leaves):  # only reached when traces are nested
         return objective_leaves(obj, log_sigma, *leaves)
     ans, payload = obj.value(leaves[0::2], leaves[1::2], log_sigma, keep=True)
@@ -233,7 +234,7 @@ def _objective_leaves_raw(obj: FusedObjective, log_sigma: Any, *leaves: Any) -> 
 def _objective_tree_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
     def backward(cached: Any, g: Any) -> list[Any]:
         params, log_sigma, obj = args
-        leaves = _leaves(params)
+        leaves = layer_leaves(params)
         gws, gbs, g_log_sigma = obj.grads(cached, leaves[0::2], leaves[1::2], log_sigma, g)
         out: list[Any] = []
         if 0 in argnums:
@@ -252,10 +253,7 @@ def _objective_leaves_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> 
         gws, gbs, g_log_sigma = obj.grads(
             cached, list(leaves[0::2]), list(leaves[1::2]), log_sigma, g
         )
-        grads: list[Any] = [None, g_log_sigma]
-        for gw, gb in zip(gws, gbs, strict=True):
-            grads += [gw, gb]
-        return [grads[i] for i in argnums]
+        return leaf_grads([None, g_log_sigma], gws, gbs, argnums)
 
     return cached_vjp(_reference_leaves, argnums, ans, args, backward)
 
@@ -268,7 +266,7 @@ def fast_objective(params: Any, log_sigma: Any, obj: FusedObjective) -> Any:
     """Return the objective at checked ``params``, recording at most one autograd node."""
     if isbox(params):
         return objective_tree(params, log_sigma, obj)
-    leaves = _leaves(params)
+    leaves = layer_leaves(params)
     if any_box(leaves):
         return objective_leaves(obj, log_sigma, *leaves)
     if isbox(log_sigma):

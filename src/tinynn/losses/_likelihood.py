@@ -92,7 +92,9 @@ def nll_constant(n_elements: int, sigma: Any) -> Any:
     ``n_elements // sigma.size`` elements. Works on numpy values and on traced ones.
     """
     copies = n_elements // int(np.size(unbox(sigma)))
-    return n_elements * HALF_LOG_2PI + copies * anp.sum(anp.log(sigma))
+    if isbox(sigma):
+        return n_elements * HALF_LOG_2PI + copies * anp.sum(anp.log(sigma))
+    return n_elements * HALF_LOG_2PI + copies * float(np.sum(np.log(sigma)))
 
 
 def weighted_squares(r: np.ndarray, inv_var: Any, scalar: bool) -> float:
@@ -109,9 +111,10 @@ def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
     if any_box((y, yhat, sigma)):  # only reached when traces are nested
         return reference_nll(y, yhat, sigma, full, mean)
     r = np.subtract(yhat, y)
-    value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), np.ndim(sigma) == 0)
+    scalar = type(sigma) is float or np.ndim(sigma) == 0
+    value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), scalar)
     if full:
-        value += float(nll_constant(r.size, sigma))
+        value += nll_constant(r.size, sigma)
     return value / n_examples(r.shape) if mean else value
 
 

@@ -29,7 +29,16 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import isbox
 
-from tinynn._primitive import any_box, cached_vjp, register, stash, unbox
+from tinynn._primitive import (
+    any_box,
+    as_layers,
+    cached_vjp,
+    layer_leaves,
+    leaf_grads,
+    register,
+    stash,
+    unbox,
+)
 from tinynn.model._activations import KERNELS, Activation
 
 Buffers = Callable[[Any, tuple[int, ...]], np.ndarray] | None
@@ -236,8 +245,7 @@ def _reference_tree(params: Any, x: Any, name: str) -> Any:
 
 
 def _reference_leaves(x: Any, name: str, *leaves: Any) -> Any:
-    params = [{"w": w, "b": b} for w, b in zip(leaves[0::2], leaves[1::2], strict=True)]
-    return reference_predict(params, x, KERNELS[name].fn)
+    return reference_predict(as_layers(leaves), x, KERNELS[name].fn)
 
 
 def _backward_from(
@@ -278,10 +286,8 @@ def _predict_leaves_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: d
         x, name, *leaves = args
         ws, bs = list(leaves[0::2]), list(leaves[1::2])
         gws, gbs, gx = _backward_from(cached, ws, bs, x, name, g, 0 in argnums)
-        grads = [None if gx is None else np.reshape(gx, np.shape(x)), None]
-        for gw, gb in zip(gws, gbs, strict=True):
-            grads += [gw, gb]
-        return [grads[i] for i in argnums]
+        head = [None if gx is None else np.reshape(gx, np.shape(x)), None]
+        return leaf_grads(head, gws, gbs, argnums)
 
     return cached_vjp(_reference_leaves, argnums, ans, args, backward)
 
@@ -297,7 +303,7 @@ def fast_predict(params: Any, x: Any, name: str) -> Any:
     """
     if isbox(params):
         return predict_tree(params, x, name)
-    leaves = [leaf for layer in params for leaf in (layer["w"], layer["b"])]
+    leaves = layer_leaves(params)
     if any_box(leaves):
         return predict_leaves(x, name, *leaves)
     if isbox(x):
