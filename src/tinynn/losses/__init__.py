@@ -26,6 +26,7 @@ from tinynn import tree
 from tinynn._checks import check_choice, check_nonnegative, check_positive, describe, shape_of
 from tinynn._primitive import unbox
 from tinynn._typing import Tree
+from tinynn.losses._flat import FlatObjective
 from tinynn.losses._likelihood import (
     FORMS,
     HALF_LOG_2PI,
@@ -35,7 +36,7 @@ from tinynn.losses._likelihood import (
     gaussian_nll_value,
     sum_squares,
 )
-from tinynn.losses._objective import FlatObjective, Objective, build
+from tinynn.losses._objective import Objective, build
 
 __all__ = [
     "FlatObjective",

@@ -1,0 +1,105 @@
+"""An objective read on one flat parameter vector (private to :mod:`tinynn.losses`).
+
+:class:`FlatObjective` is the protocol that L-BFGS (and any method working on ``theta_P``) uses
+without knowing :class:`~tinynn.losses.Objective`: ``value_and_grad(theta_P)``, ``unflatten``
+and ``size``. Built by ``Objective.flat(params)``.
+
+Shape suffixes: O outputs, P scalars in a flat parameter vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinynn._typing import Tree
+from tinynn.losses._fused import FusedObjective
+
+
+class FlatObjective:
+    """An objective read on one flat float64 vector laid out like ``tree.flatten(params)``.
+
+    Built by :meth:`Objective.flat`. :meth:`value_and_grad` reads every ``w`` and ``b`` (and a
+    learned ``log_sigma``) as views of ``theta_P`` and writes the gradient into one new vector of
+    the same layout, so no tree is built per evaluation; :meth:`unflatten` builds the parameter
+    tree (views of a vector) only when one is needed.
+
+    Attributes
+    ----------
+    size : int
+        P, the length of the flat vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import make_objective
+    >>> loss = make_objective(np.zeros((3, 1)), np.ones(3), sigma=1.0, form="notebook")
+    >>> flat = loss.flat([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}])
+    >>> flat.value_and_grad(np.array([0.0, 1.0]))  # w = 0, b = 1 fits exactly
+    (0.0, array([0., 0.]))
+    >>> flat.unflatten(np.array([2.0, 3.0]))
+    [{'w': array([[2.]]), 'b': array([3.])}]
+    """
+
+    def __init__(
+        self,
+        fused: FusedObjective,
+        shapes: Sequence[tuple[int, int]],
+        as_tuple: bool,
+        learn_sigma: bool,
+    ) -> None:
+        self._fused = fused
+        self._as_tuple = as_tuple
+        self._w_slices: list[tuple[int, int, tuple[int, int]]] = []
+        self._b_slices: list[tuple[int, int]] = []
+        start = 0
+        for n_in, n_out in shapes:
+            self._w_slices.append((start, start + n_in * n_out, (n_in, n_out)))
+            start += n_in * n_out
+            self._b_slices.append((start, start + n_out))
+            start += n_out
+        self._sigma_slice = None
+        if learn_sigma:
+            self._sigma_slice = (start, start + fused.y_NO.shape[1])
+            start += fused.y_NO.shape[1]
+        self.size = start
+
+    def _views(self, vec_P: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
+        ws = [vec_P[s:e].reshape(shape) for s, e, shape in self._w_slices]
+        bs = [vec_P[s:e] for s, e in self._b_slices]
+        log_sigma = None
+        if self._sigma_slice is not None:
+            log_sigma = vec_P[self._sigma_slice[0] : self._sigma_slice[1]]
+        return ws, bs, log_sigma
+
+    def value_and_grad(self, theta_P: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return the objective at ``theta_P`` (P,) and its gradient as a new (P,) vector.
+
+        Raises
+        ------
+        ValueError
+            If ``theta_P`` does not have shape (P,).
+        """
+        theta_P = np.asarray(theta_P, dtype=np.float64)
+        if theta_P.shape != (self.size,):
+            raise ValueError(
+                f"theta_P must have shape ({self.size},) to match the parameters, got "
+                f"shape {theta_P.shape}"
+            )
+        grad_P = np.empty(self.size)
+        ws, bs, log_sigma = self._views(theta_P)
+        value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
+        gws, gbs, g_log_sigma = self._views(grad_P)
+        _, _, g_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0, into=(gws, gbs))
+        if g_log_sigma is not None:
+            g_log_sigma[...] = g_sigma
+        return value, grad_P
+
+    def unflatten(self, vec_P: np.ndarray) -> Tree:
+        """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""
+        ws, bs, log_sigma = self._views(vec_P)
+        layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
+        net = tuple(layers) if self._as_tuple else layers
+        return net if log_sigma is None else {"net": net, "log_sigma": log_sigma}
