@@ -23,13 +23,20 @@ import autograd
 import numpy as np
 from autograd.tracer import isbox
 
-from tinynn import model
+from tinynn import model, tree
 from tinynn._checks import as_float_array, check_choice, check_positive, describe
 from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
 from tinynn.losses._flat import FlatObjective
 from tinynn.losses._fused import FusedObjective, fast_objective
 from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
+from tinynn.losses._second_order import (
+    DEFAULT_MAX_BYTES,
+    PARTS,
+    canonical_order,
+    gauss_newton_system,
+    inverse_variance,
+)
 
 
 class Objective:
@@ -323,6 +330,161 @@ class Objective:
             return tuple(new_net) if isinstance(net, tuple) else new_net
         return {key: new_net if key == "net" else params[key] for key in params}
 
+    # -- second order ----------------------------------------------------------------------------
+
+    def ggn(self, params: Tree, *, part: str = "full", max_bytes: float = DEFAULT_MAX_BYTES) -> Any:
+        """Return the generalized Gauss-Newton matrix of the objective at ``params``.
+
+        ``J^T diag(1 / sigma**2) J`` with the network's Jacobian ``J``
+        (:func:`tinynn.model.jacobian`), plus ``1 / prior_std**2`` on the diagonal with a prior,
+        plus the Fisher information ``2 N`` of each learned ``log_sigma``; divided by N with
+        ``reduction="mean"``. It is the Hessian of the objective with the network linearized,
+        always positive semi-definite: the curvature that Levenberg-Marquardt and Laplace
+        approximations use. Rows and columns follow ``tinynn.tree.flatten(params)``.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes.
+        part : {"full", "diagonal", "last_layer"}, default "full"
+            The dense (P, P) matrix, its diagonal (P,), or the dense block of the output layer's
+            ``w`` and ``b`` (Q, Q with Q = (H + 1) O, ``w`` row-major then ``b``).
+        max_bytes : float, default 2**30
+            Refuse, before allocating, to build a Jacobian and result larger than this.
+
+        Returns
+        -------
+        ndarray of shape (P, P), (P,) or (Q, Q)
+
+        Raises
+        ------
+        ValueError
+            If ``part`` is unknown, or the arrays would need more than ``max_bytes`` (the
+            message gives the size).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> x = np.array([[0.0], [1.0], [2.0]]); y = np.zeros(3)
+        >>> loss = make_objective(x, y, sigma=0.5)  # linear model: GGN = X^T X / sigma**2
+        >>> loss.ggn([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}])
+        array([[20., 12.],
+               [12., 12.]])
+        """
+        check_choice(part, "part", PARTS)
+        max_bytes = check_positive(max_bytes, "max_bytes")
+        net, log_sigma = self._split(params)
+        self._check(net)
+        ws, bs = _plain_layers(net)
+        _, _, matrix = gauss_newton_system(self._fused, ws, bs, log_sigma, part, max_bytes)
+        if part == "last_layer":
+            return matrix
+        perm = self._user_order(params)
+        return matrix[np.ix_(perm, perm)] if part == "full" else matrix[perm]
+
+    def ggn_vector(self, params: Tree, v_P: Any) -> np.ndarray:
+        """Return the product of the Gauss-Newton matrix with ``v_P``, without forming it.
+
+        One forward-mode and one reverse pass through the network: ``J^T (J v) / sigma**2``
+        plus the prior and ``log_sigma`` terms, as in :meth:`ggn`.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes.
+        v_P : ndarray of shape (P,)
+            A vector in the order of ``tinynn.tree.flatten(params)``.
+
+        Returns
+        -------
+        ndarray of shape (P,)
+
+        Raises
+        ------
+        ValueError
+            If ``v_P`` does not have shape (P,).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> from tinynn.params import make_params
+        >>> loss = make_objective(np.linspace(-1, 1, 8)[:, None], np.ones(8), prior_std=2.0)
+        >>> params = make_params(1, [3], rng=0)
+        >>> v_P = np.arange(10.0)
+        >>> bool(np.allclose(loss.ggn_vector(params, v_P), loss.ggn(params) @ v_P))
+        True
+        """
+        net, log_sigma = self._split(params)
+        self._check(net)
+        perm = self._user_order(params)
+        v = as_float_array(v_P, "v_P", ndims=(1,))
+        if v.shape != perm.shape:
+            raise ValueError(f"v_P must have shape {perm.shape} to match params, got {v.shape}")
+        v_can = np.empty_like(v)
+        v_can[perm] = v
+        plain = [{"w": w, "b": b} for w, b in zip(*_plain_layers(net), strict=True)]
+        net_flat, unflatten_net = tree.flatten(plain)
+        n_net = net_flat.size
+        fn = self._act.fn
+
+        def outputs(theta: Any) -> Any:
+            return model.predict(unflatten_net(theta), self.x, activation=fn)
+
+        jv = autograd.make_jvp(outputs)(net_flat)(v_can[:n_net])[1]
+        inv_var = inverse_variance(self._fused, log_sigma)
+        vjp, _ = autograd.make_vjp(outputs)(net_flat)
+        out = np.empty_like(v_can)
+        u = (np.reshape(jv, inv_var.shape) * inv_var).reshape(np.shape(jv))
+        out[:n_net] = vjp(u) + 2.0 * self._fused.prior_coef * v_can[:n_net]
+        out[n_net:] = 2.0 * len(self.y) * v_can[n_net:]
+        return (out * self._fused.scale)[perm]
+
+    def hessian_vector(self, params: Tree, v_P: Any) -> np.ndarray:
+        """Return the product of the objective's Hessian with ``v_P`` (autograd, no matrix).
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            Parameters the objective takes.
+        v_P : ndarray of shape (P,)
+            A vector in the order of ``tinynn.tree.flatten(params)``.
+
+        Returns
+        -------
+        ndarray of shape (P,)
+
+        Raises
+        ------
+        ValueError
+            If ``v_P`` does not have shape (P,).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> loss = make_objective(np.array([[1.0], [2.0]]), np.zeros(2), form="notebook")
+        >>> loss.hessian_vector([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}], np.array([1.0, 0.0]))
+        array([5., 3.])
+        """
+        net, _ = self._split(params)
+        self._check(net)
+        theta_P, unflatten = tree.flatten(params)
+        v = as_float_array(v_P, "v_P", ndims=(1,))
+        if v.shape != theta_P.shape:
+            raise ValueError(f"v_P must have shape {theta_P.shape} to match params, got {v.shape}")
+        hvp = autograd.hessian_tensor_product(lambda theta: self(unflatten(theta)))
+        return np.asarray(hvp(theta_P, v), dtype=np.float64)
+
+    def _user_order(self, params: Tree) -> np.ndarray:
+        """Return the permutation from the objective's own layout to ``flatten(params)``'s."""
+        net, log_sigma = self._split(params)
+        canonical: Any = [{"w": layer["w"], "b": layer["b"]} for layer in net]
+        if self.noise == "joint":
+            canonical = {"net": canonical, "log_sigma": log_sigma}
+        return canonical_order(params, canonical)
+
     # -- checks ----------------------------------------------------------------------------------
 
     def _split(self, params: Tree) -> tuple[Params, Any]:
@@ -391,6 +553,13 @@ class Objective:
             f"activation={self._act.name or self._act.fn!r}, "
             f"form={'full' if f.full else 'notebook'!r})"
         )
+
+
+def _plain_layers(net: Params) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Return every layer's ``w`` and ``b`` as float64 arrays (boxes unwrapped)."""
+    ws = [np.asarray(unbox(layer["w"]), dtype=np.float64) for layer in net]
+    bs = [np.asarray(unbox(layer["b"]), dtype=np.float64) for layer in net]
+    return ws, bs
 
 
 def _solve_last_layer(

@@ -21,12 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tinynn._checks import as_float_or_box, describe, shape_of
+import autograd
+import numpy as np
+
+from tinynn import tree
+from tinynn._checks import as_float_array, as_float_or_box, describe, shape_of
 from tinynn._primitive import unbox
 from tinynn._typing import Params
 from tinynn.model import _network
 from tinynn.model._activations import ALIASES, KERNELS, Activation, custom
-from tinynn.model._network import backward, forward
+from tinynn.model._jacobian import jacobians
+from tinynn.model._network import as_matrix, backward, forward
 from tinynn.params import check_params
 
 __all__ = [
@@ -35,6 +40,8 @@ __all__ = [
     "backward",
     "forward",
     "get_activation",
+    "input_jacobian",
+    "jacobian",
     "layer_shapes",
     "predict",
     "resolve_activation",
@@ -253,3 +260,105 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     if act.name is not None:
         return _network.fast_predict(params, x, act.name)
     return _network.reference_predict(params, x, act.fn)
+
+
+def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.ndarray:
+    act = resolve_activation(activation)
+    shapes = layer_shapes(params)
+    x = _check_x(as_float_array(_deep_unbox(x), "x", allow_nonfinite=True), shapes[0][0])
+    net = _deep_unbox(params)
+    x_ND = as_matrix(x, shapes[0][0])
+    n_out = shapes[-1][1]
+    out: Any
+    if act.name is not None:
+        ws = [np.asarray(layer["w"], dtype=np.float64) for layer in net]
+        bs = [np.asarray(layer["b"], dtype=np.float64) for layer in net]
+        _, j_NOP, jx_NOD = jacobians(ws, bs, x_ND, act, wrt_params=wrt_params, wrt_x=not wrt_params)
+        out = j_NOP if wrt_params else jx_NOD
+    elif wrt_params:  # a custom activation: plain autograd, one reverse pass per output row
+        theta_P, unflatten = tree.flatten(net)
+        fn = act.fn
+        out = autograd.jacobian(lambda t: predict(unflatten(t), x_ND, activation=fn))(theta_P)
+    else:  # d yhat_n / d x_m for all n, m, of which the rows with m == n are the answer
+        fn = act.fn
+        rows = autograd.jacobian(lambda z: predict(net, z, activation=fn))(x_ND)
+        out = np.einsum("nomd->nod", rows.reshape(len(x_ND), n_out, len(x_ND), -1))
+    out = np.asarray(out).reshape(len(x_ND), n_out, -1)
+    return out[:, 0, :] if n_out == 1 else out
+
+
+def jacobian(params: Params, x: Any, *, activation: str | Callable[[Any], Any] = "tanh") -> Any:
+    """Return the Jacobian of the network's outputs with respect to its parameters.
+
+    Row ``n`` holds the derivatives of the prediction for example ``n`` with respect to every
+    scalar of ``params``, in the order of :func:`tinynn.tree.flatten` (layer by layer, ``w``
+    row-major, then ``b``). With a built-in activation all rows come from one vectorized forward
+    and backward pass; a custom activation is differentiated by ``autograd.jacobian``.
+
+    Parameters
+    ----------
+    params : list of dict
+        ``[{'w': w_DH, 'b': b_H}, ..., {'w': w_HO, 'b': b_O}]``.
+    x : ndarray of shape (N, D), (N,) when D == 1, or (D,) for one example
+        Inputs.
+    activation : str or callable, default "tanh"
+        Hidden-layer activation, as in :func:`predict`.
+
+    Returns
+    -------
+    J : ndarray of shape (N, P) for one output, (N, O, P) for O outputs
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`predict` for parameters, inputs and activations that do not fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import jacobian
+    >>> from tinynn.params import make_params
+    >>> params = make_params(1, [], rng=0)  # linear regression: y = w x + b
+    >>> jacobian(params, np.array([[2.0], [3.0]]))  # d/dw = x, d/db = 1
+    array([[2., 1.],
+           [3., 1.]])
+    """
+    return _jacobian(params, x, activation, wrt_params=True)
+
+
+def input_jacobian(
+    params: Params, x: Any, *, activation: str | Callable[[Any], Any] = "tanh"
+) -> Any:
+    """Return the derivatives of each example's outputs with respect to its own inputs.
+
+    The sensitivity of the prediction to every input feature, at every example: row ``n`` is
+    ``d yhat_n / d x_n`` (an example's prediction does not depend on the other examples).
+
+    Parameters
+    ----------
+    params : list of dict
+        Network parameters.
+    x : ndarray of shape (N, D), (N,) when D == 1, or (D,) for one example
+        Inputs.
+    activation : str or callable, default "tanh"
+        Hidden-layer activation, as in :func:`predict`.
+
+    Returns
+    -------
+    Jx : ndarray of shape (N, D) for one output, (N, O, D) for O outputs
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`predict`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import input_jacobian
+    >>> params = [{'w': np.array([[1.0], [-2.0]]), 'b': np.zeros(1)}]
+    >>> input_jacobian(params, np.zeros((2, 2)))  # a linear model: the weights, at every x
+    array([[ 1., -2.],
+           [ 1., -2.]])
+    """
+    return _jacobian(params, x, activation, wrt_params=False)

@@ -1,0 +1,167 @@
+"""Second-order pieces of the Gaussian objective (private to :mod:`tinynn.losses`).
+
+The generalized Gauss-Newton (GGN) matrix of the objective replaces the Hessian of the
+likelihood by its expected value, ``J^T diag(1 / sigma**2) J``, where ``J`` is the network's
+Jacobian (``tinynn.model.jacobian``); the Gaussian prior adds ``1 / prior_std**2`` on the
+diagonal, and a learned ``log sigma`` adds its Fisher information, ``2 N`` per output. It is
+positive semi-definite, which is what Levenberg-Marquardt, Laplace approximations and the
+evidence need. Everything here is in the order of ``tinynn.tree.flatten`` of the parameters the
+objective takes, the reduction (``"mean"`` divides by N) included.
+
+Shape suffixes: N examples, O outputs, P scalars of the flat parameters, Q of a block of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import autograd
+import numpy as np
+from autograd.tracer import getval
+
+from tinynn import model, tree
+from tinynn.losses._fused import FusedObjective
+
+PARTS = ("full", "diagonal", "last_layer")
+DEFAULT_MAX_BYTES = 2**30
+
+
+def _gigabytes(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.3g} GB"
+
+
+def check_memory(shape_n: int, n_out: int, n_params: int, part: str, max_bytes: float) -> None:
+    """Raise before allocating when the Jacobian and the matrix would pass ``max_bytes``."""
+    n_block = n_params * n_params if part != "diagonal" else n_params
+    needed = 8.0 * (shape_n * n_out * n_params + n_block)
+    if needed > max_bytes:
+        what = {"full": "matrix", "diagonal": "diagonal", "last_layer": "last-layer block"}[part]
+        raise ValueError(
+            f"the Gauss-Newton {what} of P={n_params} parameters on N={shape_n} examples with "
+            f"O={n_out} outputs needs {_gigabytes(needed)} (the Jacobian and the result), more "
+            f"than max_bytes={_gigabytes(max_bytes)}; ask for part='diagonal' or "
+            f"part='last_layer', or raise max_bytes"
+        )
+
+
+def gauss_newton_system(
+    fused: FusedObjective,
+    ws: list[np.ndarray],
+    bs: list[np.ndarray],
+    log_sigma: Any,
+    part: str,
+    max_bytes: float,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Return the objective's value, its flat gradient and its GGN (``part`` of it).
+
+    The gradient covers every parameter (a learned ``log_sigma`` last); the GGN is the full
+    (P, P) matrix, its diagonal (P,), or the block of the output layer's ``w`` and ``b`` (Q, Q).
+    """
+    n, n_out = fused.y_NO.shape
+    n_net = sum(w.size + b.size for w, b in zip(ws, bs, strict=True))
+    n_params = n_net + (n_out if fused.learn else 0)
+    n_last = ws[-1].size + bs[-1].size
+    check_memory(n, n_out, n_last if part == "last_layer" else n_params, part, max_bytes)
+    value, gws, gbs, g_log_sigma = _value_and_grads(fused, ws, bs, log_sigma)
+    pieces = [a.ravel() for pair in zip(gws, gbs, strict=True) for a in pair]
+    grad = np.concatenate(pieces if g_log_sigma is None else [*pieces, g_log_sigma])
+    inv_var = inverse_variance(fused, log_sigma)
+    prior_precision = 2.0 * fused.prior_coef  # 1 / prior_std**2, or 0 without a prior
+    layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
+    if part == "last_layer":
+        j_NOQ = _last_layer_jacobian(layers, fused)
+        jw = (j_NOQ * np.sqrt(inv_var)[:, :, None]).reshape(n * n_out, n_last)
+        block = jw.T @ jw + prior_precision * np.eye(n_last)
+        return value, grad, block * fused.scale
+    j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
+    jw = (j_NOP.reshape(n, n_out, n_net) * np.sqrt(inv_var)[:, :, None]).reshape(-1, n_net)
+    fisher_log_sigma = 2.0 * n  # per output, when sigma is learned
+    if part == "diagonal":
+        diag = np.full(n_params, fisher_log_sigma)
+        diag[:n_net] = np.einsum("mp,mp->p", jw, jw) + prior_precision
+        return value, grad, diag * fused.scale
+    ggn = np.zeros((n_params, n_params))
+    ggn[:n_net, :n_net] = jw.T @ jw
+    ggn[np.diag_indices(n_params)] += np.where(
+        np.arange(n_params) < n_net, prior_precision, fisher_log_sigma
+    )
+    return value, grad, ggn * fused.scale
+
+
+def _value_and_grads(
+    fused: FusedObjective, ws: list[np.ndarray], bs: list[np.ndarray], log_sigma: Any
+) -> tuple[float, list[Any], list[Any], Any]:
+    """Return the objective and its gradients: the fused pass, or autograd for a callable."""
+    if fused.kernel.name is not None:
+        value, payload = fused.value(ws, bs, log_sigma, keep=True)
+        return (value, *fused.grads(payload, ws, bs, log_sigma, 1.0))
+    layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
+    if fused.learn:
+        value, (g_layers, g_log_sigma) = autograd.value_and_grad(
+            lambda both: fused.reference(both[0], both[1])
+        )((layers, np.asarray(log_sigma, dtype=np.float64)))
+    else:
+        value, g_layers = autograd.value_and_grad(lambda net: fused.reference(net, None))(layers)
+        g_log_sigma = None
+    return float(value), [g["w"] for g in g_layers], [g["b"] for g in g_layers], g_log_sigma
+
+
+def inverse_variance(fused: FusedObjective, log_sigma: Any) -> np.ndarray:
+    """Return ``1 / sigma**2`` for every element of the residuals, shape (N, O)."""
+    if fused.learn:
+        inv = np.exp(-2.0 * np.asarray(getval(log_sigma), dtype=np.float64))[None, :]
+    else:
+        inv = np.asarray(fused.inv_var, dtype=np.float64)
+        if inv.ndim == 1 and fused.y.ndim == 2:  # one per output
+            inv = inv[None, :]
+    return np.broadcast_to(inv, fused.y_NO.shape)
+
+
+def _last_layer_jacobian(layers: list[dict[str, np.ndarray]], fused: FusedObjective) -> Any:
+    """Return the Jacobian of the outputs for the output layer's ``w`` and ``b`` (N, O, Q)."""
+    n, n_out = fused.y_NO.shape
+    if len(layers) > 1:
+        hidden = model.forward(
+            [lay["w"] for lay in layers[:-1]],
+            [lay["b"] for lay in layers[:-1]],
+            fused.x_ND,
+            fused.kernel,
+        )[0]
+        feats_NH = np.asarray(fused.kernel.fn(hidden))
+    else:
+        feats_NH = fused.x_ND
+    n_hidden = feats_NH.shape[1]
+    j_NOQ = np.zeros((n, n_out, (n_hidden + 1) * n_out))
+    for o in range(n_out):
+        j_NOQ[:, o, o : n_hidden * n_out : n_out] = feats_NH
+        j_NOQ[:, o, n_hidden * n_out + o] = 1.0
+    return j_NOQ
+
+
+def sizes_in_bytes(n: int, n_out: int, n_params: int) -> float:
+    """Return the bytes of a Jacobian and a dense GGN of ``n_params`` parameters."""
+    return 8.0 * (n * n_out * n_params + n_params * n_params)
+
+
+def dense_is_affordable(n: int, n_out: int, n_params: int, max_bytes: float) -> bool:
+    """Say whether a dense Gauss-Newton solve of this size fits in ``max_bytes``."""
+    return sizes_in_bytes(n, n_out, n_params) <= max_bytes and math.isfinite(max_bytes)
+
+
+def canonical_order(params: Any, canonical: Any) -> np.ndarray:
+    """Return ``perm`` with ``flatten(params)[i] == canonical_flat[perm[i]]``.
+
+    The canonical layout is the objective's own: layer by layer ``w`` then ``b``, a learned
+    ``log_sigma`` last. ``canonical`` is the parameters rebuilt in that layout (same leaves).
+    """
+    offset = [0]
+
+    def number(leaf: Any) -> np.ndarray:
+        start, size = offset[0], int(np.size(leaf))
+        offset[0] += size
+        return np.arange(start, start + size).reshape(np.shape(leaf))
+
+    index_tree = tree.map(number, canonical)
+    in_user_order = tree.map(lambda _leaf, index: index, params, index_tree)
+    return np.asarray(tree.flatten(in_user_order)[0], dtype=np.int64)
