@@ -49,7 +49,7 @@ def test_demo_with_extras(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "with lbfgs" in captured.out
+    assert "with levenberg_marquardt" in captured.out
     assert _numbers(captured.out, "train RMSE") <= 0.12
     assert _numbers(captured.out, "test RMSE") <= 0.2
     assert "noise level 0.1" in captured.out
@@ -58,7 +58,7 @@ def test_demo_with_extras(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png"}
     assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = io.load(out / "model.npz")
-    assert model.optimizer_ == "lbfgs"
+    assert model.optimizer_ == "levenberg_marquardt"
     assert io.read_metadata(out / "model.npz")["extra"]["feature_names"] == ["x0", "x1"]
 
 
@@ -70,7 +70,7 @@ def test_demo_without_extras(
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
     captured = capsys.readouterr()
-    assert "with adam" in captured.out
+    assert "with levenberg_marquardt" in captured.out
     assert "matplotlib is not installed, so no figures" in captured.out
     assert _numbers(captured.out, "train RMSE") <= 0.12
     assert _numbers(captured.out, "test RMSE") <= 0.2

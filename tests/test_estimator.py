@@ -48,7 +48,8 @@ def test_default_fit_reaches_noise_floor(quad: tuple[np.ndarray, np.ndarray]) ->
     est = Regressor(random_state=0)
     assert est.fit(x, y) is est
     assert _rmse(est.predict(x), y) < 0.15
-    assert est.optimizer_ == "lbfgs"
+    assert est.optimizer_ == "levenberg_marquardt"
+    assert est.optimizer_reason_.startswith(f"auto: P=121 parameters and N={len(y)} examples")
     assert 0.05 < est.sigma_ < 0.2
     assert est.n_features_in_ == 2
     assert est.loss_curve_.shape == (est.n_iter_,)
@@ -59,12 +60,27 @@ def test_default_fit_reaches_noise_floor(quad: tuple[np.ndarray, np.ndarray]) ->
     assert est.score(x, y) > 0.999
 
 
-def test_adam_without_scipy(monkeypatch: pytest.MonkeyPatch, quad: tuple) -> None:
+def test_auto_without_scipy_is_levenberg_marquardt_when_small(
+    monkeypatch: pytest.MonkeyPatch, quad: tuple
+) -> None:
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     x, y = quad
+    est = Regressor(hidden_sizes=(10,), random_state=0).fit(x, y)
+    assert est.optimizer_ == "levenberg_marquardt"
+    assert _rmse(est.predict(x), y) < 0.15
+
+
+def test_adam_without_scipy(monkeypatch: pytest.MonkeyPatch, quad: tuple) -> None:
+    from tinynn.estimator import _training
+
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    monkeypatch.setattr(_training, "LM_MAX_WORK", 0.0)  # as if the problem were large
+    x, y = quad
     est = Regressor(hidden_sizes=(10,), max_iter=300, random_state=0).fit(x, y)
     assert est.optimizer_ == "adam"
+    assert est.optimizer_reason_.startswith("auto: scipy is not installed for L-BFGS; P=41")
     assert 0 < est.n_iter_ <= 300
     assert _rmse(est.predict(x), y) < 0.2
 
@@ -291,7 +307,12 @@ def test_save_load_round_trip_gives_identical_predictions(quad: tuple, tmp_path:
     np.testing.assert_array_equal(s1, est.predict(x, return_std=True)[1])
     assert loaded.get_params()["hidden_sizes"] == (6, 4)
     np.testing.assert_array_equal(loaded.loss_curve_, est.loss_curve_)
-    assert (loaded.n_iter_, loaded.optimizer_, loaded.history_) == (est.n_iter_, "lbfgs", None)
+    assert (loaded.n_iter_, loaded.optimizer_, loaded.history_) == (
+        est.n_iter_,
+        "levenberg_marquardt",
+        None,
+    )
+    assert loaded.optimizer_reason_ == est.optimizer_reason_
     meta = io.read_metadata(path)
     assert meta["kind"] == "regressor"
     assert meta["layer_sizes"] == [2, 6, 4, 1]

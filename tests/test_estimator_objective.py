@@ -1,9 +1,9 @@
 """The Regressor builds its loss with make_objective and fits the same models as tinynn 0.1.0.
 
-The golden numbers were computed by tinynn 0.1.0, whose Regressor wrote the learned-sigma losses
-itself (a least-squares fit without a prior, a hand-composed joint likelihood with one). Thirty
-L-BFGS or Adam iterations keep round-off from being amplified by the non-convex fit, so the
-tolerance can be 1e-8.
+The golden numbers were computed by tinynn 0.1.0 (whose default optimizer, L-BFGS, is named
+here), whose Regressor wrote the learned-sigma losses itself (a least-squares fit without a
+prior, a hand-composed joint likelihood with one). Thirty L-BFGS or Adam iterations keep
+round-off from being amplified by the non-convex fit, so the tolerance can be 1e-8.
 """
 
 import numpy as np
@@ -15,12 +15,12 @@ from tinynn.losses import make_objective
 
 GOLDEN_0_1 = {
     "learned sigma": (
-        {},
+        {"optimizer": "lbfgs"},
         [3.1993791805569, -0.877629626729644, -5.50330441851074, 12.0621342327],
         1.70818448536469,
     ),
     "learned sigma with a prior": (
-        {"prior_std": 1.0},
+        {"prior_std": 1.0, "optimizer": "lbfgs"},
         [4.67881572663602, 0.582159062704327, -2.5523141521288, 11.5976156844232],
         2.37660805783745,
     ),
@@ -30,7 +30,7 @@ GOLDEN_0_1 = {
         17.5901220743842,
     ),
     "fixed sigma with a prior": (
-        {"sigma": 0.1, "alpha": 0.5},
+        {"sigma": 0.1, "alpha": 0.5, "optimizer": "lbfgs"},
         [3.19900194028091, -0.877712102114572, -5.5038470234749, 12.0618874851375],
         0.1,
     ),

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import optim
+from tinynn import optim, tree
 from tinynn._checks import as_generator
 from tinynn.estimator import _inputs, _training
 from tinynn.estimator._state import fitted_state, restore
@@ -81,16 +81,23 @@ class Regressor:
         Hidden-layer activation, a name from ``tinynn.model.ACTIVATIONS`` or an autograd-able
         function (such a model cannot be saved with ``tinynn.io``).
     optimizer : str or optimizer, default "auto"
-        ``"auto"`` (``"lbfgs"`` when scipy is installed, else ``"adam"``), ``"lbfgs"``, ``"adam"``,
-        ``"rmsprop"``, ``"momentum"``, ``"gradient_descent"``, or an object from ``tinynn.optim``
-        (used as given).
+        ``"auto"`` picks ``"levenberg_marquardt"`` when a dense Gauss-Newton solve is cheap
+        (about N * O * P**2 <= 5e8 for N examples, O outputs and P parameters: every network
+        of a few hundred parameters on a few thousand rows), else ``"lbfgs"`` when scipy is
+        installed, else ``"adam"``; ``optimizer_reason_`` says which and why. Any name in
+        ``tinynn.optim.OPTIMIZERS`` or an object from ``tinynn.optim`` (used as given) works too.
     step_size : float, default 0.03
         Initial step of the first-order optimizers named by a string; it decays along a cosine
         to 1% of itself over ``max_iter`` iterations. Ignored by L-BFGS.
     max_iter : int, default 500
         Maximum number of iterations (optimizer steps).
-    tol : float or None, default 1e-9
-        Stop when the relative change of the loss falls below this (None: never).
+    tol : float or None, default 1e-4
+        Stop ("converged") when the training loss per example, in standardized units, has not
+        improved by at least ``tol`` for 10 iterations in a row, as scikit-learn's
+        MLPRegressor does (None: run all ``max_iter`` iterations). That rule is for
+        Levenberg-Marquardt, whose every step counts; L-BFGS and the first-order optimizers,
+        which often crawl for many iterations before improving again, stop instead when the
+        loss changes by less than a fraction 1e-9 between iterations (unless ``tol`` is None).
     sigma : "learn" or float, default "learn"
         Noise standard deviation in units of y. ``"learn"`` estimates it by maximum likelihood:
         without a prior that is exactly a least-squares fit of the network followed by
@@ -108,7 +115,7 @@ class Regressor:
         With a first-order optimizer, set the linear output layer to its exact least-squares
         (ridge, with a prior) optimum after every step, given the hidden layers (variable
         projection). It makes Adam reach the noise floor about ten times sooner. Ignored by
-        L-BFGS and by optimizer objects.
+        Levenberg-Marquardt, L-BFGS and optimizer objects.
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the data and stop when the validation RMSE has not
         improved for ``n_iter_no_change`` iterations, keeping the best parameters.
@@ -139,9 +146,14 @@ class Regressor:
     n_iter_ : int
         Iterations run.
     stop_reason_ : str
-        Why training stopped, from ``tinynn.optim.minimize``.
+        Why training stopped: ``"converged"`` (see ``tol``), ``"completed"`` (``max_iter``
+        reached), ``"early_stopping"``, ``"diverged"``, ``"interrupted"``.
+    stop_message_ : str
+        The same in a sentence, with the iteration.
     optimizer_ : str
-        Name of the optimizer used (``"lbfgs"``, ``"adam"``, ...).
+        Name of the optimizer used (``"levenberg_marquardt"``, ``"lbfgs"``, ``"adam"``, ...).
+    optimizer_reason_ : str
+        Why that optimizer was used (with ``optimizer="auto"``, the sizes that decided).
     validation_scores_ : ndarray or None
         Validation RMSE (y units) per check, when ``early_stopping`` is on.
     n_features_in_ : int
@@ -185,7 +197,7 @@ class Regressor:
         optimizer: Any = "auto",
         step_size: float = 0.03,
         max_iter: int = 500,
-        tol: float | None = 1e-9,
+        tol: float | None = 1e-4,
         sigma: Any = "learn",
         prior_std: float | None = None,
         alpha: float | None = None,
@@ -306,7 +318,6 @@ class Regressor:
         y_arr = _inputs.check_y(y, x_ND.shape[0])
         y_NO = y_arr.reshape(len(y_arr), -1)
         n_out = y_NO.shape[1]
-        self.optimizer_, opt = _training.make_optimizer(self, settings["max_iter"])
         gen = as_generator(self.random_state, "random_state")
 
         self.x_mean_, self.x_scale_ = _inputs.standardize_stats(x_ND, bool(self.standardize))
@@ -344,22 +355,33 @@ class Regressor:
             xs.shape[1], settings["hidden"], n_out, weight_init=self.weight_init, rng=gen
         )
         init = objective.init(net)
-        if self.solve_output_layer and not isinstance(opt, optim.LBFGS):
+        self.optimizer_, opt, self.optimizer_reason_ = _training.make_optimizer(
+            self, settings["max_iter"], len(xs), n_out, tree.size(init)
+        )
+        second_order = isinstance(opt, (optim.LBFGS, optim.LevenbergMarquardt))
+        if self.solve_output_layer and not second_order:
             opt = _training.with_output_solve(opt, objective)
             init = objective.solve_output_layer(init)
+        newton = isinstance(opt, optim.LevenbergMarquardt)
+        watch = _training.ConvergenceWatch(
+            settings["tol"] if newton else None,
+            len(xs),
+            getattr(self, "_tinynn_callback", None),  # set by the tinynn command
+        )
+        relative_tol = None if newton or settings["tol"] is None else _training.RELATIVE_TOL
         with _training.single_threaded_blas():
             result = optim.minimize(
                 objective,
                 init,
                 optimizer=opt,
                 n_iters=settings["max_iter"],
-                tol=self.tol,
+                tol=relative_tol,
                 validation_fn=val_fn,
                 patience=settings["patience"] if val_fn is not None else None,
                 progress=settings["verbose"] > 0,
                 progress_every=50 * max(1, settings["verbose"]),
                 stream=sys.stdout,
-                callback=getattr(self, "_tinynn_callback", None),  # set by the tinynn command
+                callback=watch,
             )
         self.params_, sigma_std = objective.unpack(result.params)
         sigma_y = np.broadcast_to(np.asarray(sigma_std, dtype=float), (n_out,)) * self.y_scale_
@@ -368,6 +390,9 @@ class Regressor:
         self.loss_curve_ = np.asarray(result.history.losses, dtype=float).copy()
         self.n_iter_ = int(result.n_iters)
         self.stop_reason_ = str(result.reason)
+        self.stop_message_ = str(result.message)
+        if result.reason == "callback" and watch.fired_at is not None:
+            self.stop_reason_, self.stop_message_ = "converged", watch.message()
         self.validation_scores_ = (
             None
             if val_fn is None

@@ -57,6 +57,7 @@ def validate_settings(est: Any) -> dict[str, Any]:
         "strength": strength,
         "sigma": sigma,
         "max_iter": check_int(est.max_iter, "max_iter", minimum=1),
+        "tol": None if est.tol is None else check_positive(est.tol, "tol"),
         "patience": check_int(est.n_iter_no_change, "n_iter_no_change", minimum=1),
         "verbose": check_int(est.verbose, "verbose", minimum=0),
     }

@@ -56,7 +56,9 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
         "fit": {
             "n_iter": int(est.n_iter_),
             "optimizer": est.optimizer_,
+            "optimizer_reason": getattr(est, "optimizer_reason_", ""),
             "stop_reason": est.stop_reason_,
+            "stop_message": getattr(est, "stop_message_", ""),
             "final_loss": float(est.loss_curve_[-1]) if len(est.loss_curve_) else None,
         },
     }
@@ -80,7 +82,9 @@ def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.nd
     est.loss_curve_ = np.asarray(arrays["loss_curve"], dtype=float)
     est.n_iter_ = int(meta["fit"]["n_iter"])
     est.optimizer_ = str(meta["fit"]["optimizer"])
+    est.optimizer_reason_ = str(meta["fit"].get("optimizer_reason", ""))
     est.stop_reason_ = str(meta["fit"]["stop_reason"])
+    est.stop_message_ = str(meta["fit"].get("stop_message", ""))
     est.validation_scores_ = None
     est.n_features_in_ = int(meta["n_features_in"])
     return est

@@ -22,26 +22,55 @@ from tinynn.estimator._inputs import OPTIMIZERS
 from tinynn.losses import Objective
 from tinynn.model import predict as net_predict
 
+# Levenberg-Marquardt's iteration costs about N * O * P**2 multiply-adds (the Gauss-Newton
+# matrix); up to this many it is a few milliseconds to a tenth of a second, and its ten-times
+# fewer iterations win over L-BFGS. Beyond it, L-BFGS's cheaper iterations do.
+LM_MAX_WORK = 5e8
+LM_MAX_BYTES = 2**28
 
-def make_optimizer(est: Any, max_iter: int) -> tuple[str, Any]:
-    """Return the optimizer's name and object for ``est.optimizer`` (auto: L-BFGS if scipy)."""
+
+def make_optimizer(
+    est: Any, max_iter: int, n_examples: int, n_outputs: int, n_params: int
+) -> tuple[str, Any, str]:
+    """Return the optimizer's name, object, and why it was chosen, for ``est.optimizer``.
+
+    ``"auto"`` takes Levenberg-Marquardt when a dense Gauss-Newton solve is cheap for this
+    problem, else L-BFGS when scipy is installed, else Adam.
+    """
     choice = est.optimizer
     if not isinstance(choice, str):
-        return type(choice).__name__, choice
+        return type(choice).__name__, choice, "given as an optimizer object"
     check_choice(choice, "optimizer", OPTIMIZERS)
+    reason = "asked for by name"
     if choice == "auto":
-        try:
-            import scipy.optimize  # noqa: F401
-        except ImportError:
-            choice = "adam"
+        work = float(n_examples) * n_outputs * n_params**2
+        size = 8.0 * (n_examples * n_outputs * n_params + n_params**2)
+        if work <= LM_MAX_WORK and size <= LM_MAX_BYTES:
+            choice = "levenberg_marquardt"
+            reason = (
+                f"auto: P={n_params} parameters and N={n_examples} examples make a dense "
+                f"Gauss-Newton solve cheap (N*O*P^2 = {work:.3g} <= {LM_MAX_WORK:.0e})"
+            )
         else:
-            choice = "lbfgs"
+            try:
+                import scipy.optimize  # noqa: F401
+            except ImportError:
+                choice, why = "adam", "scipy is not installed for L-BFGS"
+            else:
+                choice, why = "lbfgs", "L-BFGS's cheaper iterations win"
+            reason = (
+                f"auto: {why}; P={n_params} and N={n_examples} are too large for dense "
+                f"Gauss-Newton (N*O*P^2 = {work:.3g} > {LM_MAX_WORK:.0e} or its arrays "
+                f"{size / 1e6:.0f} MB > {LM_MAX_BYTES / 1e6:.0f} MB)"
+            )
     if choice == "lbfgs":
-        return choice, optim.lbfgs()
+        return choice, optim.lbfgs(), reason
+    if choice == "levenberg_marquardt":
+        return choice, optim.levenberg_marquardt(), reason
     step = check_positive(est.step_size, "step_size")
     schedule = optim.cosine_decay(step, max(1, max_iter - 1), 0.01 * step)
     first_order: Any = optim.OPTIMIZERS[choice]  # each takes the step size first
-    return choice, first_order(schedule)
+    return choice, first_order(schedule), reason
 
 
 _BLAS_CONTROLLER: list[Any] = []  # [(len(sys.modules) when scanned, blas controller)]
@@ -78,6 +107,51 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with controller.limit(limits=1):
         yield
+
+
+CONVERGENCE_PATIENCE = 10  # iterations without enough improvement before stopping
+# L-BFGS and first-order methods often crawl for tens of iterations before improving again,
+# which would trip the rule above; they stop when the loss changes by less than this fraction.
+RELATIVE_TOL = 1e-9
+
+
+class ConvergenceWatch:
+    """Stop training when the loss per example stops improving by ``tol`` (scikit-learn's rule).
+
+    Called after every iteration with minimize's ``CallbackInfo``: it counts the iterations
+    whose loss per example is not at least ``tol`` below the best so far, and asks to stop after
+    ``CONVERGENCE_PATIENCE`` of them in a row. ``inner`` (another callback) is called first.
+    """
+
+    def __init__(self, tol: float | None, n_examples: int, inner: Any = None) -> None:
+        self.tol = tol
+        self.n_examples = n_examples
+        self.inner = inner
+        self.best = np.inf
+        self.stalled = 0
+        self.fired_at: int | None = None
+
+    def __call__(self, info: Any) -> bool:
+        if self.inner is not None and self.inner(info):
+            return True
+        if self.tol is None:
+            return False
+        loss = info.loss / self.n_examples
+        if loss < self.best - self.tol:
+            self.stalled = 0
+        else:
+            self.stalled += 1
+        self.best = min(self.best, loss)
+        if self.stalled >= CONVERGENCE_PATIENCE:
+            self.fired_at = int(info.iteration)
+            return True
+        return False
+
+    def message(self) -> str:
+        return (
+            f"converged at iteration {self.fired_at}: the training loss per example improved by "
+            f"less than tol={self.tol:g} for {CONVERGENCE_PATIENCE} iterations"
+        )
 
 
 def with_output_solve(inner: Any, objective: Objective) -> optim.Optimizer:

@@ -16,6 +16,7 @@ import numpy as np
 
 from tinynn._typing import Tree
 from tinynn.losses._fused import FusedObjective
+from tinynn.losses._second_order import DEFAULT_MAX_BYTES, gauss_newton_system
 
 
 class FlatObjective:
@@ -96,6 +97,25 @@ class FlatObjective:
         if g_log_sigma is not None:
             g_log_sigma[...] = g_sigma
         return value, grad_P
+
+    def value(self, theta_P: np.ndarray) -> float:
+        """Return the objective at ``theta_P`` (P,)."""
+        ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
+        return self._fused.value(ws, bs, log_sigma, keep=False)[0]
+
+    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Return the objective, its gradient (P,) and its Gauss-Newton matrix (P, P).
+
+        The matrix is :meth:`Objective.ggn`'s, in this vector's layout; Levenberg-Marquardt
+        solves with it.
+
+        Raises
+        ------
+        ValueError
+            If the Jacobian and the matrix would need more than 2**30 bytes.
+        """
+        ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
+        return gauss_newton_system(self._fused, ws, bs, log_sigma, "full", DEFAULT_MAX_BYTES)
 
     def unflatten(self, vec_P: np.ndarray) -> Tree:
         """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""

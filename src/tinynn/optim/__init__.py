@@ -17,6 +17,7 @@ flattened parameter vector.
 from tinynn.optim._adaptive import AdamState, RMSPropState, adam, rmsprop
 from tinynn.optim._history import History
 from tinynn.optim._lbfgs import LBFGS, lbfgs
+from tinynn.optim._lm import LevenbergMarquardt, levenberg_marquardt
 from tinynn.optim._minimize import minimize
 from tinynn.optim._optimizers import (
     GradientDescentState,
@@ -46,6 +47,7 @@ __all__ = [
     "DivergenceWarning",
     "GradientDescentState",
     "History",
+    "LevenbergMarquardt",
     "MomentumState",
     "OptimizeResult",
     "Optimizer",
@@ -58,6 +60,7 @@ __all__ = [
     "exponential_decay",
     "gradient_descent",
     "lbfgs",
+    "levenberg_marquardt",
     "minimize",
     "momentum",
     "nesterov",

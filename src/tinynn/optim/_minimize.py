@@ -13,6 +13,7 @@ from autograd import value_and_grad as autograd_value_and_grad
 from tinynn import tree
 from tinynn._checks import describe
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
+from tinynn.optim._lm import LevenbergMarquardt, run_levenberg_marquardt
 from tinynn.optim._monitor import Monitor, Point, Settings, evaluate_point, returning
 from tinynn.optim._optimizers import Optimizer
 from tinynn.optim._options import check_init_params, check_settings, resolve_optimizer
@@ -183,10 +184,23 @@ def minimize(
             "state cannot be used with lbfgs(): L-BFGS restarts from init_params each call; "
             "pass state=None"
         )
+    if isinstance(method, LevenbergMarquardt):
+        if state is not None:
+            raise ValueError(
+                "state cannot be used with levenberg_marquardt(): it restarts from init_params "
+                "each call; pass state=None"
+            )
+        if value_and_grad is not None:
+            raise ValueError(
+                "levenberg_marquardt() needs the loss itself, not value_and_grad: pass a "
+                "make_objective loss or a function returning residuals as loss_fn"
+            )
     # Overflow shows up as a non-finite loss or gradient, reported once by DivergenceWarning.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(method, LBFGS):
             result = run_lbfgs(evaluate, params, method, settings, flat)
+        elif isinstance(method, LevenbergMarquardt):
+            result = run_levenberg_marquardt(loss_fn, params, method, settings, flat)
         else:
             result = _run_first_order(evaluate, params, method, state, settings)
     if result.reason == "diverged":

@@ -17,6 +17,7 @@ from tinynn import tree
 from tinynn._checks import check_choice, check_int, check_positive, describe
 from tinynn.optim._adaptive import adam, rmsprop
 from tinynn.optim._lbfgs import LBFGS, lbfgs
+from tinynn.optim._lm import LevenbergMarquardt, levenberg_marquardt
 from tinynn.optim._monitor import Settings
 from tinynn.optim._optimizers import Optimizer, gradient_descent, momentum, nesterov
 
@@ -28,6 +29,7 @@ OPTIMIZERS: Mapping[str, Callable[[], Any]] = MappingProxyType(
         "adam": adam,
         "rmsprop": rmsprop,
         "lbfgs": lbfgs,
+        "levenberg_marquardt": levenberg_marquardt,
     }
 )
 """The optimizers by name, each a function giving it with default settings (read-only)."""
@@ -87,9 +89,9 @@ def check_settings(options: Mapping[str, Any]) -> Settings:
     return Settings(**o)
 
 
-def resolve_optimizer(optimizer: Any) -> Optimizer | LBFGS:
-    """Return ``optimizer`` as an Optimizer or the L-BFGS marker; names get default settings."""
-    if isinstance(optimizer, (Optimizer, LBFGS)):
+def resolve_optimizer(optimizer: Any) -> Optimizer | LBFGS | LevenbergMarquardt:
+    """Return ``optimizer`` as an Optimizer or a method's settings; names get default settings."""
+    if isinstance(optimizer, (Optimizer, LBFGS, LevenbergMarquardt)):
         return optimizer
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
