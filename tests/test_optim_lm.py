@@ -1,0 +1,168 @@
+"""Levenberg-Marquardt through minimize: oracles, every kind of loss, and the shared contract."""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+from tinynn import Regressor, tree
+from tinynn.data import Standardizer, make_quadratic_data
+from tinynn.losses import make_objective
+from tinynn.model import predict
+from tinynn.optim import (
+    DivergenceWarning,
+    LevenbergMarquardt,
+    lbfgs,
+    levenberg_marquardt,
+    minimize,
+)
+from tinynn.params import make_params
+
+
+def rosenbrock_residuals(p):
+    return anp.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
+
+
+def test_a_network_without_hidden_layers_lands_on_least_squares_in_one_step():
+    x, y = make_quadratic_data()
+    loss = make_objective(x, y, sigma=0.1)
+    result = minimize(loss, make_params(2, [], rng=0), optimizer=levenberg_marquardt(), n_iters=2)
+    a_NK = np.column_stack([x, np.ones(len(x))])
+    coef = np.linalg.lstsq(a_NK, y, rcond=None)[0]
+    np.testing.assert_allclose(tree.flatten(result.params)[0], coef, rtol=1e-10)
+    assert len(result.history) == 2
+
+
+def test_rosenbrock_written_as_residuals_is_solved():
+    result = minimize(
+        rosenbrock_residuals, np.array([-1.2, 1.0]), optimizer=levenberg_marquardt(),
+        n_iters=100, gtol=1e-10,
+    )  # fmt: skip
+    np.testing.assert_allclose(result.params, [1.0, 1.0], atol=1e-10)
+    assert result.reason == "converged" and result.history.losses[-1] < 1e-20
+    assert np.all(np.diff(result.history.losses) < 0)  # every accepted step lowers the loss
+    assert result.n_evals > len(result.history)  # refused steps count as evaluations
+
+
+def test_residuals_on_a_tree():
+    def residuals(params):
+        return anp.concatenate([params["a"] - 3.0, 2.0 * (params["b"] + 1.0)])
+
+    start = {"a": np.zeros(2), "b": np.zeros(1)}
+    result = minimize(residuals, start, optimizer="levenberg_marquardt", n_iters=5)
+    np.testing.assert_allclose(result.params["a"], [3.0, 3.0])
+    np.testing.assert_allclose(result.params["b"], [-1.0])
+
+
+@pytest.mark.parametrize(
+    ("sigma", "prior_std"), [(0.1, None), (0.1, 3.0), ("learn", None), ("learn", 3.0)]
+)
+def test_objectives_train_to_the_noise_floor(sigma, prior_std):
+    x, y = make_quadratic_data()
+    xs, ys = Standardizer.fit(x), Standardizer.fit(y)
+    noise = sigma if sigma == "learn" else sigma / float(ys.scale_)  # in standardized units
+    loss = make_objective(xs.transform(x), ys.transform(y), sigma=noise, prior_std=prior_std)
+    start = loss.init(make_params(2, [30], rng=0))
+    result = minimize(loss, start, optimizer=levenberg_marquardt(), n_iters=40)
+    net, noise = loss.unpack(result.params)
+    yhat = ys.inverse_transform(predict(net, xs.transform(x)))
+    assert np.sqrt(np.mean((yhat - y) ** 2)) < 0.11
+    if sigma == "learn":  # the learned noise is the residual's, in standardized units
+        assert noise * float(ys.scale_) == pytest.approx(0.1, rel=0.15)
+    assert np.all(np.diff(result.history.losses) < 0)
+
+
+def test_lm_needs_far_fewer_iterations_than_lbfgs():
+    x, y = make_quadratic_data()
+    xs, ys = Standardizer.fit(x), Standardizer.fit(y)
+    loss = make_objective(xs.transform(x), ys.transform(y), sigma=0.1)
+    start = make_params(2, [30], rng=0)
+    target = 0.3 / float(ys.scale_)  # a training RMSE of 0.3 in units of y
+
+    def iterations_to_target(optimizer):
+        hit = []
+
+        def watch(info):
+            rmse = np.sqrt(np.mean((predict(info.params, xs.transform(x)) - ys.transform(y)) ** 2))
+            if rmse <= target:
+                hit.append(info.iteration)
+                return True
+            return False
+
+        minimize(loss, start, optimizer=optimizer, n_iters=500, callback=watch)
+        return hit[0]
+
+    assert 3 * iterations_to_target(levenberg_marquardt()) < iterations_to_target(lbfgs())
+
+
+def test_flat_protocol_and_the_tree_fallback_agree():
+    # A custom activation has no flat path: LM then uses the objective's ggn and value_and_grad.
+    x, y = make_quadratic_data(60)
+    loss_fast = make_objective(x, y, sigma=1.0, activation="tanh")
+    loss_tree = make_objective(x, y, sigma=1.0, activation=lambda z: anp.tanh(z))
+    start = make_params(2, [4], rng=0)
+    runs = [
+        minimize(loss, start, optimizer=levenberg_marquardt(), n_iters=8)
+        for loss in (loss_fast, loss_tree)
+    ]
+    np.testing.assert_allclose(runs[0].history.losses, runs[1].history.losses, rtol=1e-9)
+
+
+def test_divergence_returns_the_last_finite_parameters():
+    def residuals(p):
+        return anp.array([anp.exp(p[0] * 1e3) - 1e300, p[0]])
+
+    with pytest.warns(DivergenceWarning, match="Levenberg-Marquardt.*returning"):
+        result = minimize(residuals, np.array([0.8]), optimizer=levenberg_marquardt(), n_iters=5)
+    assert result.reason == "diverged"
+    np.testing.assert_array_equal(result.params, [0.8])
+
+
+def test_keyboard_interrupt_returns_the_work_so_far():
+    calls = {"n": 0}
+
+    def residuals(p):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return anp.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
+
+    result = minimize(residuals, np.array([-1.2, 1.0]), optimizer=levenberg_marquardt(), n_iters=50)
+    assert result.reason == "interrupted"
+    assert len(result.history) >= 1 and np.all(np.isfinite(result.params))
+
+
+def test_max_evals_stops_the_run():
+    result = minimize(
+        rosenbrock_residuals, np.array([-1.2, 1.0]),
+        optimizer=levenberg_marquardt(max_evals=5), n_iters=100,
+    )  # fmt: skip
+    assert result.n_evals <= 6 and "max_evals=5" in result.message
+
+
+def test_errors_are_clear():
+    with pytest.raises(ValueError, match="state cannot be used with levenberg_marquardt"):
+        minimize(rosenbrock_residuals, np.zeros(2), optimizer=levenberg_marquardt(), n_iters=3,
+                 state=object())  # fmt: skip
+    with pytest.raises(ValueError, match="levenberg_marquardt\\(\\) needs the loss itself"):
+        minimize(None, np.zeros(2), optimizer=levenberg_marquardt(), n_iters=3,
+                 value_and_grad=lambda p: (0.0, p))  # fmt: skip
+    with pytest.raises(ValueError, match="loss_fn must return a vector of residuals"):
+        minimize(lambda p: anp.sum(p**2), np.ones(2), optimizer=levenberg_marquardt(), n_iters=3)
+    with pytest.raises(ValueError, match="damping must be a positive finite number"):
+        levenberg_marquardt(damping=0.0)
+    with pytest.raises(ValueError, match="max_evals must be an int >= 1"):
+        levenberg_marquardt(max_evals=0)
+    assert isinstance(levenberg_marquardt(), LevenbergMarquardt)
+
+
+def test_regressor_records_why_it_chose_its_optimizer():
+    x, y = make_quadratic_data()
+    small = Regressor(random_state=0).fit(x, y)
+    assert small.optimizer_ == "levenberg_marquardt"
+    assert "dense Gauss-Newton solve cheap" in small.optimizer_reason_
+    assert small.stop_reason_ == "converged" and "tol=0.0001" in small.stop_message_
+    big = Regressor(hidden_sizes=(200, 200), max_iter=3, random_state=0).fit(x[:50], y[:50])
+    assert big.optimizer_ == "lbfgs"
+    assert "too large for dense Gauss-Newton" in big.optimizer_reason_
+    named = Regressor(optimizer="adam", max_iter=5, random_state=0).fit(x, y)
+    assert named.optimizer_reason_ == "asked for by name"
