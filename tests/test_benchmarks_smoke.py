@@ -173,3 +173,19 @@ def test_interleaved_medians_calls_every_runner_round_robin():
     assert all(value >= 0 for value in medians.values())
     timed = order[3:]  # after one calibration call each
     assert timed == list("abc" + "bca" + "cab")
+
+
+def test_jacobian_benchmark_agrees_and_prints_its_table():
+    import bench_jacobian
+
+    result = bench_jacobian.run(cases=((3, 5),), repeats=1)
+    text = result.markdown()
+    assert "| H=3, N=5 (P=13) |" in text
+    assert "| tinynn.model.jacobian (one vectorized pass) | " in text
+    assert "the three methods agree to 1e-10 relative on every case" in text
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios():
+    samples = {"a": [2.0, 4.0, 9.0], "b": [1.0, 1.0, 3.0]}
+    assert _harness.paired_ratio(samples, "a", "b") == (3.0, 2.0, 4.0)  # ratios 2, 4, 3
+    assert _harness.paired_ratio(samples, "a", "missing") is None
