@@ -61,3 +61,21 @@ def test_learned_sigma_fit_is_the_objectives_unpacked_result(monkeypatch):
     Regressor(random_state=0, max_iter=5).fit(x, y)
     assert [kw["sigma"] for kw in built] == ["learn", "learn"]
     assert [kw["prior_std"] for kw in built] == [1.0, None]
+
+
+# The mean test RMSE of tinynn 0.1.0's default Regressor (L-BFGS, 500 iterations) on 40 draws of
+# the notebook's quadratic toy data, each split 80/20 as `tinynn demo` does.
+TEST_RMSE_0_1 = 0.11632426975366364
+
+
+def test_default_fits_are_at_least_as_accurate_as_those_of_tinynn_0_1():
+    from tinynn.data import train_test_split
+
+    errors = []
+    for seed in range(40):
+        x, y = make_quadratic_data(300, rng=seed)
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=0.2, rng=seed)
+        est = Regressor(random_state=seed).fit(x_tr, y_tr)
+        assert est.optimizer_ == "levenberg_marquardt"
+        errors.append(np.sqrt(np.mean((est.predict(x_te) - y_te) ** 2)))
+    assert np.mean(errors) <= TEST_RMSE_0_1
