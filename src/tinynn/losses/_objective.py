@@ -121,7 +121,8 @@ class Objective:
         >>> import numpy as np
         >>> from tinynn.losses import make_objective
         >>> loss = make_objective(np.array([[1.0]]), np.array([3.0]), form="notebook")
-        >>> value, grads = loss.value_and_grad([{'w': np.array([[1.0]]), 'b': np.array([0.0])}])
+        >>> params = [{'w': np.array([[1.0]]), 'b': np.array([0.0])}]
+        >>> value, grads = loss.value_and_grad(params)
         >>> float(value), grads[0]['w'].tolist(), grads[0]['b'].tolist()
         (2.0, [[-2.0]], [-2.0])
         """
@@ -225,7 +226,8 @@ class Objective:
         >>> import numpy as np
         >>> from tinynn.losses import make_objective
         >>> from tinynn.params import make_params
-        >>> loss = make_objective(np.zeros((4, 1)), np.zeros((4, 2)), sigma="learn", prior_std=1.0)
+        >>> x, y = np.zeros((4, 1)), np.zeros((4, 2))
+        >>> loss = make_objective(x, y, sigma="learn", prior_std=1.0)
         >>> loss.init(make_params(1, [], 2, rng=0), sigma=0.5)["log_sigma"].round(4)
         array([-0.6931, -0.6931])
         """
@@ -256,7 +258,8 @@ class Objective:
         --------
         >>> import numpy as np
         >>> from tinynn.losses import make_objective
-        >>> loss = make_objective(np.array([[0.0], [1.0]]), np.array([1.0, 3.0]), sigma="learn")
+        >>> x, y = np.array([[0.0], [1.0]]), np.array([1.0, 3.0])
+        >>> loss = make_objective(x, y, sigma="learn")
         >>> net, sigma = loss.unpack([{'w': np.array([[2.0]]), 'b': np.array([0.0])}])
         >>> sigma  # residuals -1 and -1
         1.0
@@ -465,7 +468,8 @@ class Objective:
         >>> import numpy as np
         >>> from tinynn.losses import make_objective
         >>> loss = make_objective(np.array([[1.0], [2.0]]), np.zeros(2), form="notebook")
-        >>> loss.hessian_vector([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}], np.array([1.0, 0.0]))
+        >>> params = [{'w': np.zeros((1, 1)), 'b': np.zeros(1)}]
+        >>> loss.hessian_vector(params, np.array([1.0, 0.0]))
         array([5., 3.])
         """
         net, _ = self._split(params)

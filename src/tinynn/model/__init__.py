@@ -357,7 +357,7 @@ def input_jacobian(
     >>> import numpy as np
     >>> from tinynn.model import input_jacobian
     >>> params = [{'w': np.array([[1.0], [-2.0]]), 'b': np.zeros(1)}]
-    >>> input_jacobian(params, np.zeros((2, 2)))  # a linear model: the weights, at every x
+    >>> input_jacobian(params, np.zeros((2, 2)))  # linear: the weights, at every x
     array([[ 1., -2.],
            [ 1., -2.]])
     """

@@ -101,8 +101,9 @@ def levenberg_marquardt(
     >>> from tinynn.optim import levenberg_marquardt, minimize
     >>> def residuals(p):  # Rosenbrock's function as a sum of two squares
     ...     return anp.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
-    >>> result = minimize(residuals, np.array([-1.2, 1.0]), optimizer=levenberg_marquardt(),
-    ...                   n_iters=100, gtol=1e-12)
+    >>> lm = levenberg_marquardt()
+    >>> result = minimize(residuals, np.array([-1.2, 1.0]), optimizer=lm, n_iters=100,
+    ...                   gtol=1e-12)
     >>> result.params.round(8), result.reason
     (array([1., 1.]), 'converged')
     """
