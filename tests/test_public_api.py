@@ -60,3 +60,20 @@ def test_core_modules_never_import_the_friendly_layer():
             if bad:
                 offenders[path.name] = sorted(bad)
     assert offenders == {}
+
+
+def test_import_is_lazy_and_names_load_on_first_use():
+    code = (
+        "import sys, tinynn; before = sorted(m for m in sys.modules if m.startswith('tinynn')); "
+        "tinynn.Regressor; print(before, 'tinynn.estimator' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['tinynn'] True"
+
+
+def test_unknown_top_level_names_raise_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError, match="module 'tinynn' has no attribute 'fit'"):
+        tinynn.fit  # noqa: B018
+    assert set(tinynn.__all__) <= set(dir(tinynn))

@@ -10,21 +10,73 @@ The names below are the everyday API; everything else is reachable by its module
 
 __version__ = "0.1.0"
 
-from tinynn import optim, tree
-from tinynn.data import Standardizer, make_linear_data, make_quadratic_data, train_test_split
-from tinynn.estimator import NotFittedError, Regressor
-from tinynn.gradcheck import GradCheckReport, check_grad
-from tinynn.losses import gaussian_nll, l2_penalty, log_prior, make_objective, mse, rmse
-from tinynn.model import get_activation, predict
-from tinynn.optim import History, OptimizeResult, minimize
-from tinynn.params import (
-    check_params,
-    format_params,
-    layer_sizes,
-    make_params,
-    print_params,
-    sample_prior,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Where each top-level name lives. They are imported on first use (PEP 562), so that
+# ``import tinynn`` costs little more than importing numpy and autograd; each is the very object
+# of its module (``tinynn.predict is tinynn.model.predict``).
+_HOMES = {
+    "GradCheckReport": "tinynn.gradcheck",
+    "History": "tinynn.optim",
+    "NotFittedError": "tinynn.estimator",
+    "OptimizeResult": "tinynn.optim",
+    "Regressor": "tinynn.estimator",
+    "Standardizer": "tinynn.data",
+    "check_grad": "tinynn.gradcheck",
+    "check_params": "tinynn.params",
+    "format_params": "tinynn.params",
+    "gaussian_nll": "tinynn.losses",
+    "get_activation": "tinynn.model",
+    "l2_penalty": "tinynn.losses",
+    "layer_sizes": "tinynn.params",
+    "log_prior": "tinynn.losses",
+    "make_linear_data": "tinynn.data",
+    "make_objective": "tinynn.losses",
+    "make_params": "tinynn.params",
+    "make_quadratic_data": "tinynn.data",
+    "minimize": "tinynn.optim",
+    "mse": "tinynn.losses",
+    "predict": "tinynn.model",
+    "print_params": "tinynn.params",
+    "rmse": "tinynn.losses",
+    "sample_prior": "tinynn.params",
+    "train_test_split": "tinynn.data",
+}
+_SUBMODULES = ("optim", "tree")
+
+if TYPE_CHECKING:  # what the names are, for type checkers and readers
+    from tinynn import optim, tree
+    from tinynn.data import Standardizer, make_linear_data, make_quadratic_data, train_test_split
+    from tinynn.estimator import NotFittedError, Regressor
+    from tinynn.gradcheck import GradCheckReport, check_grad
+    from tinynn.losses import gaussian_nll, l2_penalty, log_prior, make_objective, mse, rmse
+    from tinynn.model import get_activation, predict
+    from tinynn.optim import History, OptimizeResult, minimize
+    from tinynn.params import (
+        check_params,
+        format_params,
+        layer_sizes,
+        make_params,
+        print_params,
+        sample_prior,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tinynn.{name}")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tinynn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "GradCheckReport",
