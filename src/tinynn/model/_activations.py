@@ -17,6 +17,8 @@ Every activation here is chosen so that its derivative is a function of its outp
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -61,23 +63,61 @@ def identity(z: Any) -> Any:
     return z
 
 
-# Below this many elements one np.tanh call beats the six calls of the exp-based form.
+# Below this many elements one np.tanh call beats the six calls of the exp-based form anyway.
 _EXP_FORM_MIN_SIZE = 2048
+# Which tanh large arrays get: "numpy" (np.tanh), "exp" (the exp form) or None, decided by timing
+# both once on this machine at the first large call. Set it (or the environment variable
+# TINYNN_TANH=numpy|exp before the first call) to fix the choice, e.g. for results that are
+# identical to the last bit across machines.
+TANH_FORM: str | None = os.environ.get("TINYNN_TANH") or None
+# The exp form must win by this factor to be chosen: a clear margin keeps the choice stable from
+# run to run on a noisy machine, and np.tanh is kept whenever in doubt.
+_EXP_FORM_MARGIN = 0.8
 
 
-def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
-    # tanh(z) = 2 / (1 + exp(-2 z)) - 1: numpy's exp is vectorized and np.tanh is not, so on
-    # large arrays this is about 1.4x faster; the absolute error stays below 4e-16. The clamp
-    # avoids overflow warnings.
-    if z.size < _EXP_FORM_MIN_SIZE:
-        np.tanh(z, out=out)
-        return
+def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
+    # tanh(z) = 2 / (1 + exp(-2 z)) - 1; the absolute error stays below 4e-16. The clamp avoids
+    # overflow warnings.
     np.multiply(z, -2.0, out=out)
     np.minimum(out, 700.0, out=out)
     np.exp(out, out=out)
     out += 1.0
     np.divide(2.0, out, out=out)
     out -= 1.0
+
+
+def choose_tanh() -> str:
+    """Time np.tanh against the exp form on 8192 elements; return "exp" only if clearly faster.
+
+    numpy vectorizes exp on every x86 CPU but float64 tanh only on some (AVX-512), so which is
+    faster depends on the machine: 19 ns against 4 ns per element on one, the reverse on another.
+    """
+    z = np.linspace(-4.0, 4.0, 8192)
+    out = np.empty_like(z)
+    best = {"numpy": np.inf, "exp": np.inf}
+    for _ in range(7):  # interleaved, best of seven: robust to a busy machine
+        for form, fn in (
+            ("numpy", lambda: np.tanh(z, out=out)),
+            ("exp", lambda: _exp_tanh(z, out)),
+        ):
+            start = time.perf_counter()
+            for _ in range(5):
+                fn()
+            best[form] = min(best[form], time.perf_counter() - start)
+    return "exp" if best["exp"] < _EXP_FORM_MARGIN * best["numpy"] else "numpy"
+
+
+def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
+    global TANH_FORM
+    if z.size < _EXP_FORM_MIN_SIZE:
+        np.tanh(z, out=out)
+        return
+    if TANH_FORM is None:
+        TANH_FORM = choose_tanh()
+    if TANH_FORM == "exp":
+        _exp_tanh(z, out)
+    else:
+        np.tanh(z, out=out)
 
 
 def _fwd_relu(z: np.ndarray, out: np.ndarray) -> None:

@@ -1,0 +1,48 @@
+"""tanh on large arrays: np.tanh or the exp form, chosen by timing both once on this machine."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinynn.model import _activations, predict
+from tinynn.params import make_params
+
+Z = np.linspace(-30.0, 30.0, 5000)
+
+
+@pytest.mark.parametrize("form", ["numpy", "exp"])
+def test_both_forms_agree_with_np_tanh(monkeypatch, form):
+    monkeypatch.setattr(_activations, "TANH_FORM", form)
+    out = np.empty_like(Z)
+    _activations.KERNELS["tanh"].forward(Z, out)
+    if form == "numpy":
+        np.testing.assert_array_equal(out, np.tanh(Z))
+    else:
+        np.testing.assert_allclose(out, np.tanh(Z), rtol=0, atol=4e-16)
+
+
+def test_the_first_large_call_decides_once(monkeypatch):
+    monkeypatch.setattr(_activations, "TANH_FORM", None)
+    calls = []
+    monkeypatch.setattr(_activations, "choose_tanh", lambda: calls.append(1) or "numpy")
+    params = make_params(2, [30], rng=0)
+    predict(params, np.zeros((10, 2)))  # 300 elements: np.tanh, nothing decided
+    assert calls == [] and _activations.TANH_FORM is None
+    x = np.random.default_rng(0).normal(size=(100, 2))  # 3000 elements
+    predict(params, x)
+    predict(params, x)
+    assert calls == [1] and _activations.TANH_FORM == "numpy"
+
+
+def test_choose_tanh_names_a_form():
+    assert _activations.choose_tanh() in ("numpy", "exp")
+
+
+def test_the_environment_fixes_the_form():
+    code = "from tinynn.model import _activations as a; print(a.TANH_FORM)"
+    env = {**os.environ, "TINYNN_TANH": "numpy"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "numpy"
