@@ -91,6 +91,8 @@ def nll_constant(n_elements: int, sigma: Any) -> Any:
     ``sigma`` is a scalar, one value per output or one per element; each of its values covers
     ``n_elements // sigma.size`` elements. Works on numpy values and on traced ones.
     """
+    if type(sigma) is float:  # the common case, without numpy's per-call overhead
+        return n_elements * HALF_LOG_2PI + n_elements * math.log(sigma)
     copies = n_elements // int(np.size(unbox(sigma)))
     if isbox(sigma):
         return n_elements * HALF_LOG_2PI + copies * anp.sum(anp.log(sigma))
@@ -111,8 +113,10 @@ def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
     if any_box((y, yhat, sigma)):  # only reached when traces are nested
         return reference_nll(y, yhat, sigma, full, mean)
     r = np.subtract(yhat, y)
-    scalar = type(sigma) is float or np.ndim(sigma) == 0
-    value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), scalar)
+    if type(sigma) is float:
+        value = 0.5 * weighted_squares(r, 1.0 / (sigma * sigma), True)
+    else:
+        value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), np.ndim(sigma) == 0)
     if full:
         value += nll_constant(r.size, sigma)
     return value / n_examples(r.shape) if mean else value
@@ -149,7 +153,7 @@ def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
         y, yhat, sigma, full, mean = args
         r = np.subtract(yhat, y)
         scale = g / n_examples(r.shape) if mean else g
-        inv_var = 1.0 / np.square(sigma)
+        inv_var = 1.0 / (sigma * sigma) if type(sigma) is float else 1.0 / np.square(sigma)
         d_yhat = r * (scale * inv_var)
         out: list[Any] = []
         for argnum in argnums:

@@ -143,6 +143,29 @@ def _deep_unbox(value: Any) -> Any:
     return value
 
 
+def _plain_shapes(layers: Any) -> list[tuple[int, int]]:
+    """Return the layer shapes of plain dicts of arrays (or of autograd's array boxes).
+
+    Raises KeyError, AttributeError, TypeError or ValueError on anything else; the caller then
+    takes the careful path.
+    """
+    shapes: list[tuple[int, int]] = []
+    n_in = None
+    for layer in layers:
+        if type(layer) is not dict or len(layer) != 2:
+            raise TypeError
+        w_shape = layer["w"].shape
+        if len(w_shape) != 2 or layer["b"].shape != (w_shape[1],):
+            raise ValueError
+        if n_in is not None and w_shape[0] != n_in:
+            raise ValueError
+        n_in = w_shape[1]
+        shapes.append(w_shape)
+    if not shapes:
+        raise ValueError
+    return shapes
+
+
 def layer_shapes(params: Params) -> list[tuple[int, int]]:
     """Return ``[(n_in, n_out), ...]``, the shape of every layer's ``w``, after checking ``params``.
 
@@ -173,6 +196,11 @@ def layer_shapes(params: Params) -> list[tuple[int, int]]:
     [(2, 30), (30, 1)]
     """
     plain = unbox(params)
+    if type(plain) is list or type(plain) is tuple:  # the common case, in a few lookups a layer
+        try:
+            return _plain_shapes(plain)
+        except (KeyError, AttributeError, TypeError, ValueError):
+            pass  # something odd: the careful walk below words the error
     shapes: list[tuple[int, int]] = []
     ok = isinstance(plain, (list, tuple)) and len(plain) > 0
     if ok:
