@@ -123,7 +123,7 @@ def test_step_benchmark_prints_its_table_on_tiny_cases():
     assert "| hand-written numpy backprop | " in text
     assert "(1.00x)" in text
     assert "notebook's own loop (per iteration)" in text
-    assert len(result.checks) == 4
+    assert len(result.checks) == 7
     statuses = {check.status for check in result.checks}
     assert statuses <= {"PASS", "FAIL", "SKIP"}
     assert "gradient differs" not in text
