@@ -109,7 +109,13 @@ class FusedObjective:
         return np.exp(-2.0 * log_sigma_O), self.y_NO.shape[0] * float(np.sum(log_sigma_O))
 
     def value(self, ws: list[Any], bs: list[Any], log_sigma: Any, keep: bool) -> tuple[float, Any]:
-        """Return the objective and (when ``keep``) what the backward pass needs."""
+        """Return the objective and (when ``keep``) what the backward pass needs.
+
+        With stacked parameters (every leaf with a leading axis K) the objective is a vector of
+        K values, one per member.
+        """
+        if ws[0].ndim == 3:
+            return self._stacked_value(ws, bs, keep)
         work = self._take()
         out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
         out -= self.y_NO
@@ -143,6 +149,8 @@ class FusedObjective:
         None recomputes the forward pass. With ``into = (gws, gbs)`` the gradients are written
         into those arrays (views of one flat vector, for L-BFGS) instead of fresh ones.
         """
+        if ws[0].ndim == 3:
+            return self._stacked_grads(payload, ws, bs, g)
         if payload is None:
             work = None
             out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
@@ -171,10 +179,71 @@ class FusedObjective:
                 gb += factor * b
         return gws, gbs, g_log_sigma
 
+    # -- K stacked parameter sets at once (fixed or profiled sigma) ----------------------------
+
+    def _member_squares(self, leaves: list[np.ndarray]) -> np.ndarray:
+        """Return ``sum(theta**2)`` of every stacked member, shape (K,)."""
+        return sum(
+            np.einsum("ki,ki->k", a.reshape(len(a), -1), a.reshape(len(a), -1)) for a in leaves
+        )
+
+    def _stacked_value(self, ws: list[Any], bs: list[Any], keep: bool) -> tuple[Any, Any]:
+        work = self._take()
+        out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
+        out -= self.y_NO
+        weighted = out * self.inv_var if not self.scalar_sigma else out
+        sq_K = np.einsum("kno,kno->k", weighted, out)
+        if self.scalar_sigma:
+            sq_K *= self.inv_var
+        total_K = 0.5 * sq_K + self.nll_const
+        if self.prior_std is not None:
+            leaves = [*ws, *bs]
+            count = sum(leaf[0].size for leaf in leaves)
+            total_K += self.prior_coef * self._member_squares(leaves)
+            total_K += count * self.prior_log_const
+        if not keep:
+            self._give(work)
+            return total_K * self.scale, None
+        return total_K * self.scale, (work, acts, out, None)
+
+    def _stacked_grads(self, payload: Any, ws: list[Any], bs: list[Any], g: Any) -> Grads:
+        factor_K = np.broadcast_to(np.asarray(g, dtype=np.float64), (ws[0].shape[0],))
+        factor_K = factor_K * self.scale
+        if payload is None:
+            work = None
+            out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
+            r = out - self.y_NO
+        else:
+            work, acts, r, _ = payload
+        r *= self.inv_var
+        r *= factor_K[:, None, None]
+        buffers = None if work is None else work.get
+        gws, gbs, _ = model.backward(ws, acts, r, self.kernel, need_x=False, buffers=buffers)
+        if work is not None:
+            self._give(work)
+        if self.prior_std is not None:
+            prior_K = 2.0 * self.prior_coef * factor_K
+            for gw, w in zip(gws, ws, strict=True):
+                gw += prior_K[:, None, None] * w
+            for gb, b in zip(gbs, bs, strict=True):
+                gb += prior_K[:, None] * b
+        return gws, gbs, None
+
     def reference(self, params: Any, log_sigma: Any) -> Any:
         """Return the objective with plain autograd.numpy calls (the reference)."""
         yhat = model.predict(params, self.x_ND, activation=self.kernel.fn)
         y = self.y
+        if model.stack_size(params) is not None:  # one value per stacked member
+            axes = tuple(range(1, np.ndim(unbox(yhat))))
+            total = 0.5 * anp.sum(((yhat - y) / self.sigma) ** 2, axis=axes) + self.nll_const
+            if self.prior_std is not None:
+                leaves = layer_leaves(params)
+                count = sum(int(np.size(unbox(leaf)[0])) for leaf in leaves)
+                squares = sum(
+                    anp.sum(leaf**2, axis=tuple(range(1, np.ndim(unbox(leaf))))) for leaf in leaves
+                )
+                total = total + self.prior_coef * squares + count * self.prior_log_const
+            return total * self.scale
         if self.learn:
             sigma = anp.exp(log_sigma)
             sigma = sigma[0] if y.ndim == 1 else sigma

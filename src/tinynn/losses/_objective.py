@@ -24,7 +24,7 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import model, tree
-from tinynn._checks import as_float_array, check_choice, check_positive, describe
+from tinynn._checks import as_float_array, check_choice, check_positive, describe, shape_of
 from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
 from tinynn.losses._flat import FlatObjective
@@ -190,6 +190,8 @@ class Objective:
         net, _ = self._split(params)
         if self._act.name is None or type(net) not in (list, tuple):
             return None
+        if model.stack_size(net) is not None:
+            return None
         if not all(type(layer) is dict and list(layer) == ["w", "b"] for layer in net):
             return None
         if self.noise == "joint" and list(params) != ["net", "log_sigma"]:
@@ -231,7 +233,7 @@ class Objective:
         >>> loss.init(make_params(1, [], 2, rng=0), sigma=0.5)["log_sigma"].round(4)
         array([-0.6931, -0.6931])
         """
-        self._check(net)
+        self._check_single(net, "init")
         start = check_positive(sigma, "sigma")
         if self.noise != "joint":
             return net
@@ -265,7 +267,7 @@ class Objective:
         1.0
         """
         net, log_sigma = self._split(params)
-        self._check(net)
+        self._check_single(net, "unpack")
         if self.noise == "fixed":
             return net, self._fused.sigma
         if self.noise == "joint":
@@ -311,7 +313,7 @@ class Objective:
         ([[2.0]], [1.0])
         """
         net, log_sigma = self._split(params)
-        self._check(net)
+        self._check_single(net, "solve_output_layer")
         fused = self._fused
         noise2: Any
         if self.noise == "joint":
@@ -378,7 +380,7 @@ class Objective:
         check_choice(part, "part", PARTS)
         max_bytes = check_positive(max_bytes, "max_bytes")
         net, log_sigma = self._split(params)
-        self._check(net)
+        self._check_single(net, "ggn")
         ws, bs = _plain_layers(net)
         _, _, matrix = gauss_newton_system(self._fused, ws, bs, log_sigma, part, max_bytes)
         if part == "last_layer":
@@ -420,7 +422,7 @@ class Objective:
         True
         """
         net, log_sigma = self._split(params)
-        self._check(net)
+        self._check_single(net, "ggn_vector")
         perm = self._user_order(params)
         v = as_float_array(v_P, "v_P", ndims=(1,))
         if v.shape != perm.shape:
@@ -473,7 +475,7 @@ class Objective:
         array([5., 3.])
         """
         net, _ = self._split(params)
-        self._check(net)
+        self._check_single(net, "hessian_vector")
         theta_P, unflatten = tree.flatten(params)
         v = as_float_array(v_P, "v_P", ndims=(1,))
         if v.shape != theta_P.shape:
@@ -508,6 +510,11 @@ class Objective:
                 f"params['log_sigma'] must have shape ({self._n_out},), one per output, got "
                 f"shape {shape}"
             )
+        if model.stack_size(params["net"]) is not None:
+            raise ValueError(
+                "stacked parameters (a leading axis K) work with a fixed sigma or sigma='learn' "
+                "without a prior, not with log_sigma trained beside the network"
+            )
         return params["net"], log_sigma
 
     def _check(self, net: Params) -> list[tuple[int, int]]:
@@ -529,8 +536,19 @@ class Objective:
             else:
                 return self._shapes
         shapes = self._check_fully(net)
-        self._layout = [((n_in, n_out), (n_out,)) for n_in, n_out in shapes]
+        layers = [unbox(layer) for layer in unbox(net)]
+        self._layout = [(shape_of(lay["w"]), shape_of(lay["b"])) for lay in layers]
         self._shapes = shapes
+        return shapes
+
+    def _check_single(self, net: Params, what: str) -> list[tuple[int, int]]:
+        """Check ``net`` like :meth:`_check` and refuse stacked parameters for ``what``."""
+        shapes = self._check(net)
+        if model.stack_size(net) is not None:
+            raise ValueError(
+                f"{what} takes one parameter set, got stacked parameters (leaves with a leading "
+                f"axis K); take member k with tinynn.tree.index(params_K, k)"
+            )
         return shapes
 
     def _check_fully(self, net: Params) -> list[tuple[int, int]]:

@@ -45,6 +45,7 @@ __all__ = [
     "layer_shapes",
     "predict",
     "resolve_activation",
+    "stack_size",
 ]
 
 ACTIVATIONS: dict[str, Callable[[Any], Any]] = {name: k.fn for name, k in KERNELS.items()}
@@ -169,6 +170,9 @@ def _plain_shapes(layers: Any) -> list[tuple[int, int]]:
 def layer_shapes(params: Params) -> list[tuple[int, int]]:
     """Return ``[(n_in, n_out), ...]``, the shape of every layer's ``w``, after checking ``params``.
 
+    Stacked parameters (every ``w`` of shape (K, n_in, n_out), see :func:`stack_size`) are
+    checked as such and give the shapes of one member.
+
     The common case costs a few attribute lookups per layer (it also accepts parameters traced by
     autograd); anything odd is handed to :func:`tinynn.params.check_params` for a message naming
     the layer and key at fault.
@@ -201,6 +205,9 @@ def layer_shapes(params: Params) -> list[tuple[int, int]]:
             return _plain_shapes(plain)
         except (KeyError, AttributeError, TypeError, ValueError):
             pass  # something odd: the careful walk below words the error
+    n_members = _n_members(params)
+    if n_members is not None:
+        return _stacked_shapes(params, n_members)
     shapes: list[tuple[int, int]] = []
     ok = isinstance(plain, (list, tuple)) and len(plain) > 0
     if ok:
@@ -221,6 +228,64 @@ def layer_shapes(params: Params) -> list[tuple[int, int]]:
     if not ok:
         check_params(_deep_unbox(params), allow_nonfinite=True)
         raise ValueError(f"params is not a valid network, got {describe(plain)}")
+    return shapes
+
+
+def stack_size(params: Params) -> int | None:
+    """Return K for stacked parameters (each ``w`` of shape (K, n_in, n_out)), else None.
+
+    Only the first layer is looked at; :func:`layer_shapes` checks them all.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> from tinynn.model import stack_size
+    >>> from tinynn.params import make_params
+    >>> params = make_params(1, [2], rng=0)
+    >>> stack_size(params), stack_size(tree.stack([params, params, params]))
+    (None, 3)
+    """
+    return _n_members(params)
+
+
+def _n_members(params: Any) -> int | None:
+    """Return K when ``params`` are stacked (each ``w`` of shape (K, n_in, n_out)), else None."""
+    try:
+        shape = shape_of(unbox(unbox(unbox(params)[0])["w"]))
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return int(shape[0]) if len(shape) == 3 else None
+
+
+def _stacked_shapes(params: Any, n_members: int) -> list[tuple[int, int]]:
+    """Return ``[(n_in, n_out), ...]`` of stacked parameters after checking them."""
+    net = unbox(params)
+    shapes: list[tuple[int, int]] = []
+    for i, layer in enumerate(net):
+        layer = unbox(layer)
+        if not isinstance(layer, dict) or sorted(layer) != ["b", "w"]:
+            raise TypeError(
+                f"params[{i}] must be a dict with keys 'w' and 'b', got {describe(layer)}"
+            )
+        w_shape, b_shape = shape_of(layer["w"]), shape_of(layer["b"])
+        if len(w_shape) != 3 or w_shape[0] != n_members:
+            raise ValueError(
+                f"params[{i}]['w'] must have shape (K, n_in, n_out) with K={n_members} like "
+                f"params[0]['w'] (stacked parameters), got shape {w_shape}"
+            )
+        if b_shape != (n_members, w_shape[2]):
+            raise ValueError(
+                f"params[{i}]['b'] must have shape ({n_members}, {w_shape[2]}) to match "
+                f"params[{i}]['w'] of shape {w_shape}, got shape {b_shape}"
+            )
+        if shapes and shapes[-1][1] != w_shape[1]:
+            raise ValueError(
+                f"params[{i}]['w'] must take {shapes[-1][1]} inputs to follow params[{i - 1}], "
+                f"got shape {w_shape}"
+            )
+        shapes.append((int(w_shape[1]), int(w_shape[2])))
+    if not shapes:
+        raise ValueError("params must hold at least one layer, got an empty list")
     return shapes
 
 
@@ -262,7 +327,9 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     Returns
     -------
     yhat : ndarray of shape (N,) for one output or (N, O) for O outputs
-        One example gives shape (1,) or (1, O); never a 0-d scalar.
+        One example gives shape (1,) or (1, O); never a 0-d scalar. Stacked parameters (every
+        leaf with a leading axis K, from :func:`tinynn.tree.stack`: K samples, chains or
+        ensemble members) give (K, N) or (K, N, O) from one batched pass.
 
     Raises
     ------
@@ -281,6 +348,14 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     (4,)
     >>> predict(params, np.array([0.0, 0.0]))
     array([1.])
+
+    Five parameter sets at once, on the sample axis:
+
+    >>> from tinynn import tree
+    >>> from tinynn.params import make_params
+    >>> params_K = tree.stack([make_params(2, [3], rng=k) for k in range(5)])
+    >>> predict(params_K, np.zeros((4, 2))).shape
+    (5, 4)
     """
     act = resolve_activation(activation)
     shapes = layer_shapes(params)
@@ -291,6 +366,11 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
 
 
 def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.ndarray:
+    if _n_members(params) is not None:
+        raise ValueError(
+            "jacobian takes one parameter set, got stacked parameters (leaves with a leading "
+            "axis K); take member k with tinynn.tree.index(params_K, k)"
+        )
     act = resolve_activation(activation)
     shapes = layer_shapes(params)
     x = _check_x(as_float_array(_deep_unbox(x), "x", allow_nonfinite=True), shapes[0][0])

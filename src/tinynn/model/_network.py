@@ -107,15 +107,35 @@ def forward(
         if buffers is None:
             z = a @ w
         else:
-            z = buffers(("a", layer), (a.shape[0], w.shape[1]))
+            z = buffers(("a", layer), _product_shape(a, w))
             np.matmul(a, w, out=z)
-        z += bs[layer]
+        _add_bias(z, bs[layer])
         kernel.forward(z, z)
         acts.append(z)
         a = z
     out = a @ ws[last]
-    out += bs[last]
+    _add_bias(out, bs[last])
     return out, acts
+
+
+def _product_shape(a: np.ndarray, w: np.ndarray) -> tuple[int, ...]:
+    """Return the shape of ``a @ w``: (N, H), or (K, N, H) for stacked weights."""
+    if w.ndim == 2:
+        return (a.shape[0], w.shape[1])
+    return (w.shape[0], a.shape[-2], w.shape[-1])
+
+
+def _add_bias(z: np.ndarray, b: np.ndarray) -> None:
+    """Add the bias in place: (H,) to every row, or (K, H) to member k's rows."""
+    if b.ndim == 1:
+        z += b
+    else:
+        z += b[:, None, :]
+
+
+def _transposed(a: np.ndarray) -> np.ndarray:
+    """Swap the last two axes (a plain transpose, or one per stacked member)."""
+    return a.T if a.ndim == 2 else a.transpose(0, 2, 1)
 
 
 def backward(
@@ -175,18 +195,18 @@ def backward(
     for layer in range(n_layers - 1, -1, -1):
         a = acts[layer]
         if out is None:
-            gws[layer] = a.T @ delta
-            gbs[layer] = np.add.reduce(delta, axis=0)
+            gws[layer] = _transposed(a) @ delta
+            gbs[layer] = np.add.reduce(delta, axis=-2)
         else:
-            gws[layer] = np.matmul(a.T, delta, out=out[0][layer])
-            gbs[layer] = np.add.reduce(delta, axis=0, out=out[1][layer])
+            gws[layer] = np.matmul(_transposed(a), delta, out=out[0][layer])
+            gbs[layer] = np.add.reduce(delta, axis=-2, out=out[1][layer])
         if layer == 0 and not need_x:
             break
-        w_t = ws[layer].T
+        w_t = _transposed(ws[layer])
         if layer == 0 or buffers is None:
             d_prev = delta @ w_t
         else:
-            d_prev = buffers(("d", layer), (delta.shape[0], w_t.shape[1]))
+            d_prev = buffers(("d", layer), (*delta.shape[:-1], w_t.shape[-1]))
             np.matmul(delta, w_t, out=d_prev)
         if layer > 0:
             kernel.deriv_mul(a, d_prev)
@@ -201,12 +221,13 @@ def reference_predict(params: Any, x: Any, activation: Callable[[Any], Any]) -> 
     """Predict with plain autograd.numpy calls (the reference, and the path for callables)."""
     n_layers = len(params)
     first_w = params[0]["w"]
-    a = as_matrix(x, unbox(first_w).shape[0])
+    a = as_matrix(x, unbox(first_w).shape[-2])
     for layer in range(n_layers):
         layer_dict = params[layer]
-        z = anp.dot(a, layer_dict["w"]) + layer_dict["b"]
+        b = layer_dict["b"]
+        z = anp.matmul(a, layer_dict["w"]) + (b if np.ndim(unbox(b)) == 1 else b[:, None, :])
         a = activation(z) if layer < n_layers - 1 else z
-    return a[:, 0] if unbox(a).shape[1] == 1 else a
+    return a[..., 0] if unbox(a).shape[-1] == 1 else a
 
 
 # ---------------------------------------------------------------- primitives
@@ -217,7 +238,7 @@ def _layers(params: Any) -> tuple[list[Any], list[Any]]:
 
 
 def _finish(out_NO: np.ndarray) -> np.ndarray:
-    return out_NO[:, 0] if out_NO.shape[1] == 1 else out_NO
+    return out_NO[..., 0] if out_NO.shape[-1] == 1 else out_NO
 
 
 def _predict_tree_raw(params: Any, x: Any, name: str) -> Any:
@@ -226,7 +247,7 @@ def _predict_tree_raw(params: Any, x: Any, name: str) -> Any:
         return predict_leaves(
             x, name, *[leaf for pair in zip(ws, bs, strict=True) for leaf in pair]
         )
-    out, acts = forward(ws, bs, as_matrix(x, ws[0].shape[0]), KERNELS[name])
+    out, acts = forward(ws, bs, as_matrix(x, ws[0].shape[-2]), KERNELS[name])
     ans = _finish(out)
     stash(ans, acts)
     return ans
@@ -234,7 +255,7 @@ def _predict_tree_raw(params: Any, x: Any, name: str) -> Any:
 
 def _predict_leaves_raw(x: Any, name: str, *leaves: Any) -> Any:
     ws, bs = list(leaves[0::2]), list(leaves[1::2])
-    out, acts = forward(ws, bs, as_matrix(x, ws[0].shape[0]), KERNELS[name])
+    out, acts = forward(ws, bs, as_matrix(x, ws[0].shape[-2]), KERNELS[name])
     ans = _finish(out)
     stash(ans, acts)
     return ans
@@ -258,11 +279,14 @@ def _backward_from(
     need_x: bool,
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
     kernel = KERNELS[name]
-    x_ND = as_matrix(x, ws[0].shape[0])
+    x_ND = as_matrix(x, ws[0].shape[-2])
     if acts is None:  # this VJP already ran once, or the stash did not match: recompute
         _, acts = forward(ws, bs, x_ND, kernel)
-    g_NO = np.reshape(g, (x_ND.shape[0], ws[-1].shape[1]))
-    return backward(ws, acts, g_NO, kernel, need_x=need_x)
+    g_NO = np.reshape(g, (*ws[-1].shape[:-2], x_ND.shape[0], ws[-1].shape[-1]))
+    gws, gbs, gx = backward(ws, acts, g_NO, kernel, need_x=need_x)
+    if gx is not None and gx.ndim == 3:  # stacked members share x: their gradients add up
+        gx = gx.sum(axis=0)
+    return gws, gbs, gx
 
 
 def _predict_tree_vjp(argnums: Sequence[int], ans: Any, args: tuple, kwargs: dict) -> Any:
@@ -309,5 +333,5 @@ def fast_predict(params: Any, x: Any, name: str) -> Any:
     if isbox(x):
         return predict_tree(params, x, name)
     ws, bs = leaves[0::2], leaves[1::2]
-    out, _ = forward(ws, bs, as_matrix(x, ws[0].shape[0]), KERNELS[name])
+    out, _ = forward(ws, bs, as_matrix(x, ws[0].shape[-2]), KERNELS[name])
     return _finish(out)

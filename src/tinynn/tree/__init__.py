@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import autograd.numpy as anp
@@ -40,6 +40,7 @@ __all__ = [
     "flatten",
     "full_like",
     "global_norm",
+    "index",
     "leaves",
     "leaves_with_paths",
     "map",
@@ -47,7 +48,9 @@ __all__ = [
     "ones_like",
     "scale",
     "size",
+    "stack",
     "sub",
+    "unstack",
     "vdot",
     "zeros_like",
 ]
@@ -398,3 +401,111 @@ def flatten(tree: Tree) -> tuple[Any, Callable[[Any], Any]]:
         )
 
     return theta_P, unflatten
+
+
+def stack(trees: Sequence[Tree]) -> Tree:
+    """Stack K trees of one structure into one tree whose leaves have a leading axis K.
+
+    This is the sample axis: ``K`` parameter sets (posterior samples, ensemble members, chains)
+    held as one tree, ``params_K``, that :func:`tinynn.model.predict` evaluates in one batched
+    pass.
+
+    Parameters
+    ----------
+    trees : sequence of tree
+        At least one tree; all with the same structure and leaf shapes (dicts matched by key).
+
+    Returns
+    -------
+    tree
+        The structure of ``trees[0]`` with float64 leaves of shape ``(K, *leaf_shape)``.
+
+    Raises
+    ------
+    ValueError
+        If ``trees`` is empty or the trees differ in structure or leaf shapes (the path is named).
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> a = [{'w': np.zeros((2, 3)), 'b': np.zeros(3)}]
+    >>> b = [{'w': np.ones((2, 3)), 'b': np.ones(3)}]
+    >>> stacked = tree.stack([a, b])
+    >>> stacked[0]['w'].shape, stacked[0]['b'].shape
+    ((2, 2, 3), (2, 3))
+    """
+    if isinstance(trees, (str, bytes)) or not isinstance(trees, Sequence) or len(trees) == 0:
+        raise ValueError(
+            f"stack needs a non-empty list of trees with the same structure, got {describe(trees)}"
+        )
+    return apply(
+        lambda *xs: np.stack([np.asarray(getval(x), dtype=np.float64) for x in xs]),
+        tuple(trees),
+        "tree",
+        same_shapes=True,
+    )
+
+
+def _stack_size(tree: Tree) -> int:
+    sizes = {shape_of(leaf)[0] if shape_of(leaf) else -1 for leaf in leaves(tree)}
+    if len(sizes) != 1 or -1 in sizes:
+        found = ["none" if size < 0 else size for size in sorted(sizes)]
+        raise ValueError(
+            f"a stacked tree needs one leading axis K of the same length on every leaf, got "
+            f"leading lengths {found}; build it with tinynn.tree.stack"
+        )
+    return int(sizes.pop())
+
+
+def index(tree_K: Tree, k: int) -> Tree:
+    """Return member ``k`` of a stacked tree: every leaf's ``leaf[k]`` (views, not copies).
+
+    Parameters
+    ----------
+    tree_K : tree
+        A tree whose leaves share a leading axis of length K, e.g. from :func:`stack`.
+    k : int
+        Which member, ``-K <= k < K``.
+
+    Returns
+    -------
+    tree
+
+    Raises
+    ------
+    ValueError
+        If the leaves do not share a leading axis.
+    IndexError
+        If ``k`` is out of range.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> stacked = tree.stack([{'w': np.zeros(2)}, {'w': np.ones(2)}])
+    >>> tree.index(stacked, 1)
+    {'w': array([1., 1.])}
+    """
+    n_members = _stack_size(tree_K)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int, got {describe(k)}")
+    if not -n_members <= int(k) < n_members:
+        raise IndexError(f"k={int(k)} is out of range for a stack of K={n_members} members")
+    return map(lambda leaf: leaf[int(k)], tree_K)
+
+
+def unstack(tree_K: Tree) -> list[Tree]:
+    """Return the K trees of a stacked tree, the inverse of :func:`stack`.
+
+    Raises
+    ------
+    ValueError
+        If the leaves do not share a leading axis.
+
+    Examples
+    --------
+    >>> from tinynn import tree
+    >>> members = tree.unstack({'w': np.arange(6.0).reshape(3, 2)})
+    >>> len(members), members[2]
+    (3, {'w': array([4., 5.])})
+    """
+    return [index(tree_K, k) for k in range(_stack_size(tree_K))]

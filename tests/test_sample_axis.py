@@ -1,0 +1,118 @@
+"""The sample axis: K parameter sets stacked on a leading axis, evaluated in one batched pass."""
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd.test_util import check_grads
+
+from tinynn import tree
+from tinynn.losses import make_objective
+from tinynn.model import ACTIVATIONS, predict, stack_size
+from tinynn.params import make_params
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(30, 2))
+
+
+def members(n_out=1, hidden=(5,), count=4):
+    return [make_params(2, list(hidden), n_out, rng=k, bias_init="normal") for k in range(count)]
+
+
+def test_stack_unstack_and_index_round_trip():
+    trees = members()
+    stacked = tree.stack(trees)
+    assert stacked[0]["w"].shape == (4, 2, 5) and stacked[1]["b"].shape == (4, 1)
+    for original, back in zip(trees, tree.unstack(stacked), strict=True):
+        for a, b in zip(tree.leaves(original), tree.leaves(back), strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(tree.index(stacked, -1)[0]["w"], trees[-1][0]["w"])
+    assert stack_size(stacked) == 4 and stack_size(trees[0]) is None
+
+
+def test_stack_errors_name_what_is_wrong():
+    with pytest.raises(ValueError, match="stack needs a non-empty list of trees"):
+        tree.stack([])
+    with pytest.raises(ValueError, match=r"leaf shapes differ at tree\[0\]\['w'\]"):
+        tree.stack([make_params(2, [3], rng=0), make_params(2, [4], rng=0)])
+    with pytest.raises(IndexError, match="k=4 is out of range for a stack of K=4 members"):
+        tree.index(tree.stack(members()), 4)
+    with pytest.raises(ValueError, match="one leading axis K of the same length on every leaf"):
+        tree.unstack({"a": np.zeros((3, 2)), "b": np.zeros((2,))})
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize(("hidden", "n_out"), [((), 1), ((5,), 1), ((4, 3), 3)])
+def test_stacked_predict_equals_a_loop_and_so_do_its_gradients(activation, hidden, n_out):
+    trees = members(n_out, hidden)
+    stacked = tree.stack(trees)
+    got = predict(stacked, X, activation=activation)
+    want = np.stack([predict(p, X, activation=activation) for p in trees])
+    assert got.shape == want.shape == ((4, 30) if n_out == 1 else (4, 30, n_out))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    weights_K = RNG.normal(size=got.shape)
+
+    def total(p):
+        return anp.sum(predict(p, X, activation=activation) * weights_K)
+
+    grads = autograd.grad(total)(stacked)
+    loop = tree.stack(
+        [
+            autograd.grad(
+                lambda p, k=k: anp.sum(predict(p, X, activation=activation) * weights_K[k])
+            )(t)
+            for k, t in enumerate(trees)
+        ]
+    )
+    for a, b in zip(tree.leaves(grads), tree.leaves(loop), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    check_grads(total, modes=["rev"], order=1)(stacked)
+
+
+@pytest.mark.parametrize(
+    ("sigma", "prior_std", "reduction"),
+    [(0.3, None, "sum"), (0.3, 2.0, "mean"), ("learn", None, "sum"), ("per-example", 1.0, "sum")],
+)
+def test_stacked_objective_is_a_vector_of_the_members_objectives(sigma, prior_std, reduction):
+    y = np.sin(X[:, 0])
+    noise = np.linspace(0.2, 1.0, 30) if sigma == "per-example" else sigma
+    loss = make_objective(X, y, sigma=noise, prior_std=prior_std, reduction=reduction)
+    trees = members()
+    stacked = tree.stack(trees)
+    want = np.array([loss(p) for p in trees])
+    np.testing.assert_allclose(loss(stacked), want, rtol=1e-12)
+    values, grads = loss.value_and_grad(stacked)
+    np.testing.assert_allclose(values, want, rtol=1e-12)
+    loop = tree.stack([loss.value_and_grad(p)[1] for p in trees])
+    traced = autograd.grad(lambda p: anp.sum(loss(p)))(stacked)
+    for a, b, c in zip(tree.leaves(grads), tree.leaves(loop), tree.leaves(traced), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(c, b, rtol=1e-10, atol=1e-10)
+    check_grads(lambda p: anp.sum(loss(p)), modes=["rev"], order=2)(stacked)
+
+
+def test_reparameterized_samples_on_the_sample_axis_get_gradients():
+    y = np.sin(X[:, 0])
+    loss = make_objective(X, y, sigma=0.3, prior_std=1.0)
+    mean = members(count=1)[0]
+    eps_K = tree.stack([tree.normal_like(mean, rng=k) for k in range(8)])
+
+    def expected_loss(mean, log_std):
+        sample_K = tree.map(lambda m, s, e: m + anp.exp(s) * e, mean, log_std, eps_K)
+        return anp.mean(loss(sample_K))
+
+    log_std = tree.full_like(mean, -2.0)
+    check_grads(expected_loss, modes=["rev"], order=1)(mean, log_std)
+
+
+def test_one_parameter_set_methods_refuse_a_stack():
+    loss = make_objective(X, np.sin(X[:, 0]), sigma=0.3)
+    stacked = tree.stack(members())
+    with pytest.raises(ValueError, match="ggn takes one parameter set, got stacked parameters"):
+        loss.ggn(stacked)
+    assert loss.flat(stacked) is None
+    joint = make_objective(X, np.sin(X[:, 0]), sigma="learn", prior_std=1.0)
+    with pytest.raises(ValueError, match=r"stacked parameters .* not with log_sigma trained"):
+        joint({"net": stacked, "log_sigma": np.zeros(1)})
+    with pytest.raises(ValueError, match=r"params\[1\]\['w'\] must have shape \(K, n_in, n_out\)"):
+        predict([stacked[0], members()[0][1]], X)
