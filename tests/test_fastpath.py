@@ -288,3 +288,18 @@ def test_list_of_boxed_layer_dicts():
         return anp.sum(reference([p[0], p[1]], x) ** 2)
 
     assert_trees_close(autograd.grad(fast)(params), autograd.grad(slow)(params))
+
+
+def test_large_work_arrays_are_not_kept_between_calls(monkeypatch):
+    from tinynn.losses import _fused
+
+    x = np.random.default_rng(0).normal(size=(2000, 2))
+    y = np.sin(x[:, 0])
+    params = make([2, 30, 1], np.random.default_rng(1))
+    loss = make_objective(x, y, sigma=0.5)
+    loss.value_and_grad(params)
+    assert len(loss._fused._pool) == 1  # 2 x 2000 x 30 floats, kept
+    monkeypatch.setattr(_fused, "POOL_MAX_BYTES", 100_000)
+    loss.value_and_grad(params)
+    assert len(loss._fused._pool) == 0  # too large to keep: freed after the call
+    np.testing.assert_allclose(loss.value_and_grad(params)[0], loss(params), rtol=1e-14)

@@ -299,7 +299,8 @@ def make_objective(
     Notes
     -----
     The objective keeps two work arrays of N x H floats per hidden layer between calls, so a
-    training step allocates no large temporaries. It is safe to call from several threads.
+    training step allocates no large temporaries, up to 64 MiB a set; larger ones are freed
+    after each call. It is safe to call from several threads.
 
     Examples
     --------

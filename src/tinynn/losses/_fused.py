@@ -14,7 +14,9 @@ objective and reused across calls (at N >= 1000 freshly allocated temporaries pa
 expensively). A forward pass takes a set from a small pool and the backward pass that follows it
 puts the set back, so two passes in flight (nested tracing, threads) never share arrays; taking
 and returning are single ``list.pop``/``list.append`` calls, which are atomic, so no lock is
-needed. A forward pass whose backward pass never comes simply drops its set.
+needed. A forward pass whose backward pass never comes simply drops its set. A set of more than
+``POOL_MAX_BYTES`` (64 MiB: N x H beyond about 4 million) is not kept, so an idle objective holds
+no work arrays of a large data set.
 
 Shape suffixes: N examples, D input features, H hidden units, O outputs.
 """
@@ -95,7 +97,7 @@ class FusedObjective:
             return _WorkArrays()
 
     def _give(self, work: _WorkArrays) -> None:
-        if len(self._pool) < _POOL_SIZE:
+        if len(self._pool) < _POOL_SIZE and work.n_bytes() <= POOL_MAX_BYTES:
             self._pool.append(work)
 
     def _prior(self, leaves: list[np.ndarray]) -> float:
@@ -260,6 +262,9 @@ class FusedObjective:
 
 
 _POOL_SIZE = 4  # work-array sets kept for reuse; more passes in flight allocate their own
+# A set larger than this (N x H work arrays of a large N) is freed after each pass instead of
+# kept: memory then does not stay allocated beyond the data while the objective is idle.
+POOL_MAX_BYTES = 64 * 2**20
 
 
 class _WorkArrays:
@@ -269,6 +274,9 @@ class _WorkArrays:
 
     def __init__(self) -> None:
         self.arrays: dict[Any, np.ndarray] = {}
+
+    def n_bytes(self) -> int:
+        return sum(array.nbytes for array in self.arrays.values())
 
     def get(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         buf = self.arrays.get(key)
