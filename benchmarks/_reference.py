@@ -252,3 +252,26 @@ def notebook_gradient_descent(f, g, init_x_list_of_dict=None, n_iters=100, step_
                 f"| loss {fval:.6e}"
             )
     return x_list_of_dict, history
+
+
+class NumpyAdam:
+    """Hand-written Adam on list-of-dict parameters, updated in place (the reference loop)."""
+
+    def __init__(self, params: Params, step_size: float) -> None:
+        self.step_size = step_size
+        self.first = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
+        self.second = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
+        self.t = 0
+
+    def update(self, params: Params, grads: Params) -> None:
+        """Apply one Adam step to ``params`` in place (beta 0.9 and 0.999, eps 1e-8)."""
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        self.t += 1
+        correction = self.step_size * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for layer, grad, m, v in zip(params, grads, self.first, self.second, strict=True):
+            for key in layer:
+                m[key] *= b1
+                m[key] += (1 - b1) * grad[key]
+                v[key] *= b2
+                v[key] += (1 - b2) * grad[key] ** 2
+                layer[key] -= correction * m[key] / (np.sqrt(v[key]) + eps)

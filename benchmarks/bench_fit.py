@@ -138,22 +138,13 @@ def numpy_adam(standardize: bool) -> Fit:
             x_ND, y_N, to_original = _standardize(x_ND, y_N)
         backprop = ref.PreallocatedBackprop(x_ND, y_N, 1.0, N_HIDDEN)
         params = ref.glorot_params(2, N_HIDDEN, seed)
-        first = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
-        second = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
-        b1, b2, eps = 0.9, 0.999, 1e-8
+        adam = ref.NumpyAdam(params, ADAM_STEP)
         for t in range(1, n_iters + 1):
             _, grads = backprop(params)
             # untimed search only: resid_N now holds yhat - y at the parameters after t - 1 steps
             if stop_at_rmse is not None and y_scale * _rms(backprop.resid_N) <= stop_at_rmse:
                 return None, t - 1
-            correction = ADAM_STEP * np.sqrt(1 - b2**t) / (1 - b1**t)
-            for layer, grad, m, v in zip(params, grads, first, second, strict=True):
-                for key in layer:
-                    m[key] *= b1
-                    m[key] += (1 - b1) * grad[key]
-                    v[key] *= b2
-                    v[key] += (1 - b2) * grad[key] ** 2
-                    layer[key] -= correction * m[key] / (np.sqrt(v[key]) + eps)
+            adam.update(params, grads)
         if stop_at_rmse is not None:
             return None, None
         return to_original(ref.numpy_predict(params, x_ND)), n_iters

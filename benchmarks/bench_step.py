@@ -220,24 +220,12 @@ def build_numpy_adam(problem: Problem):
     """Hand-written numpy Adam: numpy backprop, then the moment updates in place, per layer."""
     x_ND, y_N = problem.x_ND, problem.y_N
     params = problem.fresh_params()
-    first = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
-    second = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in params]
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    state = {"t": 0}
+    adam = ref.NumpyAdam(params, ADAM_STEP)
 
     def run(n_steps: int) -> None:
         for _ in range(n_steps):
             _, grads = ref.numpy_value_and_grad(params, x_ND, y_N, SIGMA)
-            state["t"] += 1
-            t = state["t"]
-            correction = ADAM_STEP * np.sqrt(1 - b2**t) / (1 - b1**t)
-            for layer, grad, m, v in zip(params, grads, first, second, strict=True):
-                for key in layer:
-                    m[key] *= b1
-                    m[key] += (1 - b1) * grad[key]
-                    v[key] *= b2
-                    v[key] += (1 - b2) * grad[key] ** 2
-                    layer[key] -= correction * m[key] / (np.sqrt(v[key]) + eps)
+            adam.update(params, grads)
 
     return run, ""
 
