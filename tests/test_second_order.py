@@ -73,7 +73,12 @@ def reference_ggn(loss, params):
         n_net = len(ggn)
         full = np.zeros((n_net + j.shape[1],) * 2)
         full[:n_net, :n_net] = ggn
-        full[n_net:, n_net:] = 2 * len(loss.y) * np.eye(j.shape[1])
+        net_value = params["net"]
+        resid = predict(net_value, loss.x).reshape(len(loss.y), -1) - loss.y.reshape(
+            len(loss.y), -1
+        )
+        curvature = 2 * np.sum(resid**2, axis=0) * np.exp(-2 * params["log_sigma"])
+        full[n_net:, n_net:] = np.diag(curvature)
         ggn = full
     return ggn * f.scale
 

@@ -36,6 +36,7 @@ from tinynn.losses._second_order import (
     canonical_order,
     gauss_newton_system,
     inverse_variance,
+    log_sigma_curvature,
 )
 
 
@@ -342,7 +343,8 @@ class Objective:
 
         ``J^T diag(1 / sigma**2) J`` with the network's Jacobian ``J``
         (:func:`tinynn.model.jacobian`), plus ``1 / prior_std**2`` on the diagonal with a prior,
-        plus the Fisher information ``2 N`` of each learned ``log_sigma``; divided by N with
+        plus the curvature ``2 sum(r**2) / sigma**2`` of each learned ``log_sigma`` (``2 N``, its
+        Fisher information, where sigma fits the residuals); divided by N with
         ``reduction="mean"``. It is the Hessian of the objective with the network linearized,
         always positive semi-definite: the curvature that Levenberg-Marquardt and Laplace
         approximations use. Rows and columns follow ``tinynn.tree.flatten(params)``.
@@ -443,7 +445,8 @@ class Objective:
         out = np.empty_like(v_can)
         u = (np.reshape(jv, inv_var.shape) * inv_var).reshape(np.shape(jv))
         out[:n_net] = vjp(u) + 2.0 * self._fused.prior_coef * v_can[:n_net]
-        out[n_net:] = 2.0 * len(self.y) * v_can[n_net:]
+        ws, bs = _plain_layers(net)
+        out[n_net:] = log_sigma_curvature(self._fused, ws, bs, log_sigma) * v_can[n_net:]
         return (out * self._fused.scale)[perm]
 
     def hessian_vector(self, params: Tree, v_P: Any) -> np.ndarray:

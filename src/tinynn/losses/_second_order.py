@@ -3,7 +3,8 @@
 The generalized Gauss-Newton (GGN) matrix of the objective replaces the Hessian of the
 likelihood by its expected value, ``J^T diag(1 / sigma**2) J``, where ``J`` is the network's
 Jacobian (``tinynn.model.jacobian``); the Gaussian prior adds ``1 / prior_std**2`` on the
-diagonal, and a learned ``log sigma`` adds its Fisher information, ``2 N`` per output. It is
+diagonal, and a learned ``log sigma`` adds its own curvature, ``2 sum(r**2) / sigma**2`` per output
+(``2 N``, its Fisher information, where sigma fits the residuals). It is
 positive semi-definite, which is what Levenberg-Marquardt, Laplace approximations and the
 evidence need. Everything here is in the order of ``tinynn.tree.flatten`` of the parameters the
 objective takes, the reduction (``"mean"`` divides by N) included.
@@ -76,17 +77,31 @@ def gauss_newton_system(
         return value, grad, block * fused.scale
     j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
     jw = (j_NOP.reshape(n, n_out, n_net) * np.sqrt(inv_var)[:, :, None]).reshape(-1, n_net)
-    fisher_log_sigma = 2.0 * n  # per output, when sigma is learned
+    diag = np.empty(n_params)
+    diag[:n_net] = prior_precision
+    diag[n_net:] = log_sigma_curvature(fused, ws, bs, log_sigma)
     if part == "diagonal":
-        diag = np.full(n_params, fisher_log_sigma)
-        diag[:n_net] = np.einsum("mp,mp->p", jw, jw) + prior_precision
+        diag[:n_net] += np.einsum("mp,mp->p", jw, jw)
         return value, grad, diag * fused.scale
-    ggn = np.zeros((n_params, n_params))
-    ggn[:n_net, :n_net] = jw.T @ jw
-    ggn[np.diag_indices(n_params)] += np.where(
-        np.arange(n_params) < n_net, prior_precision, fisher_log_sigma
-    )
+    ggn = np.diag(diag)
+    ggn[:n_net, :n_net] += jw.T @ jw
     return value, grad, ggn * fused.scale
+
+
+def log_sigma_curvature(
+    fused: FusedObjective, ws: list[np.ndarray], bs: list[np.ndarray], log_sigma: Any
+) -> np.ndarray:
+    """Return ``d^2 NLL / d log_sigma^2 = 2 sum_n r_no^2 / sigma_o^2`` per output (O,).
+
+    Empty when sigma is not learned. It is ``2 N`` (the Fisher information) where sigma is at its
+    best value for the network, and stays positive everywhere, so a Gauss-Newton step in
+    ``log_sigma`` far from that value is a short, safe one.
+    """
+    if not fused.learn:
+        return np.zeros(0)
+    out_NO, _ = model.forward(ws, bs, fused.x_ND, fused.kernel)
+    r_NO = out_NO - fused.y_NO
+    return 2.0 * np.einsum("no,no->o", r_NO, r_NO) * inverse_variance(fused, log_sigma)[0]
 
 
 def _value_and_grads(
