@@ -431,7 +431,8 @@ class Objective:
             raise ValueError(f"v_P must have shape {perm.shape} to match params, got {v.shape}")
         v_can = np.empty_like(v)
         v_can[perm] = v
-        plain = [{"w": w, "b": b} for w, b in zip(*_plain_layers(net), strict=True)]
+        ws, bs = _plain_layers(net)
+        plain = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
         net_flat, unflatten_net = tree.flatten(plain)
         n_net = net_flat.size
         fn = self._act.fn
@@ -445,7 +446,6 @@ class Objective:
         out = np.empty_like(v_can)
         u = (np.reshape(jv, inv_var.shape) * inv_var).reshape(np.shape(jv))
         out[:n_net] = vjp(u) + 2.0 * self._fused.prior_coef * v_can[:n_net]
-        ws, bs = _plain_layers(net)
         out[n_net:] = log_sigma_curvature(self._fused, ws, bs, log_sigma) * v_can[n_net:]
         return (out * self._fused.scale)[perm]
 
