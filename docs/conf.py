@@ -37,6 +37,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax ships with the pages: formulas render offline
     "numpydoc",
     "myst_nb",
     "sphinx_gallery.gen_gallery",
@@ -143,6 +144,8 @@ sphinx_gallery_conf = {
     "reference_url": {"tinynn": None},
     "remove_config_comments": True,
     "show_memory": False,
+    # the execution-times pages load jQuery and DataTables from CDNs: they would not work offline
+    "write_computation_times": False,
     "min_reported_time": 1,
     "download_all_examples": False,
     "copyfile_regex": "",
