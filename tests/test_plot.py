@@ -99,11 +99,23 @@ def test_feature_panels_match_the_notebook() -> None:
     data, pred = fig.axes[1].lines
     np.testing.assert_array_equal(data.get_xdata(), [5.0, 6.0, 7.0])
     np.testing.assert_array_equal(pred.get_ydata(), [1.5, 2.5, 3.5])
-    assert data.get_color() == "k" and pred.get_color() == "b"
+    assert data.get_color() == "k" and pred.get_color() == "C1"
+    assert pred.get_markerfacecolor() == "none" and data.get_zorder() > pred.get_zorder()
+    assert fig.axes[0].get_legend() is not None
 
     fig = plot.plot_feature_panels(x_ND[:, 0], y_N, feature_names=["age"])
     assert fig.axes[0].get_xlabel() == "age"
     assert len(fig.axes[0].lines) == 1
+
+
+def test_loss_curves_on_one_axes_have_distinct_colours_and_a_legend() -> None:
+    fig = plot.plot_loss_curve([3.0, 2.0, 1.0], label="from zeros")
+    plot.plot_loss_curve([2.0, 1.0, 0.5], ax=fig.axes[0], label="from the truth")
+    first, second = fig.axes[0].lines
+    assert first.get_color() != second.get_color()
+    legend = fig.axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["from zeros", "from the truth"]
+    assert plot.plot_loss_curve([2.0, 1.0]).axes[0].get_legend() is None
 
 
 def test_feature_panels_errors() -> None:

@@ -114,13 +114,13 @@ def plot_loss_curve(
     """
     iters, losses = _loss_series(history)
     fig, ax = _single_axes(ax, (6.0, 3.5))
-    ax.plot(iters, losses, "k.-", label=label, markersize=3)
+    ax.plot(iters, losses, ".-", label=label, markersize=3)  # the next colour of the axes
     if log:
         finite = losses[np.isfinite(losses)]
         ax.set_yscale("log" if finite.size == 0 or finite.min() > 0 else "symlog")
     ax.set_xlabel("iters")
     ax.set_ylabel(ylabel)
-    if label is not None:
+    if any(not line.get_label().startswith("_") for line in ax.get_lines()):
         ax.legend()
     return fig
 
@@ -296,11 +296,18 @@ def plot_feature_panels(
         raise ValueError(f"feature_names must have {n_features} names, got {len(names)}")
     panels = _row_of_axes(axes, n_features, (5.0 * n_features, 3.0), sharey=False)
     for d, ax in enumerate(panels):
-        ax.plot(x[:, d], y, "k.", markersize=8, label="data")
+        # data on top as small filled dots; predictions under them as larger hollow rings, so
+        # neither hides the other where they coincide
+        ax.plot(x[:, d], y, "k.", markersize=4, label="data", zorder=3)
         if yhat is not None:
-            ax.plot(x[:, d], yhat, "b.", markersize=4, label="predicted")
+            ax.plot(
+                x[:, d], yhat, "o", color="C1", markerfacecolor="none", markersize=6,
+                label="predicted", zorder=2,
+            )  # fmt: skip
         ax.set_xlabel(names[d])
     panels[0].set_ylabel("y")
+    if yhat is not None:
+        panels[0].legend()
     return panels[0].figure
 
 

@@ -172,7 +172,7 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
     yhat_te = est.predict(x_te)
     plot.plot_feature_panels(x_te, y_te, yhat_te, feature_names=["x0", "x1"], axes=axes[:2])
     plot.plot_predicted_vs_true(y_te, yhat_te, ax=axes[2])
-    fig.suptitle("test set: data (black) and predictions (blue); predicted vs true")
+    fig.suptitle("test set: data (black) and predictions (orange rings); predicted vs true")
     fig.subplots_adjust(wspace=0.3, bottom=0.16)
     _save_figure(fig, paths[1])
     plt.close(fig)
