@@ -169,6 +169,9 @@ def test_function_and_derivative_uses_autograd() -> None:
     want = -0.1 * np.exp(-x_G / 10) * np.cos(x_G) - np.exp(-x_G / 10) * np.sin(x_G)
     np.testing.assert_allclose(right.lines[0].get_ydata(), want, rtol=1e-12)
     assert (left.get_title(), right.get_title()) == ("f(x)", "gradient of f(x)")
+    assert (left.get_ylabel(), right.get_ylabel()) == ("f(x)", "df/dx")
+    square = plot.plot_function_and_derivative(ag_np.square)  # 0..100 against -20..20
+    assert square.axes[1].get_ylim()[1] < 0.5 * square.axes[0].get_ylim()[1]
     with pytest.raises(TypeError, match="f must be a callable of one float"):
         plot.plot_function_and_derivative(3.0)
 

@@ -443,11 +443,14 @@ def plot_function_and_derivative(
     g = autograd.grad(f)
     f_G = np.array([float(f(float(x))) for x in grid_G])
     g_G = np.array([float(g(float(x))) for x in grid_G])
-    left, right = _row_of_axes(axes, 2, (10.0, 3.0), sharey=True)
+    # each on its own y axis: the derivative's scale is not the function's (2x against x^2)
+    left, right = _row_of_axes(axes, 2, (10.0, 3.0), sharey=False)
     left.plot(grid_G, f_G, "k.-")
     left.set_title(title)
+    left.set_ylabel("f(x)")
     right.plot(grid_G, g_G, "b.-")
     right.set_title(f"gradient of {title}")
+    right.set_ylabel("df/dx")
     for ax in (left, right):
         ax.set_xlabel("x")
     return left.figure
