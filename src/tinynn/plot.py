@@ -91,7 +91,7 @@ def plot_loss_curve(
         Where to draw; a new figure is made when omitted.
     log : bool, default True
         Use a logarithmic y axis. Losses that reach zero or below (a Gaussian NLL with a learned
-        sigma can be negative) get a symmetric-log axis instead.
+        sigma can be negative) keep a linear axis.
     label : str, optional
         Legend label for the curve.
     ylabel : str, default "loss"
@@ -117,7 +117,9 @@ def plot_loss_curve(
     ax.plot(iters, losses, ".-", label=label, markersize=3)  # the next colour of the axes
     if log:
         finite = losses[np.isfinite(losses)]
-        ax.set_yscale("log" if finite.size == 0 or finite.min() > 0 else "symlog")
+        # a log axis only for positive losses: a symmetric-log axis would draw a cliff where the
+        # loss crosses zero that is not in the data
+        ax.set_yscale("log" if finite.size == 0 or finite.min() > 0 else "linear")
     ax.set_xlabel("iters")
     ax.set_ylabel(ylabel)
     if any(not line.get_label().startswith("_") for line in ax.get_lines()):
