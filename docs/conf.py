@@ -37,6 +37,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",  # "[source]" links from every API entry to its code, offline
+    "sphinx_copybutton",
     "sphinx-mathjax-offline",  # MathJax ships with the pages: formulas render offline
     "numpydoc",
     "myst_nb",
@@ -62,7 +64,8 @@ root_doc = "index"
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"tinynn {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["tinynn.css"]
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
