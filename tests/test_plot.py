@@ -108,6 +108,18 @@ def test_feature_panels_match_the_notebook() -> None:
     assert len(fig.axes[0].lines) == 1
 
 
+def test_param_traces_name_each_trace_in_a_legend() -> None:
+    history = {"x": [np.array([0.0, 1.0]), np.array([0.5, 1.5])], "iter": [0, 1]}
+    legend = plot.plot_param_traces(history).axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["x[0]", "x[1]"]
+    params = [{"w": np.zeros((2, 1)), "b": np.zeros(1)}]
+    legend = plot.plot_param_traces({"x": [params, params]}).axes[0].get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["x[0]['w'][0, 0]", "x[0]['w'][1, 0]", "x[0]['b'][0]"]
+    many = {"x": [np.zeros(20), np.ones(20)]}
+    assert plot.plot_param_traces(many, max_traces=20).axes[0].get_legend() is None
+
+
 def test_loss_curves_on_one_axes_have_distinct_colours_and_a_legend() -> None:
     fig = plot.plot_loss_curve([3.0, 2.0, 1.0], label="from zeros")
     plot.plot_loss_curve([2.0, 1.0, 0.5], ax=fig.axes[0], label="from the truth")

@@ -127,6 +127,9 @@ def plot_loss_curve(
     return fig
 
 
+_MAX_LEGEND_ENTRIES = 12  # beyond this a legend hides the plot: the traces stay unlabelled
+
+
 def plot_param_traces(
     history: Any,
     *,
@@ -187,10 +190,19 @@ def plot_param_traces(
         )
     rows = [np.concatenate([np.ravel(leaf) for leaf in tree_lib.leaves(r)]) for r in records]
     values_TP = np.asarray(rows, dtype=float)
+    names = [
+        path + ("[" + ", ".join(map(str, index)) + "]" if np.ndim(leaf) else "")
+        for path, leaf in tree_lib.leaves_with_paths(records[0], root="x")
+        for index in np.ndindex(np.shape(leaf))
+    ]
     fig, ax = _single_axes(ax, (7.5, 3.0))
-    ax.plot(np.asarray(iters, dtype=float), values_TP[:, :max_traces])
+    steps = np.asarray(iters, dtype=float)
+    for p, name in enumerate(names[:max_traces]):
+        ax.plot(steps, values_TP[:, p], label=name)
     ax.set_xlabel("iters")
     ax.set_ylabel(ylabel)
+    if min(max_traces, len(names)) <= _MAX_LEGEND_ENTRIES:
+        ax.legend(fontsize="small")
     return fig
 
 
