@@ -463,3 +463,91 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def defaults_and_lbfgs_bookkeeping(*, seeds=FULL_SEEDS, repeats: int = 7) -> _harness.Report:
+    """Two paired comparisons at a fixed amount of work, median over seeds of per-round ratios.
+
+    - The default fit on N = 50 rows: ``tinynn.Regressor()`` against ``MLPRegressor()``, both
+      with their own defaults, whole fits.
+    - L-BFGS bookkeeping: 100 iterations of tinynn's ``minimize(optimizer=lbfgs())`` against
+      scipy's L-BFGS-B with the hand-written numpy gradient, from the same start on standardized
+      data, as time per loss evaluation.
+    """
+    try:
+        from scipy.optimize import minimize as scipy_minimize
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPRegressor
+
+        from tinynn import losses, optim
+        from tinynn.estimator import Regressor
+    except ImportError as error:
+        result = _harness.Report("Default fits and L-BFGS bookkeeping")
+        result.notes.append(f"skipped: {error}")
+        return result
+    small_x, small_y = ref.make_quadratic_data(50)
+    x_ND, y_N = ref.make_quadratic_data(300)
+    xs_ND, ys_N, _ = _standardize(x_ND, y_N)
+    loss = losses.make_objective(xs_ND, ys_N, sigma=1.0)
+    defaults, per_eval = [], []
+    for seed in seeds:
+
+        def sklearn_default(n, seed=seed):
+            for _ in range(n):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    MLPRegressor(random_state=seed).fit(small_x, small_y)
+
+        def tinynn_default(n, seed=seed):
+            for _ in range(n):
+                Regressor(random_state=seed).fit(small_x, small_y)
+
+        samples = _harness.interleaved_samples(
+            {"sklearn": sklearn_default, "tinynn": tinynn_default},
+            repeats=repeats,
+            min_sample_seconds=0.0,
+        )
+        defaults.append(_harness.paired_ratio(samples, "tinynn", "sklearn")[0])
+        start = ref.glorot_params(2, N_HIDDEN, seed)
+        theta0 = ref.flatten(start)
+        evals = {}
+
+        def scipy_run(n, theta0=theta0, evals=evals):
+            for _ in range(n):
+                out = scipy_minimize(
+                    ref.flat_value_and_grad, theta0, args=(xs_ND, ys_N, 1.0, N_HIDDEN),
+                    jac=True, method="L-BFGS-B", options={"maxiter": 100},
+                )  # fmt: skip
+                evals["scipy"] = out.nfev
+
+        def tinynn_run(n, start=start, evals=evals):
+            for _ in range(n):
+                out = optim.minimize(loss, start, optimizer=optim.lbfgs(), n_iters=101)
+                evals["tinynn"] = out.n_evals
+
+        samples = _harness.interleaved_samples(
+            {"scipy": scipy_run, "tinynn": tinynn_run}, repeats=repeats, min_sample_seconds=0.0
+        )
+        ratio = _harness.paired_ratio(samples, "tinynn", "scipy")[0]
+        per_eval.append(ratio * evals["scipy"] / evals["tinynn"])
+    result = _harness.Report("Default fits and L-BFGS bookkeeping (paired, median over seeds)")
+    rows = [
+        [
+            "tinynn.Regressor() / MLPRegressor(), defaults, N=50, whole fit",
+            f"{statistics.median(defaults):.2f}x [{min(defaults):.2f}-{max(defaults):.2f}]",
+        ],
+        [
+            "tinynn minimize(lbfgs()) / scipy L-BFGS-B + numpy, time per evaluation, 100 iters",
+            f"{statistics.median(per_eval):.2f}x [{min(per_eval):.2f}-{max(per_eval):.2f}]",
+        ],
+    ]
+    result.sections.append(
+        _harness.markdown_table(["comparison", "ratio [range over seeds]"], rows)
+    )
+    result.checks = [
+        _harness.Check(
+            "Regressor defaults / MLPRegressor defaults, N=50", statistics.median(defaults), 1.0
+        ),
+        _harness.Check("L-BFGS per evaluation / scipy + numpy", statistics.median(per_eval), 1.1),
+    ]
+    return result

@@ -33,6 +33,9 @@ def render(quick: bool) -> str:
         fit_tight = bench_fit.run(quick=quick, target=0.11)
         fit_tight.checks = []  # the acceptance ratios are at RMSE 0.3
         jac = bench_jacobian.run(quick=quick)
+        extra = bench_fit.defaults_and_lbfgs_bookkeeping(
+            seeds=(0, 1) if quick else bench_fit.FULL_SEEDS, repeats=3 if quick else 7
+        )
         machine = _harness.machine_info(threads)
     elapsed = time.perf_counter() - start
     command = "python benchmarks/run_all.py" + (" --quick" if quick else "")
@@ -56,7 +59,8 @@ def render(quick: bool) -> str:
         fit.markdown(level=3, checks=False).rstrip(),
         fit_tight.markdown(level=3, checks=False).rstrip(),
         jac.markdown(level=3, checks=False).rstrip(),
-        "### Targets\n\n" + _harness.checks_table(step.checks + fit.checks),
+        extra.markdown(level=3, checks=False).rstrip(),
+        "### Targets\n\n" + _harness.checks_table(step.checks + fit.checks + extra.checks),
     ]
     return "\n\n".join(sections) + "\n"
 

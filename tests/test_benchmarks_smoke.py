@@ -189,3 +189,11 @@ def test_paired_ratio_is_the_median_of_per_round_ratios():
     samples = {"a": [2.0, 4.0, 9.0], "b": [1.0, 1.0, 3.0]}
     assert _harness.paired_ratio(samples, "a", "b") == (3.0, 2.0, 4.0)  # ratios 2, 4, 3
     assert _harness.paired_ratio(samples, "a", "missing") is None
+
+
+def test_defaults_and_lbfgs_bookkeeping_report_two_paired_ratios():
+    result = bench_fit.defaults_and_lbfgs_bookkeeping(seeds=(0,), repeats=1)
+    text = result.markdown()
+    assert "tinynn.Regressor() / MLPRegressor(), defaults, N=50, whole fit" in text
+    assert [check.bound for check in result.checks] == [1.0, 1.1]
+    assert all(check.value is not None and check.value > 0 for check in result.checks)
