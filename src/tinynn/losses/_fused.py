@@ -97,7 +97,7 @@ class FusedObjective:
             return _WorkArrays()
 
     def _give(self, work: _WorkArrays) -> None:
-        if len(self._pool) < _POOL_SIZE and work.n_bytes() <= POOL_MAX_BYTES:
+        if len(self._pool) < _POOL_SIZE and work.n_bytes <= POOL_MAX_BYTES:
             self._pool.append(work)
 
     def _prior(self, leaves: list[np.ndarray]) -> float:
@@ -270,18 +270,18 @@ POOL_MAX_BYTES = 64 * 2**20
 class _WorkArrays:
     """One set of work arrays, looked up by key and reallocated when the shape changes."""
 
-    __slots__ = ("arrays",)
+    __slots__ = ("arrays", "n_bytes")
 
     def __init__(self) -> None:
         self.arrays: dict[Any, np.ndarray] = {}
-
-    def n_bytes(self) -> int:
-        return sum(array.nbytes for array in self.arrays.values())
+        self.n_bytes = 0
 
     def get(self, key: Any, shape: tuple[int, ...]) -> np.ndarray:
         buf = self.arrays.get(key)
         if buf is None or buf.shape != shape:
+            old = 0 if buf is None else buf.nbytes
             buf = self.arrays[key] = np.empty(shape)
+            self.n_bytes += buf.nbytes - old
         return buf
 
 

@@ -178,7 +178,9 @@ def minimize(
     else:
         evaluate = autograd_value_and_grad(loss_fn)
     params = check_init_params(init_params)
-    flat = _flat_protocol(loss_fn, value_and_grad, params)
+    flat = None
+    if isinstance(method, (LBFGS, LevenbergMarquardt)):  # the methods that work on flat vectors
+        flat = _flat_protocol(loss_fn, value_and_grad, params)
     if isinstance(method, LBFGS) and state is not None:
         raise ValueError(
             "state cannot be used with lbfgs(): L-BFGS restarts from init_params each call; "
