@@ -48,7 +48,7 @@ from tinynn.losses._likelihood import (
     reference_sum_squares,
     weighted_squares,
 )
-from tinynn.model import Activation
+from tinynn.model import Activation, forward
 
 Grads = tuple[list[np.ndarray], list[np.ndarray], Any]
 
@@ -118,16 +118,19 @@ class FusedObjective:
         """
         if ws[0].ndim == 3:
             return self._stacked_value(ws, bs, keep)
-        work = self._take()
-        out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
+        pool = self._pool
+        work = pool.pop() if pool else _WorkArrays()
+        out, acts = forward(ws, bs, self.x_ND, self.kernel, work.get)
         out -= self.y_NO
         sq_O, log_term = None, 0.0
         if self.learn:
             inv_var, log_term = self._learned_noise(log_sigma)
             sq_O = np.einsum("no,no->o", out, out)
             sq = float(sq_O @ inv_var)
+        elif self.scalar_sigma:  # weighted_squares, inline: this runs at every step
+            sq = float(np.vdot(out, out)) * float(self.inv_var)
         else:
-            sq = weighted_squares(out, self.inv_var, self.scalar_sigma)
+            sq = weighted_squares(out, self.inv_var, False)
         total = 0.5 * sq + log_term + self.nll_const
         if self.prior_std is not None:
             total += self._prior([*ws, *bs])

@@ -127,7 +127,7 @@ class Objective:
         >>> float(value), grads[0]['w'].tolist(), grads[0]['b'].tolist()
         (2.0, [[-2.0]], [-2.0])
         """
-        net, log_sigma = self._split(params)
+        net, log_sigma = (params, None) if self.noise != "joint" else self._split(params)
         self._check(net)
         if self._act.name is None or isbox(net) or isbox(log_sigma):
             return autograd.value_and_grad(self)(params)

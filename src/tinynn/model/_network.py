@@ -104,17 +104,26 @@ def forward(
     last = len(ws) - 1
     for layer in range(last):
         w = ws[layer]
+        b = bs[layer]
         if buffers is None:
             z = a @ w
         else:
-            z = buffers(("a", layer), _product_shape(a, w))
+            shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
+            z = buffers(("a", layer), shape)
             np.matmul(a, w, out=z)
-        _add_bias(z, bs[layer])
+        if b.ndim == 1:  # inline: this loop runs at every step
+            z += b
+        else:
+            z += b[:, None, :]
         kernel.forward(z, z)
         acts.append(z)
         a = z
     out = a @ ws[last]
-    _add_bias(out, bs[last])
+    b = bs[last]
+    if b.ndim == 1:
+        out += b
+    else:
+        out += b[:, None, :]
     return out, acts
 
 
@@ -123,14 +132,6 @@ def _product_shape(a: np.ndarray, w: np.ndarray) -> tuple[int, ...]:
     if w.ndim == 2:
         return (a.shape[0], w.shape[1])
     return (w.shape[0], a.shape[-2], w.shape[-1])
-
-
-def _add_bias(z: np.ndarray, b: np.ndarray) -> None:
-    """Add the bias in place: (H,) to every row, or (K, H) to member k's rows."""
-    if b.ndim == 1:
-        z += b
-    else:
-        z += b[:, None, :]
 
 
 def _transposed(a: np.ndarray) -> np.ndarray:
@@ -194,15 +195,17 @@ def backward(
     delta = g_NO
     for layer in range(n_layers - 1, -1, -1):
         a = acts[layer]
+        a_t = a.T if a.ndim == 2 else _transposed(a)
         if out is None:
-            gws[layer] = _transposed(a) @ delta
+            gws[layer] = a_t @ delta
             gbs[layer] = np.add.reduce(delta, axis=-2)
         else:
-            gws[layer] = np.matmul(_transposed(a), delta, out=out[0][layer])
+            gws[layer] = np.matmul(a_t, delta, out=out[0][layer])
             gbs[layer] = np.add.reduce(delta, axis=-2, out=out[1][layer])
         if layer == 0 and not need_x:
             break
-        w_t = _transposed(ws[layer])
+        w = ws[layer]
+        w_t = w.T if w.ndim == 2 else _transposed(w)
         if layer == 0 or buffers is None:
             d_prev = delta @ w_t
         else:
