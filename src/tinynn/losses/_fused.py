@@ -81,6 +81,10 @@ class FusedObjective:
         self.nll_const = n * n_out * HALF_LOG_2PI if full else 0.0
         if sigma is not None:
             self.inv_var = 1.0 / np.square(sigma)
+            if np.ndim(self.inv_var) == 0:
+                self.inv_var = float(
+                    self.inv_var
+                )  # Python floats multiply without numpy's overhead
             if np.ndim(sigma) == 1 and y.ndim == 1 and np.size(sigma) > 1:  # one per example
                 self.inv_var = self.inv_var.reshape(-1, 1)
             self.nll_const = float(nll_constant(n * n_out, sigma)) if full else 0.0
@@ -174,8 +178,10 @@ class FusedObjective:
         gws, gbs, _ = model.backward(
             ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
         )
-        if work is not None:
-            self._give(work)
+        if work is not None:  # back to the pool (``_give``, inline: this runs at every step)
+            pool = self._pool
+            if len(pool) < _POOL_SIZE and work.n_bytes <= POOL_MAX_BYTES:
+                pool.append(work)
         if self.prior_std is not None:
             factor = 2.0 * self.prior_coef * g * self.scale
             for gw, w in zip(gws, ws, strict=True):

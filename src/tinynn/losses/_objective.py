@@ -21,7 +21,7 @@ from typing import Any
 
 import autograd
 import numpy as np
-from autograd.tracer import isbox
+from autograd.tracer import box_types, isbox
 
 from tinynn import model, tree
 from tinynn._checks import as_float_array, check_choice, check_positive, describe, shape_of
@@ -77,6 +77,8 @@ class Objective:
         self._fused = fused
         self._act = act
         self.noise = noise
+        self._joint = noise == "joint"
+        self._traced_only = act.name is None  # a custom activation has no fused numpy pass
         self.x = fused.x_ND
         self.y = fused.y
         self._n_out = fused.y_NO.shape[1]
@@ -127,16 +129,18 @@ class Objective:
         >>> float(value), grads[0]['w'].tolist(), grads[0]['b'].tolist()
         (2.0, [[-2.0]], [-2.0])
         """
-        net, log_sigma = (params, None) if self.noise != "joint" else self._split(params)
+        joint = self._joint
+        net, log_sigma = self._split(params) if joint else (params, None)
         self._check(net)
-        if self._act.name is None or isbox(net) or isbox(log_sigma):
+        if self._traced_only or type(net) in box_types or type(log_sigma) in box_types:
             return autograd.value_and_grad(self)(params)
         ws = [layer["w"] for layer in net]
         bs = [layer["b"] for layer in net]
-        if any_box(ws) or any_box(bs):
+        if any_box(ws + bs):
             return autograd.value_and_grad(self)(params)
-        value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
-        gws, gbs, g_log_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0)
+        fused = self._fused
+        value, payload = fused.value(ws, bs, log_sigma, keep=True)
+        gws, gbs, g_log_sigma = fused.grads(payload, ws, bs, log_sigma, 1.0)
         grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
         for layer in net:
             if next(iter(layer)) != "w":  # keep each dict's key order
@@ -144,7 +148,7 @@ class Objective:
                 grads = [{key: grad[key] for key in layer} for grad, layer in pairs]
                 break
         net_grads = tuple(grads) if type(net) is tuple else grads
-        if self.noise != "joint":
+        if not joint:
             return value, net_grads
         parts = {"net": net_grads, "log_sigma": g_log_sigma}
         return value, {key: parts[key] for key in params}
@@ -527,17 +531,21 @@ class Objective:
         (every optimizer step) only compare each leaf's shape with the remembered one.
         """
         layout = self._layout
-        plain = unbox(net)
+        plain = net._value if type(net) in box_types else net
         if type(plain) in (list, tuple) and len(plain) == len(layout) and layout:
-            for layer, (w_shape, b_shape) in zip(plain, layout, strict=True):
-                if type(layer) is not dict or len(layer) != 2:
-                    break
-                if getattr(layer.get("w"), "shape", None) != w_shape:
-                    break
-                if getattr(layer.get("b"), "shape", None) != b_shape:
-                    break
-            else:
-                return self._shapes
+            try:  # plain subscripts and attributes: this runs at every optimizer step
+                for layer, (w_shape, b_shape) in zip(plain, layout, strict=True):
+                    if (
+                        type(layer) is not dict
+                        or len(layer) != 2
+                        or layer["w"].shape != w_shape
+                        or layer["b"].shape != b_shape
+                    ):
+                        break
+                else:
+                    return self._shapes
+            except (KeyError, AttributeError):
+                pass  # the full check below names what is wrong
         shapes = self._check_fully(net)
         layers = [unbox(layer) for layer in unbox(net)]
         self._layout = [(shape_of(lay["w"]), shape_of(lay["b"])) for lay in layers]
