@@ -14,7 +14,6 @@ Shape suffixes: N examples, O outputs, P scalars of the flat parameters, Q of a 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import autograd
@@ -152,16 +151,6 @@ def _last_layer_jacobian(layers: list[dict[str, np.ndarray]], fused: FusedObject
         j_NOQ[:, o, o : n_hidden * n_out : n_out] = feats_NH
         j_NOQ[:, o, n_hidden * n_out + o] = 1.0
     return j_NOQ
-
-
-def sizes_in_bytes(n: int, n_out: int, n_params: int) -> float:
-    """Return the bytes of a Jacobian and a dense GGN of ``n_params`` parameters."""
-    return 8.0 * (n * n_out * n_params + n_params * n_params)
-
-
-def dense_is_affordable(n: int, n_out: int, n_params: int, max_bytes: float) -> bool:
-    """Say whether a dense Gauss-Newton solve of this size fits in ``max_bytes``."""
-    return sizes_in_bytes(n, n_out, n_params) <= max_bytes and math.isfinite(max_bytes)
 
 
 def canonical_order(params: Any, canonical: Any) -> np.ndarray:
