@@ -1,8 +1,8 @@
 """The house rules of src/tinynn, read from the code itself (every import, function-level too).
 
-1. Imports point one way, by layer: ground (``tree``, ``params`` and the shared private modules
-   ``_checks``, ``_typing``, ``_primitive``) -> ``model`` -> ``losses`` -> ``optim`` -> the
-   friendly layer (``data``, ``plot``, ``io``, ``gradcheck``, ``estimator``, ``compat``) -> ``cli``.
+1. Imports point one way, by layer: ground (``tree``, ``params``, ``metrics`` and the shared
+   private modules ``_checks``, ``_typing``, ``_primitive``) -> ``model`` -> ``losses`` ->
+   ``optim`` -> ``posterior`` -> the friendly layer (``data``, ``plot``, ``io``, ``gradcheck``, ``estimator``, ``compat``) -> ``cli``.
 2. A private name (a module or a name starting with ``_``) is imported only by the package that
    holds it: ``tinynn.model._network`` by modules of ``tinynn.model``, ``tinynn._checks`` by any
    module of ``tinynn``.
@@ -30,18 +30,20 @@ LAYERS = {
     "_primitive": 0,
     "tree": 0,
     "params": 0,
+    "metrics": 0,
     "model": 1,
     "losses": 2,
     "optim": 3,
-    "data": 4,
-    "plot": 4,
-    "io": 4,
-    "gradcheck": 4,
-    "estimator": 4,
-    "compat": 4,
-    "cli": 5,
-    "__main__": 6,
-    "": 6,  # tinynn/__init__.py re-exports everything
+    "posterior": 4,
+    "data": 5,
+    "plot": 5,
+    "io": 5,
+    "gradcheck": 5,
+    "estimator": 5,
+    "compat": 5,
+    "cli": 6,
+    "__main__": 7,
+    "": 7,  # tinynn/__init__.py re-exports everything
 }
 
 
@@ -228,7 +230,7 @@ def test_a_planted_upward_import_inside_a_function_is_found_with_its_line():
     found = upward_imports(planted)
     assert found == [
         f"tinynn/model/__init__.py:{line + 1}: tinynn.model (layer 1) imports "
-        f"tinynn.estimator (layer 4)"
+        f"tinynn.estimator (layer 5)"
     ]
 
 

@@ -211,7 +211,7 @@ def save(
     state = getattr(obj, "_tinynn_fitted_state", None)
     if callable(state):
         tree, info, extra_arrays = state()
-        meta["kind"] = "regressor"
+        meta["kind"] = info.pop("kind", "regressor")
         meta.update(info)
         arrays.update(extra_arrays)
     else:
@@ -418,4 +418,11 @@ def load(path: PathLike) -> Any:
             return Regressor._tinynn_from_state(tree, meta, arrays)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path} has inconsistent regressor metadata ({err})") from None
+    if meta.get("kind") == "posterior":
+        from tinynn.posterior import from_state
+
+        try:
+            return from_state(tree, meta, arrays)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path} has inconsistent posterior metadata ({err})") from None
     return tree

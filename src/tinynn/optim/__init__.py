@@ -31,6 +31,7 @@ from tinynn.optim._optimizers import (
 from tinynn.optim._options import OPTIMIZERS
 from tinynn.optim._result import (
     CallbackInfo,
+    ConvergenceWarning,
     DivergenceError,
     DivergenceWarning,
     OptimizeResult,
@@ -43,6 +44,7 @@ __all__ = [
     "OPTIMIZERS",
     "AdamState",
     "CallbackInfo",
+    "ConvergenceWarning",
     "DivergenceError",
     "DivergenceWarning",
     "GradientDescentState",

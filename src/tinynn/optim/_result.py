@@ -96,6 +96,10 @@ class DivergenceWarning(RuntimeWarning):
     """Training stopped because the loss or the gradient became NaN or infinite."""
 
 
+class ConvergenceWarning(UserWarning):
+    """A fit stopped at its iteration limit before it converged; its result may still move."""
+
+
 class DivergenceError(FloatingPointError):
     """Raised instead of :class:`DivergenceWarning` when ``on_nonfinite="raise"``.
 

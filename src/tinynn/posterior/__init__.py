@@ -1,0 +1,41 @@
+"""Posteriors over network parameters and the predictive distributions they give.
+
+One interface, :class:`Posterior`, for every approximation: ``sample(K, rng)`` returns stacked
+parameters (a leading axis K on every leaf), ``predict(x)`` a :class:`Predictive` with the mean
+and the epistemic and noise parts of the spread, and ``predictive_samples``, ``interval`` and
+``log_predictive_density`` (the test log-likelihood) follow from those. Posteriors save and load
+through :mod:`tinynn.io`.
+
+- :class:`Laplace` / :func:`fit_laplace`: a Gaussian at the MAP fit with the Gauss-Newton (or
+  diagonal, last-layer, Hessian) precision, the linearized predictive, and the evidence that
+  tunes the prior std and the noise.
+- :class:`Ensemble` / :func:`fit_ensemble`: K networks trained together through the sample axis,
+  optionally with randomized (anchored) priors; the predictive is the Gaussian mixture.
+
+Shape suffixes: N examples, D input features, O outputs, P parameters, K samples or members.
+
+>>> import numpy as np
+>>> from tinynn.posterior import fit_laplace
+>>> rng = np.random.default_rng(0)
+>>> x = rng.uniform(-1, 1, size=(40, 1)); y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
+>>> post = fit_laplace(x, y, hidden_sizes=(10,), rng=0)
+>>> pred = post.predict(np.array([[0.0], [4.0]]))
+>>> bool(pred.epistemic_std[1] > 3 * pred.epistemic_std[0])
+True
+"""
+
+from tinynn.posterior._base import Posterior, Predictive, from_state
+from tinynn.posterior._ensemble import Ensemble, fit_ensemble
+from tinynn.posterior._fit import fit_laplace
+from tinynn.posterior._laplace import STRUCTURES, Laplace
+
+__all__ = [
+    "STRUCTURES",
+    "Ensemble",
+    "Laplace",
+    "Posterior",
+    "Predictive",
+    "fit_ensemble",
+    "fit_laplace",
+    "from_state",
+]

@@ -1,0 +1,215 @@
+"""Deep ensembles trained together through the sample axis (private to :mod:`tinynn.posterior`).
+
+K networks are one stacked parameter tree (a leading axis K on every leaf). The objective of the
+stack is the sum of the members' objectives, so its gradient is the members' gradients side by
+side and one optimizer step moves all K. With ``anchored=True`` each member's prior is centred
+on its own draw from the prior (randomized, or anchored, priors; Pearce et al. 2018), which makes
+the ensemble an approximate posterior sample rather than K copies of one MAP fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from tinynn import losses, model, optim, params, tree
+from tinynn._checks import as_generator, check_choice, check_int, check_positive
+from tinynn.posterior._base import Posterior, Predictive
+from tinynn.posterior._fit import check_data, fit_laplace
+
+
+class Ensemble(Posterior):
+    """An equal-weight mixture of K networks, each with Gaussian noise.
+
+    Parameters
+    ----------
+    params_K : list of dict, stacked
+        K networks: every leaf has a leading axis K (see :func:`tinynn.tree.stack`).
+    sigma : float or ndarray of shape (K,)
+        Noise std, shared or one per member.
+    activation : str, default "tanh"
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import tree
+    >>> from tinynn.posterior import Ensemble
+    >>> members = [[{"w": np.array([[a]]), "b": np.zeros(1)}] for a in (1.0, 3.0)]
+    >>> ens = Ensemble(tree.stack(members), sigma=0.5)
+    >>> pred = ens.predict(np.array([[1.0]]))
+    >>> pred.mean, pred.epistemic_std
+    (array([2.]), array([1.]))
+    """
+
+    kind = "ensemble"
+
+    def __init__(self, params_K: Any, sigma: Any, *, activation: str = "tanh") -> None:
+        n_members = model.stack_size(params_K)
+        if n_members is None:
+            raise ValueError(
+                "params_K must be stacked parameters (a leading axis K on every leaf), got one "
+                "network; build them with tinynn.tree.stack"
+            )
+        sigma_K = np.asarray(sigma, dtype=float)
+        if sigma_K.ndim == 0:
+            sigma_K = np.full(n_members, float(sigma_K))
+        if sigma_K.shape != (n_members,) or not np.all(np.isfinite(sigma_K) & (sigma_K > 0)):
+            raise ValueError(
+                f"sigma must be a positive number or {n_members} positive numbers (one per "
+                f"member), got {np.asarray(sigma).tolist()!r}"
+            )
+        self.params = params_K
+        self.sigma = sigma_K
+        self.activation = activation
+        self.n_members = n_members
+
+    def sample(self, n_samples: int, rng: Any = None) -> Any:
+        """Return ``n_samples`` members drawn uniformly with replacement, stacked."""
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        return self._draw(n_samples, as_generator(rng))[0]
+
+    def _draw(self, n_samples: int, gen: np.random.Generator) -> tuple[Any, np.ndarray]:
+        picks = gen.integers(0, self.n_members, size=n_samples)
+        return tree.map(lambda leaf: np.asarray(leaf)[picks], self.params), self.sigma[picks]
+
+    def predict(self, x: Any) -> Predictive:
+        """Return the mixture predictive at ``x``: mean of the members, their spread, the noise.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn import tree
+        >>> from tinynn.posterior import Ensemble
+        >>> members = [[{"w": np.array([[a]]), "b": np.zeros(1)}] for a in (1.0, 3.0)]
+        >>> Ensemble(tree.stack(members), sigma=0.5).predict(np.array([[1.0]])).std
+        array([1.11803399])
+        """
+        f_K = np.asarray(model.predict(self.params, x, activation=self.activation))
+        noise_K = self.sigma.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
+        mean = f_K.mean(axis=0)
+        noise = np.sqrt(np.mean(noise_K**2, axis=0))
+        return Predictive(mean, f_K.std(axis=0), noise, means_K=f_K, noise_stds_K=noise_K)
+
+    def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+        info = {"posterior": self.kind, "activation": self.activation}
+        return self.params, info, {"sigma": self.sigma}
+
+    @classmethod
+    def _from_state(cls, params: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        return cls(
+            params, np.asarray(arrays["sigma"], dtype=float), activation=str(info["activation"])
+        )
+
+    def __repr__(self) -> str:
+        return f"Ensemble(n_members={self.n_members}, sigma={np.round(self.sigma, 4).tolist()})"
+
+
+def fit_ensemble(
+    x: Any,
+    y: Any,
+    hidden_sizes: Any = (50,),
+    *,
+    n_members: int = 5,
+    activation: str = "tanh",
+    prior_std: float | None = None,
+    sigma: float | None = None,
+    anchored: bool = True,
+    optimizer: str = "lbfgs",
+    n_iters: int = 300,
+    rng: Any = None,
+) -> Ensemble:
+    """Train K networks together, one optimizer step moving all of them, and return the ensemble.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+        Training inputs.
+    y : ndarray of shape (N,)
+        Training targets.
+    hidden_sizes : sequence of int, default (50,)
+    n_members : int, default 5
+        K.
+    activation : str, default "tanh"
+    prior_std, sigma : float or None, default None
+        The Gaussian prior's std and the noise std of every member. Left as None, they are set
+        by the Laplace evidence of one network (:func:`fit_laplace` with the same seed), so
+        the noise cannot shrink to zero as the members interpolate.
+    anchored : bool, default True
+        Centre each member's prior on its own draw from the prior and start it there
+        (randomized priors); False gives every member the zero-mean prior and a
+        ``make_params`` start.
+    optimizer : {"lbfgs", "adam"}, default "lbfgs"
+        L-BFGS on the summed objective, or Adam (whose steps are per member).
+    n_iters : int, default 300
+    rng : numpy.random.Generator, int or None
+        Randomness of the starts and anchors (and of the evidence fit).
+
+    Returns
+    -------
+    Ensemble
+        With attribute ``result`` (the :class:`tinynn.optim.OptimizeResult` of the joint fit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import fit_ensemble
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, size=(30, 1)); y = np.sin(3 * x[:, 0])
+    >>> ens = fit_ensemble(x, y, (10,), n_members=3, prior_std=1.0, sigma=0.1, rng=0)
+    >>> ens.params[0]["w"].shape, ens.n_members
+    ((3, 1, 10), 3)
+    """
+    x_ND, y_arr = check_data(x, y)
+    n_members = check_int(n_members, "n_members", minimum=1)
+    n_iters = check_int(n_iters, "n_iters", minimum=1)
+    check_choice(optimizer, "optimizer", ("lbfgs", "adam"))
+    gen = as_generator(rng)
+    if prior_std is None or sigma is None:
+        tuned = fit_laplace(
+            x_ND,
+            y_arr,
+            hidden_sizes,
+            activation=activation,
+            prior_std=prior_std,
+            sigma=sigma,
+            n_iters=n_iters,
+            rng=gen,
+        )
+        prior_std, sigma = tuned.prior_std, tuned.sigma
+    prior_std = check_positive(prior_std, "prior_std")
+    sigma = check_positive(sigma, "sigma")
+    n_out = 1 if y_arr.ndim == 1 else y_arr.shape[1]
+    layers = [x_ND.shape[1], *list(hidden_sizes), n_out]
+    if anchored:
+        anchor = [
+            {
+                "w": gen.normal(0.0, prior_std, (n_members, fan_in, fan_out)),
+                "b": gen.normal(0.0, prior_std, (n_members, fan_out)),
+            }
+            for fan_in, fan_out in itertools.pairwise(layers)
+        ]
+        start = tree.copy(anchor)
+    else:
+        hidden = list(hidden_sizes)
+        start = tree.stack(
+            [params.make_params(layers[0], hidden, n_out, rng=gen) for _ in range(n_members)]
+        )
+        anchor = tree.zeros_like(start)
+    loss = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
+    precision = 1.0 / prior_std**2
+
+    def value_and_grad(params_K: Any) -> tuple[float, Any]:
+        values, grads = loss.value_and_grad(params_K)
+        offset = tree.sub(params_K, anchor)
+        total = float(np.sum(values)) + 0.5 * precision * float(tree.vdot(offset, offset))
+        return total, tree.axpy(precision, offset, grads)
+
+    opt = optim.lbfgs() if optimizer == "lbfgs" else optim.adam(0.01)
+    result = optim.minimize(
+        None, start, value_and_grad=value_and_grad, optimizer=opt, n_iters=n_iters
+    )
+    ens = Ensemble(result.params, sigma, activation=activation)
+    ens.result = result
+    return ens

@@ -1,0 +1,424 @@
+"""The Laplace approximation at a MAP fit (private to :mod:`tinynn.posterior`).
+
+With a Gaussian prior of std ``prior_std`` (precision ``alpha = 1 / prior_std**2``) and Gaussian
+noise ``sigma``, the posterior around the MAP parameters ``theta`` is approximated by a Gaussian
+with precision ``C / sigma**2 + alpha I``. ``C`` is the curvature of half the sum of squared
+errors: ``J^T J`` (the generalized Gauss-Newton matrix, always positive semi-definite), its
+diagonal, the block of the output layer, or the exact Hessian. Because ``C`` does not depend on
+the two hyperparameters, the log marginal likelihood (evidence)
+
+    -SSE / (2 sigma**2) - M log sigma - M/2 log 2 pi - alpha |theta|**2 / 2 + P/2 log alpha
+    - 1/2 sum_i log(lambda_i / sigma**2 + alpha)
+
+(M targets, P parameters, lambda_i the eigenvalues of ``C``) is a closed form in them, and
+MacKay's fixed point maximizes it. For a network without hidden layer it is the exact evidence of
+Bayesian linear regression.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+from tinynn import model, tree
+from tinynn._checks import as_float_array, as_generator, check_choice, check_int, check_positive
+from tinynn.posterior._base import Posterior, Predictive
+
+STRUCTURES = ("full", "diagonal", "last_layer", "hessian")
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def curvature(params: Any, x: Any, y: Any, activation: Any, structure: str) -> tuple[Any, float]:
+    """Return ``C`` (see the module docstring) for ``structure`` and the sum of squared errors."""
+    yhat = np.asarray(model.predict(params, x, activation=activation))
+    y_arr = as_float_array(y, "y")
+    if y_arr.shape != yhat.shape:
+        raise ValueError(
+            f"y must have the network's output shape {yhat.shape} for these x, got {y_arr.shape}"
+        )
+    sse = float(np.sum((yhat - y_arr) ** 2))
+    if structure == "hessian":
+        theta, unflatten = tree.flatten(params)
+
+        def half_sse(theta_P: Any) -> Any:
+            r = model.predict(unflatten(theta_P), x, activation=activation) - y_arr
+            return 0.5 * anp.sum(r * r)
+
+        return np.asarray(autograd.hessian(half_sse)(theta)), sse
+    jac = np.asarray(model.jacobian(params, x, activation=activation))
+    jac = jac.reshape(-1, jac.shape[-1])
+    if structure == "last_layer":
+        jac = jac[:, -last_layer_size(params) :]
+    if structure == "diagonal":
+        return np.einsum("mp,mp->p", jac, jac), sse
+    return jac.T @ jac, sse
+
+
+def last_layer_size(params: Any) -> int:
+    """Return the number of scalars in the output layer's ``w`` and ``b``."""
+    return int(np.size(params[-1]["w"]) + np.size(params[-1]["b"]))
+
+
+def mackay(
+    eig: np.ndarray,
+    sse: float,
+    sq_norm: float,
+    n_targets: int,
+    prior_std: float,
+    sigma: float,
+    *,
+    tune_prior: bool,
+    tune_noise: bool,
+) -> tuple[float, float, float]:
+    """Return ``(prior_std, sigma, gamma)`` maximizing the evidence at fixed MAP parameters.
+
+    MacKay's updates ``alpha = gamma / |theta|**2`` and ``sigma**2 = SSE / (M - gamma)``, with
+    ``gamma = sum lambda_i / (lambda_i + alpha sigma**2)`` the effective number of parameters,
+    are the evidence's stationarity conditions; iterating them converges to its maximum.
+    """
+    alpha, var = 1.0 / prior_std**2, sigma**2
+    gamma = 0.0
+    for _ in range(10_000):
+        gamma = float(np.sum(eig / (eig + alpha * var)))
+        new_alpha = gamma / sq_norm if tune_prior and sq_norm > 0 else alpha
+        new_var = sse / (n_targets - gamma) if tune_noise and n_targets > gamma else var
+        done = abs(new_alpha - alpha) <= 1e-14 * alpha and abs(new_var - var) <= 1e-14 * var
+        alpha, var = new_alpha, max(new_var, 1e-300)
+        if done:
+            break
+    return 1.0 / math.sqrt(alpha), math.sqrt(var), gamma
+
+
+class Laplace(Posterior):
+    """The Laplace approximation of the posterior at MAP parameters.
+
+    Build it at parameters fitted with the same prior and noise (for example by
+    :func:`fit_laplace`, which also tunes them). Its predictive is by default the linearized
+    (GLM) one: the network's Jacobian carries the posterior covariance to the outputs, a
+    Gaussian that needs no sampling.
+
+    Parameters
+    ----------
+    params : list of dict
+        The MAP parameters (one network, not stacked).
+    x : ndarray of shape (N, D)
+        Training inputs.
+    y : ndarray of shape (N,) or (N, O)
+        Training targets.
+    sigma : float
+        Noise standard deviation.
+    prior_std : float
+        Standard deviation of the zero-mean Gaussian prior on every parameter.
+    structure : {"full", "diagonal", "last_layer", "hessian"}, default "full"
+        The posterior precision: the dense generalized Gauss-Newton matrix; its diagonal (for
+        larger networks); the dense block of the output layer only (the other layers stay at
+        their MAP values); or the exact Hessian (tiny networks; it must be positive definite).
+    activation : str, default "tanh"
+        Hidden-layer activation.
+
+    Attributes
+    ----------
+    params : list of dict
+        The MAP parameters.
+    sigma, prior_std : float
+    structure : str
+    n_params : int
+        Number of parameters the Gaussian covers (all, or the output layer's).
+    precision : ndarray of shape (n_params, n_params), or (n_params,) for "diagonal"
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import Laplace
+    >>> x = np.linspace(-1, 1, 20)[:, None]; y = 2.0 * x[:, 0]
+    >>> params = [{"w": np.array([[2.0]]), "b": np.array([0.0])}]
+    >>> post = Laplace(params, x, y, sigma=0.1, prior_std=1.0)
+    >>> pred = post.predict(np.array([[0.0], [3.0]]))
+    >>> bool(pred.epistemic_std[1] > pred.epistemic_std[0])
+    True
+    """
+
+    kind = "laplace"
+
+    def __init__(
+        self,
+        params: Any,
+        x: Any,
+        y: Any,
+        *,
+        sigma: float,
+        prior_std: float,
+        structure: str = "full",
+        activation: str = "tanh",
+    ) -> None:
+        structure = check_choice(structure, "structure", STRUCTURES)
+        if model.stack_size(params) is not None:
+            raise ValueError("params must be one network for Laplace, got stacked parameters")
+        matrix, sse = curvature(params, x, y, activation, structure)
+        n_targets = int(np.size(y))
+        self._setup(params, matrix, sse, n_targets, sigma, prior_std, structure, activation)
+
+    def _setup(
+        self,
+        params: Any,
+        matrix: np.ndarray,
+        sse: float,
+        n_targets: int,
+        sigma: float,
+        prior_std: float,
+        structure: str,
+        activation: str,
+    ) -> None:
+        self.params = params
+        self.activation = activation
+        self.structure = structure
+        self.sigma = check_positive(sigma, "sigma")
+        self.prior_std = check_positive(prior_std, "prior_std")
+        self._matrix = matrix
+        self._sse = sse
+        self._n_targets = n_targets
+        theta, self._unflatten = tree.flatten(params)
+        self._theta = np.asarray(theta, dtype=float)
+        self.n_params = matrix.shape[0]
+        self._mean = self._theta[-self.n_params :]
+        self._eig = matrix if structure == "diagonal" else np.linalg.eigvalsh(matrix)
+        alpha, var = 1.0 / self.prior_std**2, self.sigma**2
+        if structure == "diagonal":
+            self.precision = matrix / var + alpha
+            self._root = 1.0 / np.sqrt(self.precision)  # the posterior std of each parameter
+        else:
+            self.precision = matrix / var + alpha * np.eye(self.n_params)
+            try:
+                chol = np.linalg.cholesky(self.precision)
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    f"the {structure} posterior precision is not positive definite at these "
+                    f"parameters (smallest eigenvalue {np.min(self._eig) / var + alpha:.3g}); "
+                    'fit to a minimum first, or use structure="full" (Gauss-Newton, always '
+                    "positive definite)"
+                ) from None
+            # covariance = inv(chol)^T inv(chol); rows of inv(chol) map J^T to a whitened basis
+            self._root = np.linalg.solve(chol, np.eye(self.n_params)).T
+
+    @classmethod
+    def _with(cls, base: Laplace, sigma: float, prior_std: float) -> Laplace:
+        new = cls.__new__(cls)
+        new._setup(
+            base.params,
+            base._matrix,
+            base._sse,
+            base._n_targets,
+            sigma,
+            prior_std,
+            base.structure,
+            base.activation,
+        )
+        return new
+
+    # -- the evidence ------------------------------------------------------------------------------
+
+    def log_evidence(self, prior_std: float | None = None, sigma: float | None = None) -> float:
+        """Return the Laplace log marginal likelihood at the MAP, for any prior std and sigma.
+
+        The MAP parameters and their curvature stay fixed; only the two hyperparameters move
+        (the closed form in the module docstring). For a network without hidden layer, fitted
+        at these hyperparameters, it is the exact log evidence of Bayesian linear regression.
+
+        Parameters
+        ----------
+        prior_std, sigma : float, optional
+            Default: the posterior's own.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Laplace
+        >>> x = np.linspace(-1, 1, 20)[:, None]; y = 2.0 * x[:, 0]
+        >>> post = Laplace([{"w": np.array([[2.0]]), "b": np.zeros(1)}], x, y, sigma=0.1,
+        ...                prior_std=1.0)
+        >>> bool(post.log_evidence(sigma=0.1) > post.log_evidence(sigma=1.0))
+        True
+        """
+        ps = self.prior_std if prior_std is None else check_positive(prior_std, "prior_std")
+        sd = self.sigma if sigma is None else check_positive(sigma, "sigma")
+        alpha, var = 1.0 / ps**2, sd**2
+        inner = self._eig / var + alpha
+        if np.any(inner <= 0):
+            raise ValueError("the precision is not positive definite at these hyperparameters")
+        p, m = self.n_params, self._n_targets
+        return float(
+            -0.5 * self._sse / var
+            - m * math.log(sd)
+            - 0.5 * m * _LOG_2PI
+            - 0.5 * alpha * float(self._mean @ self._mean)
+            + 0.5 * p * math.log(alpha)
+            - 0.5 * np.sum(np.log(inner))
+        )
+
+    def tuned(self, *, prior: bool = True, noise: bool = True) -> Laplace:
+        """Return this posterior with the prior std and/or sigma that maximize the evidence.
+
+        The MAP stays where it is (as in laplace-torch's prior-precision optimization); to
+        refit the network at the new values too, use :func:`fit_laplace`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Laplace
+        >>> x = np.linspace(-1, 1, 50)[:, None]
+        >>> y = 2.0 * x[:, 0] + 0.1 * np.random.default_rng(0).normal(size=50)
+        >>> post = Laplace([{"w": np.array([[2.0]]), "b": np.zeros(1)}], x, y, sigma=1.0,
+        ...                prior_std=1.0).tuned(prior=False)
+        >>> round(post.sigma, 2)
+        0.1
+        """
+        ps, sd, _ = mackay(
+            self._eig,
+            self._sse,
+            float(self._mean @ self._mean),
+            self._n_targets,
+            self.prior_std,
+            self.sigma,
+            tune_prior=prior,
+            tune_noise=noise,
+        )
+        return Laplace._with(self, sd, ps)
+
+    @property
+    def effective_parameters(self) -> float:
+        """MacKay's gamma: how many parameter directions the data determine."""
+        var, alpha = self.sigma**2, 1.0 / self.prior_std**2
+        return float(np.sum(self._eig / (self._eig + alpha * var)))
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The posterior covariance, (n_params, n_params), or its diagonal (n_params,)."""
+        if self.structure == "diagonal":
+            return self._root**2
+        return self._root @ self._root.T
+
+    # -- the Posterior interface -------------------------------------------------------------------
+
+    def sample(self, n_samples: int, rng: Any = None) -> Any:
+        """Return ``n_samples`` parameter sets from the Gaussian, stacked on axis 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Laplace
+        >>> x = np.linspace(-1, 1, 20)[:, None]; y = x[:, 0]
+        >>> post = Laplace([{"w": np.ones((1, 1)), "b": np.zeros(1)}], x, y, sigma=0.1,
+        ...                prior_std=1.0)
+        >>> post.sample(8, rng=0)[0]["w"].shape
+        (8, 1, 1)
+        """
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        z = as_generator(rng).standard_normal((n_samples, self.n_params))
+        delta = z * self._root if self.structure == "diagonal" else z @ self._root.T
+        theta = np.repeat(self._theta[None], n_samples, axis=0)
+        theta[:, -self.n_params :] += delta
+        return tree.stack([self._unflatten(t) for t in theta])
+
+    def _draw(self, n_samples: int, gen: np.random.Generator) -> tuple[Any, np.ndarray]:
+        return self.sample(n_samples, gen), np.full(n_samples, self.sigma)
+
+    def predict(
+        self, x: Any, *, method: str = "glm", n_samples: int = 100, rng: Any = None
+    ) -> Predictive:
+        """Return the predictive distribution at ``x``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, D)
+            Inputs.
+        method : {"glm", "samples"}, default "glm"
+            ``"glm"``: the network linearized at the MAP, mean ``f(x; theta)`` and epistemic
+            variance ``J Sigma J^T`` (exact for a linear model). ``"samples"``: the network
+            evaluated at ``n_samples`` parameter draws, mean and spread of those outputs.
+        n_samples : int, default 100
+            Draws for ``method="samples"``.
+        rng : numpy.random.Generator, int or None
+            Randomness for ``method="samples"``.
+
+        Returns
+        -------
+        Predictive
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Laplace
+        >>> x = np.linspace(-1, 1, 20)[:, None]; y = x[:, 0]
+        >>> post = Laplace([{"w": np.ones((1, 1)), "b": np.zeros(1)}], x, y, sigma=0.1,
+        ...                prior_std=1.0)
+        >>> pred = post.predict(np.zeros((1, 1)))
+        >>> pred.mean, bool(pred.std[0] > pred.noise_std[0])
+        (array([0.]), True)
+        """
+        method = check_choice(method, "method", ("glm", "samples"))
+        if method == "samples":
+            f_K = np.asarray(
+                model.predict(self.sample(n_samples, rng), x, activation=self.activation)
+            )
+            mean = f_K.mean(axis=0)
+            epistemic = f_K.std(axis=0)
+        else:
+            mean = np.asarray(model.predict(self.params, x, activation=self.activation))
+            jac = np.asarray(model.jacobian(self.params, x, activation=self.activation))
+            jac = jac.reshape(-1, jac.shape[-1])[:, -self.n_params :]
+            if self.structure == "diagonal":
+                var = np.einsum("mp,mp,p->m", jac, jac, self._root**2)
+            else:
+                white = jac @ self._root
+                var = np.einsum("mp,mp->m", white, white)
+            epistemic = np.sqrt(var).reshape(mean.shape)
+        return Predictive(mean, epistemic, np.full(mean.shape, self.sigma))
+
+    # -- saving ------------------------------------------------------------------------------------
+
+    def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+        info = {
+            "posterior": self.kind,
+            "activation": self.activation,
+            "structure": self.structure,
+            "sigma": self.sigma,
+            "prior_std": self.prior_std,
+            "sse": self._sse,
+            "n_targets": self._n_targets,
+        }
+        return self.params, info, {"curvature": self._matrix}
+
+    @classmethod
+    def _from_state(cls, params: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        structure = check_choice(info["structure"], "structure", STRUCTURES)
+        matrix = np.asarray(arrays["curvature"], dtype=float)
+        n_params = tree.size(params) if structure != "last_layer" else last_layer_size(params)
+        want = (n_params,) if structure == "diagonal" else (n_params, n_params)
+        if matrix.shape != want:
+            raise ValueError(f"the stored curvature has shape {matrix.shape}, expected {want}")
+        new = cls.__new__(cls)
+        new._setup(
+            params,
+            matrix,
+            float(info["sse"]),
+            int(info["n_targets"]),
+            float(info["sigma"]),
+            float(info["prior_std"]),
+            structure,
+            str(info["activation"]),
+        )
+        return new
+
+    def __repr__(self) -> str:
+        return (
+            f"Laplace(structure={self.structure!r}, n_params={self.n_params}, "
+            f"sigma={self.sigma:.4g}, prior_std={self.prior_std:.4g})"
+        )

@@ -1,0 +1,246 @@
+"""Laplace against Bayesian linear regression's closed forms, and the Laplace interface.
+
+Without a hidden layer the network is linear in its parameters, so the Laplace approximation is
+exact: its mean, covariance and evidence must equal the textbook formulas, and the evidence-tuned
+prior std and sigma must equal the evidence's maximizers found independently here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+from tinynn import io, tree
+from tinynn.losses import make_objective
+from tinynn.optim import ConvergenceWarning
+from tinynn.params import make_params
+from tinynn.posterior import Laplace, Posterior, fit_laplace
+
+
+def blr_data(n: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2.0, 2.0, size=(n, 2))
+    y = 1.5 * x[:, 0] - 0.7 * x[:, 1] + 0.3 + 0.4 * rng.normal(size=n)
+    return x, y
+
+
+def design(x: np.ndarray) -> np.ndarray:
+    return np.hstack([x, np.ones((len(x), 1))])  # w row-major, then b: tree.flatten's order
+
+
+def blr_posterior(x: np.ndarray, y: np.ndarray, prior_std: float, sigma: float) -> tuple:
+    a = design(x)
+    precision = a.T @ a / sigma**2 + np.eye(a.shape[1]) / prior_std**2
+    cov = np.linalg.inv(precision)
+    return cov @ a.T @ y / sigma**2, cov
+
+
+def blr_log_evidence(x: np.ndarray, y: np.ndarray, prior_std: float, sigma: float) -> float:
+    a = design(x)
+    k = sigma**2 * np.eye(len(y)) + prior_std**2 * a @ a.T  # y ~ N(0, K)
+    _, logdet = np.linalg.slogdet(k)
+    return float(
+        -0.5 * y @ np.linalg.solve(k, y) - 0.5 * logdet - 0.5 * len(y) * math.log(2 * math.pi)
+    )
+
+
+def laplace_at_map(x: np.ndarray, y: np.ndarray, prior_std: float, sigma: float, **kw) -> Laplace:
+    loss = make_objective(x, y, sigma=sigma, prior_std=prior_std)
+    params = loss.solve_output_layer(make_params(x.shape[1], [], rng=0))
+    return Laplace(params, x, y, sigma=sigma, prior_std=prior_std, **kw)
+
+
+@pytest.mark.parametrize("prior_std, sigma", [(1.0, 0.4), (0.3, 1.2), (5.0, 0.05)])
+def test_linear_laplace_is_the_exact_posterior(prior_std: float, sigma: float) -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, prior_std, sigma)
+    mean, cov = blr_posterior(x, y, prior_std, sigma)
+    np.testing.assert_allclose(tree.flatten(post.params)[0], mean, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(post.covariance, cov, rtol=1e-9, atol=1e-12)
+    assert post.log_evidence() == pytest.approx(blr_log_evidence(x, y, prior_std, sigma), abs=1e-8)
+
+
+def test_linear_predictive_is_the_exact_predictive() -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, 0.8, 0.5)
+    mean, cov = blr_posterior(x, y, 0.8, 0.5)
+    x_new = np.array([[0.0, 0.0], [5.0, -5.0]])
+    pred = post.predict(x_new)
+    a = design(x_new)
+    np.testing.assert_allclose(pred.mean, a @ mean, atol=1e-10)
+    np.testing.assert_allclose(
+        pred.epistemic_std**2, np.einsum("np,pq,nq->n", a, cov, a), rtol=1e-9
+    )
+    np.testing.assert_allclose(pred.std**2, pred.epistemic_std**2 + 0.25, rtol=1e-12)
+
+
+def test_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
+    x, y = blr_data(n=40, seed=3)
+    best = optimize.minimize(
+        lambda v: -blr_log_evidence(x, y, math.exp(v[0]), math.exp(v[1])),
+        x0=np.array([0.0, 0.0]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20000},
+    )
+    prior_star, sigma_star = np.exp(best.x)
+    post = fit_laplace(x, y, hidden_sizes=(), max_rounds=2000, tol=1e-13)
+    assert post.prior_std == pytest.approx(prior_star, rel=1e-6)
+    assert post.sigma == pytest.approx(sigma_star, rel=1e-6)
+    exact = blr_log_evidence(x, y, post.prior_std, post.sigma)
+    assert post.log_evidence() == pytest.approx(exact, abs=1e-8)
+    assert exact >= -best.fun - 1e-9  # nothing better than the independent maximizer
+    mean, cov = blr_posterior(x, y, post.prior_std, post.sigma)
+    np.testing.assert_allclose(tree.flatten(post.params)[0], mean, atol=1e-8)
+    np.testing.assert_allclose(post.covariance, cov, rtol=1e-8, atol=1e-12)
+
+
+def test_tuned_keeps_the_map_and_raises_the_evidence() -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, 1.0, 2.0)
+    tuned = post.tuned()
+    assert tuned.params is post.params
+    assert tuned.log_evidence() > post.log_evidence()
+    for ps, sd in [(tuned.prior_std * 1.01, tuned.sigma), (tuned.prior_std, tuned.sigma * 0.99)]:
+        assert post.log_evidence(prior_std=ps, sigma=sd) < tuned.log_evidence()
+    only_noise = post.tuned(prior=False)
+    assert only_noise.prior_std == 1.0 and only_noise.sigma != 2.0
+
+
+def small_net_posterior(structure: str) -> Laplace:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(25, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=25)
+    return fit_laplace(x, y, (6,), prior_std=1.0, sigma=0.1, structure=structure, rng=0)
+
+
+@pytest.mark.parametrize("structure", ["full", "diagonal", "last_layer", "hessian"])
+def test_samples_match_the_gaussian(structure: str) -> None:
+    post = small_net_posterior(structure)
+    draws = post.sample(20000, rng=0)
+    theta = np.stack([tree.flatten(p)[0] for p in tree.unstack(draws)])[:, -post.n_params :]
+    cov = post.covariance if structure != "diagonal" else np.diag(post.covariance)
+    std = np.sqrt(np.diag(cov))
+    # the sample mean is within 5 Monte Carlo standard errors of the MAP, per parameter
+    centre = tree.flatten(post.params)[0][-post.n_params :]
+    assert np.all(np.abs(theta.mean(0) - centre) < 5 * std / math.sqrt(20000))
+    np.testing.assert_allclose(
+        np.cov(theta.T), cov, atol=5 * np.max(np.diag(cov)) / math.sqrt(20000)
+    )
+
+
+def test_sampled_predictive_agrees_with_glm_for_a_linear_model() -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, 1.0, 0.4)
+    x_new = np.array([[1.0, 1.0], [3.0, -2.0]])
+    glm = post.predict(x_new)
+    sampled = post.predict(x_new, method="samples", n_samples=40000, rng=0)
+    np.testing.assert_allclose(sampled.mean, glm.mean, atol=5 * glm.epistemic_std.max() / 200)
+    np.testing.assert_allclose(sampled.epistemic_std, glm.epistemic_std, rtol=0.02)
+
+
+def test_hessian_equals_ggn_for_a_linear_model() -> None:
+    x, y = blr_data()
+    a = laplace_at_map(x, y, 1.0, 0.4, structure="hessian")
+    b = laplace_at_map(x, y, 1.0, 0.4, structure="full")
+    np.testing.assert_allclose(a.precision, b.precision, rtol=1e-10)
+
+
+def test_last_layer_of_a_linear_model_is_the_whole_model() -> None:
+    x, y = blr_data()
+    a = laplace_at_map(x, y, 1.0, 0.4, structure="last_layer")
+    b = laplace_at_map(x, y, 1.0, 0.4)
+    np.testing.assert_allclose(a.covariance, b.covariance, rtol=1e-10)
+    assert a.log_evidence() == pytest.approx(b.log_evidence(), abs=1e-10)
+
+
+def test_diagonal_uses_the_diagonal_precision() -> None:
+    post = small_net_posterior("diagonal")
+    full = small_net_posterior("full")
+    np.testing.assert_allclose(post.precision, np.diag(full.precision), rtol=1e-8)
+
+
+def test_predictive_grows_away_from_the_data() -> None:
+    post = small_net_posterior("full")
+    pred = post.predict(np.array([[0.0], [4.0]]))
+    assert pred.epistemic_std[1] > 3 * post.sigma > pred.epistemic_std[0]
+
+
+def test_interval_and_predictive_samples_are_consistent() -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, 1.0, 0.4)
+    x_new = np.array([[0.5, 0.5], [2.0, 1.0]])
+    lower, upper = post.interval(x_new, level=0.9)
+    draws = post.predictive_samples(x_new, 40000, rng=1)
+    inside = np.mean((draws >= lower) & (draws <= upper), axis=0)
+    np.testing.assert_allclose(inside, 0.9, atol=4 * math.sqrt(0.09 / 40000))
+
+
+def test_log_predictive_density_is_the_gaussian_one() -> None:
+    x, y = blr_data()
+    post = laplace_at_map(x, y, 1.0, 0.4)
+    pred = post.predict(x[:5])
+    expected = np.mean(
+        -0.5 * np.log(2 * np.pi * pred.std**2) - 0.5 * ((y[:5] - pred.mean) / pred.std) ** 2
+    )
+    assert post.log_predictive_density(x[:5], y[:5]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("structure", ["full", "diagonal", "last_layer"])
+def test_save_and_load_round_trip(tmp_path, structure: str) -> None:
+    post = small_net_posterior(structure)
+    path = io.save(tmp_path / "post.npz", post)
+    back = io.load(path)
+    assert isinstance(back, Posterior) and isinstance(back, Laplace)
+    x_new = np.linspace(-2, 2, 7)[:, None]
+    a, b = post.predict(x_new), back.predict(x_new)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_allclose(a.std, b.std, rtol=1e-12)
+    assert back.log_evidence() == pytest.approx(post.log_evidence(), rel=1e-12)
+    assert io.read_metadata(path)["kind"] == "posterior"
+
+
+def test_hessian_that_is_not_positive_definite_is_refused() -> None:
+    x = np.linspace(-1, 1, 10)[:, None]
+    y = np.sin(3 * x[:, 0])
+    params = make_params(1, [4], rng=0)  # far from a minimum: the Hessian is indefinite
+    with pytest.raises(ValueError, match='not positive definite.*structure="full"'):
+        Laplace(params, x, y, sigma=0.01, prior_std=100.0, structure="hessian")
+
+
+def test_bad_arguments_are_named() -> None:
+    x, y = blr_data()
+    params = make_params(2, [], rng=0)
+    with pytest.raises(ValueError, match="structure must be one of"):
+        Laplace(params, x, y, sigma=1.0, prior_std=1.0, structure="kfac")
+    with pytest.raises(ValueError, match="sigma must be"):
+        Laplace(params, x, y, sigma=-1.0, prior_std=1.0)
+    with pytest.raises(ValueError, match=r"y must have the network's output shape \(30,\)"):
+        Laplace(params, x, y[:10], sigma=1.0, prior_std=1.0)
+    with pytest.raises(ValueError, match="one network for Laplace"):
+        Laplace(tree.stack([params, params]), x, y, sigma=1.0, prior_std=1.0)
+    post = Laplace(params, x, y, sigma=1.0, prior_std=1.0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        post.predict(x, method="mc")
+    with pytest.raises(ValueError, match="level must be strictly between 0 and 1"):
+        post.interval(x, level=1.5)
+    with pytest.raises(ValueError, match="n_samples must be"):
+        post.sample(0)
+    with pytest.raises(ValueError, match="same number of examples"):
+        fit_laplace(x, y[:3], ())
+    with pytest.raises(TypeError, match="hidden_sizes must be a sequence"):
+        fit_laplace(x, y, 5)
+
+
+def test_rounds_that_run_out_warn() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(30, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=30)
+    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
+        fit_laplace(x, y, (5,), max_rounds=1, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_laplace(x, y, (5,), prior_std=1.0, sigma=0.1, max_rounds=1, rng=0)  # nothing to tune
