@@ -87,7 +87,7 @@ def test_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
         options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20000},
     )
     prior_star, sigma_star = np.exp(best.x)
-    post = fit_laplace(x, y, hidden_sizes=(), max_rounds=2000, tol=1e-13)
+    post = fit_laplace(x, y, hidden_sizes=(), prior_groups="shared", max_rounds=2000, tol=1e-13)
     assert post.prior_std == pytest.approx(prior_star, rel=1e-6)
     assert post.sigma == pytest.approx(sigma_star, rel=1e-6)
     exact = blr_log_evidence(x, y, post.prior_std, post.sigma)
@@ -244,3 +244,29 @@ def test_rounds_that_run_out_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_laplace(x, y, (5,), prior_std=1.0, sigma=0.1, max_rounds=1, rng=0)  # nothing to tune
+
+
+def test_per_leaf_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
+    """One prior std for w and one for b: MacKay's grouped updates against the exact evidence."""
+    x, y = blr_data(n=40, seed=5)
+    y = y + 2.0  # a bias the weights' prior would not explain
+
+    def log_evidence(v: np.ndarray) -> float:
+        a = design(x)
+        stds = np.exp(np.array([v[0], v[0], v[1]]))
+        k = np.exp(2 * v[2]) * np.eye(len(y)) + (a * stds**2) @ a.T
+        _, logdet = np.linalg.slogdet(k)
+        return float(-0.5 * y @ np.linalg.solve(k, y) - 0.5 * logdet - 0.5 * len(y) * math.log(2 * math.pi))
+
+    best = optimize.minimize(
+        lambda v: -log_evidence(v),
+        x0=np.zeros(3),
+        method="Nelder-Mead",
+        options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 40000},
+    )
+    post = fit_laplace(x, y, hidden_sizes=(), max_rounds=5000, tol=1e-13)
+    assert np.shape(post.prior_std) == (2,)
+    np.testing.assert_allclose(post.prior_std, np.exp(best.x[:2]), rtol=1e-6)
+    assert post.sigma == pytest.approx(math.exp(best.x[2]), rel=1e-6)
+    exact = log_evidence(np.log([*post.prior_std, post.sigma]))
+    assert post.log_evidence() == pytest.approx(exact, abs=1e-8)

@@ -3,8 +3,8 @@
 Every approximation (Laplace, an ensemble, and later samplers and variational families) answers
 the same questions through :class:`Posterior`; a subclass provides ``sample``, ``predict``,
 ``_draw`` (parameters with their noise) and the state it saves, and inherits predictive
-samples, intervals and the test log-likelihood. A mixture posterior (an ensemble) also overrides the last two, whose Gaussian
-forms would be wrong for it.
+samples, intervals and the test log-likelihood. A mixture posterior (an ensemble) gets the
+mixture forms of the last two through the :class:`Predictive` it returns.
 """
 
 from __future__ import annotations

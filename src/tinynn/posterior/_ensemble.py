@@ -17,7 +17,8 @@ import numpy as np
 from tinynn import losses, model, optim, params, tree
 from tinynn._checks import as_generator, check_choice, check_int, check_positive
 from tinynn.posterior._base import Posterior, Predictive
-from tinynn.posterior._fit import check_data, fit_laplace
+from tinynn.posterior._fit import check_data, fit_laplace, with_prior
+from tinynn.posterior._laplace import check_prior_std
 
 
 class Ensemble(Posterior):
@@ -113,7 +114,7 @@ def fit_ensemble(
     *,
     n_members: int = 5,
     activation: str = "tanh",
-    prior_std: float | None = None,
+    prior_std: Any = None,
     sigma: float | None = None,
     anchored: bool = True,
     optimizer: str = "lbfgs",
@@ -132,10 +133,12 @@ def fit_ensemble(
     n_members : int, default 5
         K.
     activation : str, default "tanh"
-    prior_std, sigma : float or None, default None
-        The Gaussian prior's std and the noise std of every member. Left as None, they are set
-        by the Laplace evidence of one network (:func:`fit_laplace` with the same seed), so
-        the noise cannot shrink to zero as the members interpolate.
+    prior_std : float, sequence of float (one per leaf) or None, default None
+        The Gaussian prior's std (see :class:`Laplace`).
+    sigma : float or None, default None
+        The noise std of every member. Left as None, the prior std and sigma are set by the
+        Laplace evidence of one network (:func:`fit_laplace`, per-leaf priors, same
+        generator), so the noise cannot shrink to zero as the members interpolate.
     anchored : bool, default True
         Centre each member's prior on its own draw from the prior and start it there
         (randomized priors); False gives every member the zero-mean prior and a
@@ -178,17 +181,18 @@ def fit_ensemble(
             rng=gen,
         )
         prior_std, sigma = tuned.prior_std, tuned.sigma
-    prior_std = check_positive(prior_std, "prior_std")
     sigma = check_positive(sigma, "sigma")
     n_out = 1 if y_arr.ndim == 1 else y_arr.shape[1]
     layers = [x_ND.shape[1], *list(hidden_sizes), n_out]
+    prior_std = check_prior_std(prior_std, 2 * (len(layers) - 1))
+    stds = np.broadcast_to(np.asarray(prior_std, dtype=float), (2 * (len(layers) - 1),))
     if anchored:
         anchor = [
             {
-                "w": gen.normal(0.0, prior_std, (n_members, fan_in, fan_out)),
-                "b": gen.normal(0.0, prior_std, (n_members, fan_out)),
+                "w": gen.normal(0.0, stds[2 * i], (n_members, fan_in, fan_out)),
+                "b": gen.normal(0.0, stds[2 * i + 1], (n_members, fan_out)),
             }
-            for fan_in, fan_out in itertools.pairwise(layers)
+            for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layers))
         ]
         start = tree.copy(anchor)
     else:
@@ -198,14 +202,7 @@ def fit_ensemble(
         )
         anchor = tree.zeros_like(start)
     loss = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
-    precision = 1.0 / prior_std**2
-
-    def value_and_grad(params_K: Any) -> tuple[float, Any]:
-        values, grads = loss.value_and_grad(params_K)
-        offset = tree.sub(params_K, anchor)
-        total = float(np.sum(values)) + 0.5 * precision * float(tree.vdot(offset, offset))
-        return total, tree.axpy(precision, offset, grads)
-
+    value_and_grad = with_prior(loss.value_and_grad, [float(v) for v in 1.0 / stds**2], anchor)
     opt = optim.lbfgs() if optimizer == "lbfgs" else optim.adam(0.01)
     result = optim.minimize(
         None, start, value_and_grad=value_and_grad, optimizer=opt, n_iters=n_iters

