@@ -2,7 +2,8 @@
 
 1. Imports point one way, by layer: ground (``tree``, ``params``, ``metrics`` and the shared
    private modules ``_checks``, ``_typing``, ``_primitive``) -> ``model`` -> ``losses`` ->
-   ``optim`` -> ``posterior`` -> the friendly layer (``data``, ``plot``, ``io``, ``gradcheck``, ``estimator``, ``compat``) -> ``cli``.
+   ``optim`` -> ``posterior`` -> the friendly layer (``data``, ``plot``, ``io``, ``gradcheck``,
+   ``estimator``, ``compat``) -> ``cli``.
 2. A private name (a module or a name starting with ``_``) is imported only by the package that
    holds it: ``tinynn.model._network`` by modules of ``tinynn.model``, ``tinynn._checks`` by any
    module of ``tinynn``.

@@ -160,9 +160,12 @@ def test_mixture_predictive_and_density() -> None:
     )
     assert ens.log_predictive_density(x, y) == pytest.approx(direct, rel=1e-12)
     lower, upper = ens.interval(x, 0.8)
-    cdf = lambda t, i: (
-        0.5 * stats.norm.cdf(t, [1.0, 2.0][i], 0.5) + 0.5 * stats.norm.cdf(t, [3.0, 6.0][i], 1.0)
-    )
+
+    def cdf(t: float, i: int) -> float:
+        return 0.5 * stats.norm.cdf(t, [1.0, 2.0][i], 0.5) + 0.5 * stats.norm.cdf(
+            t, [3.0, 6.0][i], 1.0
+        )
+
     for i in range(2):
         assert cdf(lower[i], i) == pytest.approx(0.1, abs=1e-12)
         assert cdf(upper[i], i) == pytest.approx(0.9, abs=1e-12)

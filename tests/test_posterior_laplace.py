@@ -207,7 +207,7 @@ def test_hessian_that_is_not_positive_definite_is_refused() -> None:
     x = np.linspace(-1, 1, 10)[:, None]
     y = np.sin(3 * x[:, 0])
     params = make_params(1, [4], rng=0)  # far from a minimum: the Hessian is indefinite
-    with pytest.raises(ValueError, match='not positive definite.*structure="full"'):
+    with pytest.raises(ValueError, match=r'not positive definite.*structure="full"'):
         Laplace(params, x, y, sigma=0.01, prior_std=100.0, structure="hessian")
 
 
@@ -256,7 +256,9 @@ def test_per_leaf_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
         stds = np.exp(np.array([v[0], v[0], v[1]]))
         k = np.exp(2 * v[2]) * np.eye(len(y)) + (a * stds**2) @ a.T
         _, logdet = np.linalg.slogdet(k)
-        return float(-0.5 * y @ np.linalg.solve(k, y) - 0.5 * logdet - 0.5 * len(y) * math.log(2 * math.pi))
+        return float(
+            -0.5 * y @ np.linalg.solve(k, y) - 0.5 * logdet - 0.5 * len(y) * math.log(2 * math.pi)
+        )
 
     best = optimize.minimize(
         lambda v: -log_evidence(v),

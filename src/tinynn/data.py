@@ -20,7 +20,13 @@ from tinynn._checks import (
     describe,
 )
 
-__all__ = ["Standardizer", "make_linear_data", "make_quadratic_data", "train_test_split"]
+__all__ = [
+    "Standardizer",
+    "make_gap_data",
+    "make_linear_data",
+    "make_quadratic_data",
+    "train_test_split",
+]
 
 
 def _draws(rng: Any, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,6 +139,50 @@ def make_quadratic_data(
     x_ND, noise_N = _draws(rng, n, w_D.size)
     y_N = np.dot(np.square(x_ND), wsq_D) + np.dot(x_ND, w_D) + sigma * noise_N
     return x_ND, y_N
+
+
+def gap_function(x: Any) -> np.ndarray:
+    """Return the noise-free target of :func:`make_gap_data`: ``sin(3 x) + 0.3 x``."""
+    x_arr = np.asarray(x, dtype=float)
+    return np.sin(3.0 * x_arr) + 0.3 * x_arr
+
+
+def make_gap_data(
+    n_examples: int = 60, *, sigma: float = 0.1, rng: Any = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generate 1-D data in two clusters with a gap: the example for predictive uncertainty.
+
+    Half the inputs are uniform on [-1, -0.4], half on [0.4, 1]; the target is
+    ``sin(3 x) + 0.3 x`` plus Gaussian noise of std ``sigma``. A good predictive band is as
+    wide as the noise on the clusters and widens in the gap and outside [-1, 1].
+
+    Parameters
+    ----------
+    n_examples : int, default 60
+    sigma : float, default 0.1
+        Noise standard deviation.
+    rng : numpy.random.Generator, int or None, default 0
+
+    Returns
+    -------
+    x_ND : ndarray of shape (N, 1)
+    y_N : ndarray of shape (N,)
+
+    Examples
+    --------
+    >>> from tinynn.data import make_gap_data
+    >>> x_ND, y_N = make_gap_data(10)
+    >>> x_ND.shape, bool(np.all(np.abs(x_ND) >= 0.4))
+    ((10, 1), True)
+    """
+    n = check_int(n_examples, "n_examples", minimum=2)
+    sigma = check_nonnegative(sigma, "sigma")
+    gen = as_generator(rng)
+    left = gen.uniform(-1.0, -0.4, size=n // 2)
+    right = gen.uniform(0.4, 1.0, size=n - n // 2)
+    x_N = np.sort(np.concatenate([left, right]))
+    y_N = gap_function(x_N) + sigma * gen.standard_normal(n)
+    return x_N[:, None], y_N
 
 
 class _FitDescriptor:

@@ -25,6 +25,7 @@ from tinynn.estimator._state import fitted_state, restore
 from tinynn.losses import make_objective
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
+from tinynn.posterior import fit_ensemble, fit_laplace
 
 __all__ = ["NotFittedError", "Regressor"]
 
@@ -128,6 +129,19 @@ class Regressor:
         Seed for the initialization and the validation split.
     verbose : int, default 0
         Print progress lines (every ``verbose * 50`` iterations) to standard output when > 0.
+    uncertainty : {None, "laplace", "ensemble"}, default None
+        None fits one network (the settings above). ``"laplace"`` fits it with
+        :func:`tinynn.posterior.fit_laplace`: a prior std per layer's weights and biases and
+        the noise set by the Laplace evidence (unless ``prior_std``/``alpha`` or a numeric
+        ``sigma`` fix them), L-BFGS for up to ``max_iter`` iterations per evidence round, and
+        the linearized Laplace predictive. ``"ensemble"``: ``n_members`` networks with
+        anchored priors trained together (:func:`tinynn.posterior.fit_ensemble`) at the
+        evidence's prior and noise. Either way ``predict(X, return_std=True)`` returns the
+        total predictive std, which grows away from the data, and ``posterior_`` holds the
+        posterior. ``optimizer``, ``step_size``, ``tol`` and ``solve_output_layer`` are not
+        used; ``early_stopping`` is refused.
+    n_members : int, default 5
+        Ensemble size for ``uncertainty="ensemble"``.
 
     Attributes
     ----------
@@ -162,6 +176,9 @@ class Regressor:
         Standardization of x (zeros and ones when ``standardize=False``).
     y_mean_, y_scale_ : ndarray of shape (O,)
         Standardization of y.
+    posterior_ : tinynn.posterior.Posterior or None
+        With ``uncertainty`` set: the posterior over the network's parameters, in standardized
+        units (its ``prior_std`` and ``sigma`` are what the evidence chose).
 
     Notes
     -----
@@ -209,6 +226,8 @@ class Regressor:
         n_iter_no_change: int = 50,
         random_state: Any = None,
         verbose: int = 0,
+        uncertainty: str | None = None,
+        n_members: int = 5,
     ) -> None:
         self.hidden_sizes = hidden_sizes
         self.activation = activation
@@ -227,6 +246,8 @@ class Regressor:
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.uncertainty = uncertainty
+        self.n_members = n_members
 
     # -- scikit-learn protocol -----------------------------------------------------------------
 
@@ -340,6 +361,9 @@ class Regressor:
             xs, ys = xs[train], ys[train]
 
         strength = settings["strength"]
+        self.posterior_: Any = None
+        if settings["uncertainty"] is not None:
+            return self._fit_posterior(settings, xs, ys, x_ND, y_arr, gen)
         sigma = "learn" if settings["sigma"] is None else settings["sigma"] / y_scale
         objective = make_objective(
             xs,
@@ -402,6 +426,73 @@ class Regressor:
         self._y_ndim = y_arr.ndim
         return self
 
+    def _fit_posterior(
+        self,
+        settings: dict[str, Any],
+        xs: np.ndarray,
+        ys: np.ndarray,
+        x_ND: np.ndarray,
+        y_arr: np.ndarray,
+        gen: np.random.Generator,
+    ) -> Regressor:
+        """The ``uncertainty`` branch of :meth:`fit`: a posterior instead of one network."""
+        y_scale = self.y_scale_ if y_arr.ndim == 2 else self.y_scale_[0]
+        if settings["sigma"] is not None and np.ndim(y_scale) > 0 and np.ptp(y_scale) > 0:
+            raise ValueError(
+                "a numeric sigma with uncertainty and several outputs needs standardize=False "
+                "or outputs of one scale; use sigma='learn' (set by the evidence)"
+            )
+        prior = 1.0 / np.sqrt(settings["strength"]) if settings["strength"] > 0 else None
+        sigma = None if settings["sigma"] is None else settings["sigma"] / float(np.max(y_scale))
+        with _training.single_threaded_blas():
+            if settings["uncertainty"] == "laplace":
+                post: Any = fit_laplace(
+                    xs,
+                    ys,
+                    settings["hidden"],
+                    activation=self.activation,
+                    prior_std=prior,
+                    sigma=sigma,
+                    n_iters=settings["max_iter"],
+                    rng=gen,
+                )
+                noise = post.sigma
+            else:
+                post = fit_ensemble(
+                    xs,
+                    ys,
+                    settings["hidden"],
+                    n_members=settings["n_members"],
+                    activation=self.activation,
+                    prior_std=prior,
+                    sigma=sigma,
+                    n_iters=settings["max_iter"],
+                    rng=gen,
+                )
+                noise = float(np.mean(post.sigma))
+        self.posterior_ = post
+        self.params_ = post.params
+        sigma_y = noise * self.y_scale_
+        self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
+        result = post.result
+        self.optimizer_ = "lbfgs"
+        self.optimizer_reason_ = f"uncertainty={settings['uncertainty']!r} fits with L-BFGS"
+        if result is None:  # no hidden layer: the MAP is solved exactly
+            self.history_ = None
+            self.loss_curve_ = np.zeros(0)
+            self.n_iter_ = 0
+            self.stop_reason_, self.stop_message_ = "converged", "solved exactly (linear model)"
+        else:
+            self.history_ = result.history
+            self.loss_curve_ = np.asarray(result.history.losses, dtype=float).copy()
+            self.n_iter_ = int(result.n_iters)
+            self.stop_reason_ = str(result.reason)
+            self.stop_message_ = str(result.message)
+        self.validation_scores_ = None
+        self.n_features_in_ = x_ND.shape[1]
+        self._y_ndim = y_arr.ndim
+        return self
+
     # -- prediction ----------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
@@ -418,14 +509,15 @@ class Regressor:
         X : array_like of shape (N, D)
             Inputs with the ``n_features_in_`` features seen in ``fit``.
         return_std : bool, default False
-            Also return the noise standard deviation ``sigma_`` for each prediction.
+            Also return a standard deviation for each prediction: the total predictive std
+            (posterior and noise) with ``uncertainty`` set, else the noise std ``sigma_``.
 
         Returns
         -------
         yhat : ndarray of shape (N,), or (N, O) when fitted on 2-D y
             Predicted means.
         std : ndarray of the same shape
-            Noise standard deviation, only when ``return_std=True``.
+            Predictive (or noise) standard deviation, only when ``return_std=True``.
 
         Raises
         ------
@@ -442,6 +534,13 @@ class Regressor:
                 f"{self.n_features_in_} features as input; pass the columns used in fit"
             )
         xs = (x_ND - self.x_mean_) / self.x_scale_
+        if getattr(self, "posterior_", None) is not None:
+            pred = self.posterior_.predict(xs)
+            mean_NO = pred.mean.reshape(len(xs), -1) * self.y_scale_ + self.y_mean_
+            std_NO = pred.std.reshape(len(xs), -1) * self.y_scale_
+            if self._y_ndim == 1:
+                mean_NO, std_NO = mean_NO[:, 0], std_NO[:, 0]
+            return (mean_NO, std_NO) if return_std else mean_NO
         out = np.asarray(_net_predict(self.params_, xs, activation=self.activation))
         out_NO = out.reshape(len(xs), -1) * self.y_scale_ + self.y_mean_
         yhat = out_NO[:, 0] if self._y_ndim == 1 else out_NO

@@ -17,6 +17,7 @@ from tinynn import optim
 from tinynn._checks import check_choice, check_int, check_positive, describe
 
 OPTIMIZERS = ("auto", *optim.OPTIMIZERS)
+UNCERTAINTIES = ("laplace", "ensemble")
 
 
 def validate_settings(est: Any) -> dict[str, Any]:
@@ -52,7 +53,23 @@ def validate_settings(est: Any) -> dict[str, Any]:
         raise ValueError(
             f"validation_fraction must be in (0, 1) when early_stopping=True, got {fraction}"
         )
+    uncertainty = est.uncertainty
+    if uncertainty is not None:
+        uncertainty = check_choice(uncertainty, "uncertainty", UNCERTAINTIES)
+        if est.early_stopping:
+            raise ValueError(
+                f"early_stopping=True does not combine with uncertainty={uncertainty!r}: the "
+                "evidence sets the prior and the noise instead of a validation split; turn "
+                "one of them off"
+            )
+        if est.alpha is not None and strength == 0:
+            raise ValueError(
+                f"uncertainty={uncertainty!r} needs a prior: alpha must be > 0 or None "
+                "(None: set by the evidence), got 0"
+            )
     return {
+        "uncertainty": uncertainty,
+        "n_members": check_int(est.n_members, "n_members", minimum=1),
         "hidden": hidden,
         "strength": strength,
         "sigma": sigma,

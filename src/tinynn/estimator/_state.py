@@ -29,6 +29,11 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
     A non-string ``optimizer`` is recorded as ``"auto"`` and a Generator ``random_state`` as
     None: they shaped the training, not the predictions.
     """
+    if getattr(est, "posterior_", None) is not None:
+        raise ValueError(
+            f"a Regressor fitted with uncertainty={est.uncertainty!r} cannot be saved yet; "
+            "save its posterior instead: tinynn.io.save(path, model.posterior_)"
+        )
     if not isinstance(est.activation, str):
         raise ValueError(
             f"a Regressor with a custom activation function ({describe(est.activation)}) "
@@ -86,5 +91,6 @@ def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.nd
     est.stop_reason_ = str(meta["fit"]["stop_reason"])
     est.stop_message_ = str(meta["fit"].get("stop_message", ""))
     est.validation_scores_ = None
+    est.posterior_ = None
     est.n_features_in_ = int(meta["n_features_in"])
     return est

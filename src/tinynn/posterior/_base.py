@@ -36,6 +36,17 @@ class Predictive:
         For a mixture predictive (an ensemble): each component's mean; None for a Gaussian.
     noise_stds_K : ndarray, same shape as ``means_K``, or None
         Each component's noise std.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import Predictive
+    >>> pred = Predictive(np.zeros(2), np.full(2, 3.0), np.full(2, 4.0))
+    >>> pred.std
+    array([5., 5.])
+    >>> lower, upper = pred.interval(0.95)
+    >>> np.round(upper, 2)
+    array([9.8, 9.8])
     """
 
     mean: np.ndarray
@@ -106,6 +117,17 @@ class Posterior:
     ----------
     activation : str
         The hidden-layer activation of the network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import Posterior, fit_laplace
+    >>> x = np.linspace(-1, 1, 30)[:, None]; y = 2.0 * x[:, 0]
+    >>> post = fit_laplace(x, y, hidden_sizes=())
+    >>> isinstance(post, Posterior), post.sample(4, rng=0)[0]["w"].shape
+    (True, (4, 1, 1))
+    >>> post.predictive_samples(x[:3], 5, rng=0).shape
+    (5, 3)
     """
 
     kind = ""
@@ -186,7 +208,19 @@ class Posterior:
 
 
 def from_state(params: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Posterior:
-    """Rebuild a saved posterior (the hook :func:`tinynn.io.load` calls)."""
+    """Rebuild a saved posterior (the hook :func:`tinynn.io.load` calls).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from tinynn import io
+    >>> from tinynn.posterior import fit_laplace
+    >>> x = np.linspace(-1, 1, 30)[:, None]; y = 2.0 * x[:, 0]
+    >>> path = io.save(os.path.join(tempfile.mkdtemp(), "post.npz"), fit_laplace(x, y, ()))
+    >>> type(io.load(path)).__name__  # io.load called from_state
+    'Laplace'
+    """
     kind = info.get("posterior")
     if kind not in KINDS:
         raise ValueError(f"unknown posterior kind {kind!r}; known: {sorted(KINDS)}")

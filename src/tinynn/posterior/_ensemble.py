@@ -45,6 +45,7 @@ class Ensemble(Posterior):
     """
 
     kind = "ensemble"
+    result: Any = None  # the OptimizeResult of the joint fit, set by fit_ensemble
 
     def __init__(self, params_K: Any, sigma: Any, *, activation: str = "tanh") -> None:
         n_members = model.stack_size(params_K)

@@ -121,12 +121,15 @@ def fit_laplace(
 ) -> Laplace:
     """Fit a network by MAP and return its Laplace posterior, prior and noise set by evidence.
 
-    Each round fits the MAP network (L-BFGS for ``n_iters`` iterations from the previous
-    round's parameters; the exact ridge solution without hidden layer), then moves the prior
-    std and sigma left as None to the maximum of the Laplace evidence at that fit. The rounds
-    stop when sigma moves by at most ``tol`` (relative) and the log evidence gains at most
-    ``tol / 10`` per target. A per-leaf prior std whose leaf the data do not need keeps
-    shrinking slowly towards zero; that does not hold the rounds up. The noise is never learned
+    Each round fits the MAP network at the current prior std and sigma (L-BFGS for
+    ``n_iters`` iterations from the previous round's parameters; the exact solution without
+    hidden layer) and computes the Laplace evidence there. Then MacKay's fixed point, with
+    that MAP held fixed, proposes the prior std and sigma (those left as None) for the next
+    round. The rounds stop when the proposal moves sigma by at most ``tol`` (relative) and
+    the last round gained at most ``tol / 10`` log evidence per target, or as soon as the
+    evidence falls: the round with the highest evidence is returned, so its network is the
+    MAP of its own hyperparameters. For a linear model every proposal raises the evidence and
+    the rounds converge to its exact maximizers. The noise is never learned
     by the likelihood alone, so it cannot shrink to zero as the network interpolates.
 
     Parameters
@@ -166,8 +169,9 @@ def fit_laplace(
     Returns
     -------
     Laplace
-        With attribute ``rounds`` (list of dicts: ``prior_std``, ``sigma``, ``log_evidence``
-        after each round).
+        The best round's, with attributes ``rounds`` (list of dicts: ``prior_std``,
+        ``sigma`` and ``log_evidence`` of each round) and ``result`` (its
+        :class:`tinynn.optim.OptimizeResult`; None without hidden layer).
 
     Examples
     --------
@@ -192,29 +196,38 @@ def fit_laplace(
         ps = check_prior_std(prior_std, n_leaves)
     spread = float(np.std(y_arr))
     sd = (0.5 * spread if spread > 0 else 1.0) if sigma is None else check_positive(sigma, "sigma")
-    rounds: list[dict[str, float]] = []
+    tune = prior_std is None or sigma is None
+    rounds: list[dict[str, Any]] = []
+    best: Laplace | None = None
+    best_result = None
     change = math.inf
     for _ in range(max_rounds):
-        net, _ = map_fit(x_ND, y_arr, net, sd, ps, activation, n_iters)
+        net, result = map_fit(x_ND, y_arr, net, sd, ps, activation, n_iters)
         post = Laplace(
             net, x_ND, y_arr, sigma=sd, prior_std=ps, structure=structure, activation=activation
         )
-        if prior_std is None or sigma is None:
-            post = post.tuned(prior=prior_std is None, noise=sigma is None)
-        evidence = post.log_evidence()
-        gain = (evidence - rounds[-1]["log_evidence"]) / y_arr.size if rounds else math.inf
-        change = max(abs(post.sigma / sd - 1.0), 10.0 * abs(gain))
-        ps, sd = post.prior_std, post.sigma
+        evidence = post.log_evidence()  # at the MAP of these very hyperparameters
         rounds.append({"prior_std": ps, "sigma": sd, "log_evidence": evidence})
-        if change <= tol or (prior_std is not None and sigma is not None):
+        if best is not None and evidence < rounds[-2]["log_evidence"]:
+            change = 0.0  # the evidence fell: the previous round was the best we will find
             break
+        gain = (evidence - rounds[-2]["log_evidence"]) / y_arr.size if best else math.inf
+        best, best_result = post, result
+        if not tune:
+            break
+        proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
+        change = max(abs(proposal.sigma / sd - 1.0), 10.0 * gain)
+        if change <= tol:
+            break
+        ps, sd = proposal.prior_std, proposal.sigma
     else:
-        if prior_std is None or sigma is None:
-            warnings.warn(
-                f"fit_laplace: sigma or the evidence still moved by {change:.2g} (relative) "
-                f"after max_rounds={max_rounds} rounds; raise max_rounds or tol",
-                optim.ConvergenceWarning,
-                stacklevel=2,
-            )
-    post.rounds = rounds
-    return post
+        warnings.warn(
+            f"fit_laplace: sigma or the evidence still moved by {change:.2g} (relative) "
+            f"after max_rounds={max_rounds} rounds; raise max_rounds or tol",
+            optim.ConvergenceWarning,
+            stacklevel=2,
+        )
+    chosen = post if best is None else best  # the first round always sets best
+    chosen.rounds = rounds
+    chosen.result = best_result
+    return chosen

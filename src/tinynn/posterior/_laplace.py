@@ -88,7 +88,7 @@ def evidence_fixed_point(
     squares = np.bincount(group, weights=theta * theta, minlength=alpha.size)
     var = post.sigma**2
     eig = post._eig if shared else None
-    for _ in range(max_steps if shared else 50):
+    for _ in range(max_steps if shared else max(1, max_steps // 1000)):
         if eig is not None:
             gamma = np.array([float(np.sum(eig / (eig + alpha[0] * var)))])
         else:
@@ -118,9 +118,7 @@ def _covariance_diagonal(
 ) -> np.ndarray:
     if structure == "diagonal":
         return 1.0 / (matrix / var + alpha_P)
-    chol = np.linalg.cholesky(matrix / var + np.diag(alpha_P))
-    inv = np.linalg.solve(chol, np.eye(len(alpha_P)))
-    return np.einsum("ij,ij->j", inv, inv)
+    return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
 
 
 def check_prior_std(prior_std: Any, n_leaves: int) -> Any:
@@ -188,6 +186,9 @@ class Laplace(Posterior):
     """
 
     kind = "laplace"
+    rounds: list[dict[str, Any]]  # set by fit_laplace
+    result: Any = None  # the OptimizeResult of the MAP fit, set by fit_laplace
+    _eig: np.ndarray | None
 
     def __init__(
         self,
