@@ -49,13 +49,16 @@ def test_demo_with_extras(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "with levenberg_marquardt" in captured.out
+    assert "with levenberg_marquardt and a laplace posterior" in captured.out
     assert _numbers(captured.out, "train RMSE") <= 0.12
     assert _numbers(captured.out, "test RMSE") <= 0.2
+    assert _numbers(captured.out, "test log-likelihood") > 0.5  # noise 0.1: at best 0.88
     assert "noise level 0.1" in captured.out
-    assert "iter     1/500" in captured.err  # periodic progress lines when not on a terminal
+    on_data = _numbers(captured.out, "predictive std:")
+    far = float(re.search(r"\(noise 0\.1\), ([0-9.]+) or more", captured.out).group(1))
+    assert 0.08 < on_data < 0.12 and far > 3 * on_data  # honest far from the 1-D data
     names = {p.name for p in out.iterdir()}
-    assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png"}
+    assert names == {"model.npz", "data.csv", "loss_curve.png", "fit.png", "uncertainty.png"}
     assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = io.load(out / "model.npz")
     assert model.optimizer_ == "levenberg_marquardt"
@@ -70,7 +73,7 @@ def test_demo_without_extras(
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
     captured = capsys.readouterr()
-    assert "with levenberg_marquardt" in captured.out
+    assert "with levenberg_marquardt and a laplace posterior" in captured.out
     assert "matplotlib is not installed, so no figures" in captured.out
     assert _numbers(captured.out, "train RMSE") <= 0.12
     assert _numbers(captured.out, "test RMSE") <= 0.2
@@ -85,8 +88,10 @@ def test_fit_predict_info_round_trip(
     argv = ["fit", str(table), "--target", "y", "--hidden", "10", "--out", str(model), "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert re.search(r"train: RMSE [0-9.e-]+ \| R\^2 (0\.99\d\d|1\.0000) \| 96 rows", out)
-    assert re.search(r"validation: RMSE [0-9.e-]+ \| R\^2 (0\.9\d\d\d|1\.0000) \| 24 rows", out)
+    ll = r"log-likelihood [-0-9.e]+"
+    assert re.search(rf"train: RMSE [0-9.e-]+ \| R\^2 (0\.99\d\d|1\.0000) \| {ll} \| 96 rows", out)
+    assert re.search(rf"validation: RMSE [0-9.e-]+ \| R\^2 (0\.9\d\d\d|1\.0000) \| {ll} \| 24 rows", out)
+    assert "(set by the evidence)" in out
     assert f"saved the model to {model}" in out
 
     assert main(["info", str(model)]) == 0
@@ -104,7 +109,8 @@ def test_fit_predict_info_round_trip(
     loaded = io.load(model)
     x = np.column_stack([rows["a"], rows["b"]])
     np.testing.assert_array_equal(rows["y_predicted"], loaded.predict(x))
-    np.testing.assert_array_equal(rows["y_std"], np.full(120, loaded.sigma_))
+    np.testing.assert_array_equal(rows["y_std"], loaded.predict(x, return_std=True)[1])
+    assert np.all(rows["y_std"] > loaded.sigma_)  # the posterior's part adds to the noise
 
     assert main(["predict", str(model), str(table)]) == 0
     stdout = capsys.readouterr().out.splitlines()
@@ -118,7 +124,7 @@ def test_fit_with_selected_features_and_options(
     model = tmp_path / "lin.npz"
     argv = ["fit", str(table), "--target", "y", "--features", "b", "--hidden", "0", "--sigma",
             "2.0", "--optimizer", "adam", "--validation-fraction", "0", "--out", str(model),
-            "--quiet", "--max-iter", "20"]  # fmt: skip
+            "--quiet", "--max-iter", "20", "--uncertainty", "none"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "fitted a 1-1 network on 120 rows with adam" in out
@@ -215,7 +221,7 @@ def test_fit_lbfgs_without_scipy_names_the_extra(
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     argv = ["fit", str(table), "--target", "y", "--optimizer", "lbfgs", "--quiet",
-            "--out", str(tmp_path / "m.npz")]  # fmt: skip
+            "--uncertainty", "none", "--out", str(tmp_path / "m.npz")]  # fmt: skip
     assert main(argv) == 2
     assert "tinynn-regression[scipy]" in _error_line(capsys)
     assert not (tmp_path / "m.npz").exists()
@@ -227,7 +233,7 @@ def test_predict_with_a_model_saved_without_column_names(
     from tinynn.estimator import Regressor
 
     x, y = make_quadratic_data(30, rng=0)
-    model = io.save(tmp_path / "api.npz", Regressor((3,), max_iter=5, random_state=0).fit(x, y))
+    model = io.save(tmp_path / "api.npz", Regressor((3,), max_iter=5, random_state=0, uncertainty=None).fit(x, y))
     assert main(["predict", str(model), str(table)]) == 2
     assert "expects 2 features and records no column names" in _error_line(capsys)
     two = tmp_path / "two.csv"

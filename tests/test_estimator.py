@@ -25,7 +25,7 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_constructor_stores_arguments_as_given() -> None:
     hidden = [5, 5]
-    est = Regressor(hidden, sigma=0.3, random_state=3)
+    est = Regressor(hidden, sigma=0.3, random_state=3, uncertainty=None)
     assert est.hidden_sizes is hidden
     params = est.get_params()
     assert params["sigma"] == 0.3 and params["random_state"] == 3
@@ -34,10 +34,10 @@ def test_constructor_stores_arguments_as_given() -> None:
 
 
 def test_set_params_and_repr() -> None:
-    est = Regressor()
+    est = Regressor(uncertainty=None)
     assert est.set_params(max_iter=5, alpha=0.1) is est
     assert (est.max_iter, est.alpha) == (5, 0.1)
-    assert repr(est) == "Regressor(max_iter=5, alpha=0.1)"
+    assert repr(est) == "Regressor(max_iter=5, alpha=0.1, uncertainty=None)"
     assert repr(Regressor()) == "Regressor()"
     with pytest.raises(ValueError, match="Invalid parameter 'bogus' for estimator Regressor"):
         est.set_params(bogus=1)
@@ -45,7 +45,7 @@ def test_set_params_and_repr() -> None:
 
 def test_default_fit_reaches_noise_floor(quad: tuple[np.ndarray, np.ndarray]) -> None:
     x, y = quad
-    est = Regressor(random_state=0)
+    est = Regressor(random_state=0, uncertainty=None)
     assert est.fit(x, y) is est
     assert _rmse(est.predict(x), y) < 0.15
     assert est.optimizer_ == "levenberg_marquardt"
@@ -66,7 +66,7 @@ def test_auto_without_scipy_is_levenberg_marquardt_when_small(
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     x, y = quad
-    est = Regressor(hidden_sizes=(10,), random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=(10,), random_state=0, uncertainty=None).fit(x, y)
     assert est.optimizer_ == "levenberg_marquardt"
     assert _rmse(est.predict(x), y) < 0.15
 
@@ -78,7 +78,7 @@ def test_adam_without_scipy(monkeypatch: pytest.MonkeyPatch, quad: tuple) -> Non
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     monkeypatch.setattr(_training, "LM_MAX_WORK", 0.0)  # as if the problem were large
     x, y = quad
-    est = Regressor(hidden_sizes=(10,), max_iter=300, random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=(10,), max_iter=300, random_state=0, uncertainty=None).fit(x, y)
     assert est.optimizer_ == "adam"
     assert est.optimizer_reason_.startswith("auto: scipy is not installed for L-BFGS; P=41")
     assert 0 < est.n_iter_ <= 300
@@ -89,21 +89,21 @@ def test_explicit_lbfgs_without_scipy_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     with pytest.raises(ImportError, match=r"tinynn-regression\[scipy\]"):
-        Regressor(optimizer="lbfgs").fit(np.zeros((3, 1)), np.zeros(3))
+        Regressor(optimizer="lbfgs", uncertainty=None).fit(np.zeros((3, 1)), np.zeros(3))
 
 
 def test_same_seed_same_model(quad: tuple) -> None:
     x, y = quad
-    a = Regressor((8,), max_iter=50, random_state=1).fit(x, y).predict(x)
-    b = Regressor((8,), max_iter=50, random_state=1).fit(x, y).predict(x)
-    c = Regressor((8,), max_iter=50, random_state=2).fit(x, y).predict(x)
+    a = Regressor((8,), max_iter=50, random_state=1, uncertainty=None).fit(x, y).predict(x)
+    b = Regressor((8,), max_iter=50, random_state=1, uncertainty=None).fit(x, y).predict(x)
+    c = Regressor((8,), max_iter=50, random_state=2, uncertainty=None).fit(x, y).predict(x)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_fixed_sigma_is_reported_in_y_units(quad: tuple) -> None:
     x, y = quad
-    est = Regressor((5,), sigma=0.25, max_iter=30, random_state=0).fit(x, y)
+    est = Regressor((5,), sigma=0.25, max_iter=30, random_state=0, uncertainty=None).fit(x, y)
     assert est.sigma_ == 0.25
     mean, std = est.predict(x[:4], return_std=True)
     np.testing.assert_array_equal(std, np.full(4, 0.25))
@@ -115,7 +115,7 @@ def test_predictions_are_in_original_units() -> None:
     x = rng.uniform(-1, 1, size=(80, 1)) * 1000.0 + 5000.0
     y = 3e4 + 2e3 * (x[:, 0] - 5000.0) / 1000.0 + rng.normal(size=80)
     for standardize in (True, False):
-        est = Regressor((), standardize=standardize, random_state=0, max_iter=500)
+        est = Regressor((), standardize=standardize, random_state=0, max_iter=500, uncertainty=None)
         est.fit(x, y)
         if standardize:
             assert _rmse(est.predict(x), y) < 2.0
@@ -127,7 +127,9 @@ def test_linear_model_matches_least_squares() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 3))
     y = x @ np.array([1.0, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=50)
-    est = Regressor((), sigma=0.1, random_state=0, tol=None, max_iter=200).fit(x, y)
+    est = Regressor((), sigma=0.1, random_state=0, tol=None, max_iter=200, uncertainty=None).fit(
+        x, y
+    )
     design = np.hstack([x, np.ones((50, 1))])
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     np.testing.assert_allclose(est.predict(x), design @ coef, atol=1e-6)
@@ -135,9 +137,13 @@ def test_linear_model_matches_least_squares() -> None:
 
 def test_prior_shrinks_weights(quad: tuple) -> None:
     x, y = quad
-    free = Regressor((5,), sigma=1.0, max_iter=200, random_state=0).fit(x, y)
-    tight = Regressor((5,), sigma=1.0, prior_std=0.05, max_iter=200, random_state=0).fit(x, y)
-    alpha = Regressor((5,), sigma=1.0, alpha=400.0, max_iter=200, random_state=0).fit(x, y)
+    free = Regressor((5,), sigma=1.0, max_iter=200, random_state=0, uncertainty=None).fit(x, y)
+    tight = Regressor(
+        (5,), sigma=1.0, prior_std=0.05, max_iter=200, random_state=0, uncertainty=None
+    ).fit(x, y)
+    alpha = Regressor(
+        (5,), sigma=1.0, alpha=400.0, max_iter=200, random_state=0, uncertainty=None
+    ).fit(x, y)
 
     def norm(est: Regressor) -> float:
         return float(sum(np.sum(layer["w"] ** 2) for layer in est.params_))
@@ -161,6 +167,7 @@ def test_linear_map_matches_ridge_oracle(optimizer: str) -> None:
         max_iter=300,
         tol=None,
         random_state=0,
+        uncertainty=None,
     ).fit(x, y)
     design = np.hstack([x, np.ones((40, 1))])
     ridge = (sigma / prior_std) ** 2
@@ -171,12 +178,12 @@ def test_linear_map_matches_ridge_oracle(optimizer: str) -> None:
 def test_multi_output_targets(quad: tuple) -> None:
     x, y = quad
     y2 = np.column_stack([y, -2.0 * y + 1.0])
-    est = Regressor((10,), random_state=0, max_iter=300).fit(x, y2)
+    est = Regressor((10,), random_state=0, max_iter=300, uncertainty=None).fit(x, y2)
     mean, std = est.predict(x, return_std=True)
     assert mean.shape == std.shape == (200, 2)
     assert est.sigma_.shape == (2,)
     assert est.score(x, y2) > 0.99
-    column = Regressor((10,), random_state=0, max_iter=50).fit(x, y[:, None])
+    column = Regressor((10,), random_state=0, max_iter=50, uncertainty=None).fit(x, y[:, None])
     assert column.predict(x).shape == (200, 1)
 
 
@@ -191,6 +198,7 @@ def test_early_stopping_keeps_validation_scores(quad: tuple) -> None:
         validation_fraction=0.25,
         n_iter_no_change=5,
         random_state=0,
+        uncertainty=None,
     ).fit(x, y)
     assert est.stop_reason_ == "early_stopping"
     assert est.n_iter_ < 3000
@@ -201,7 +209,9 @@ def test_early_stopping_keeps_validation_scores(quad: tuple) -> None:
 
 def test_verbose_prints_progress(quad: tuple, capsys: pytest.CaptureFixture[str]) -> None:
     x, y = quad
-    Regressor((3,), optimizer="adam", max_iter=60, verbose=1, random_state=0).fit(x, y)
+    Regressor((3,), optimizer="adam", max_iter=60, verbose=1, random_state=0, uncertainty=None).fit(
+        x, y
+    )
     out = capsys.readouterr().out
     assert "completed iter     1/60 after" in out
     assert "completed iter    50/60" in out
@@ -235,13 +245,13 @@ def test_unfitted_use_raises() -> None:
 )
 def test_bad_data_is_rejected(X: object, y: object, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
-        Regressor(max_iter=2).fit(X, y)
+        Regressor(max_iter=2, uncertainty=None).fit(X, y)
 
 
 def test_sparse_input_is_rejected() -> None:
     sparse = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match=r"sparse matrix.*toarray"):
-        Regressor(max_iter=2).fit(sparse.csr_matrix(np.eye(3)), np.zeros(3))
+        Regressor(max_iter=2, uncertainty=None).fit(sparse.csr_matrix(np.eye(3)), np.zeros(3))
 
 
 @pytest.mark.parametrize(
@@ -264,19 +274,21 @@ def test_sparse_input_is_rejected() -> None:
     ],
 )
 def test_bad_settings_are_rejected_in_fit(settings: dict, error: type, match: str) -> None:
-    est = Regressor(**settings)  # the constructor never validates (scikit-learn convention)
+    est = Regressor(
+        **settings, uncertainty=None
+    )  # the constructor never validates (scikit-learn convention)
     with pytest.raises(error, match=match):
         est.fit(np.zeros((4, 1)), np.arange(4.0))
 
 
 def test_early_stopping_needs_two_samples() -> None:
     with pytest.raises(ValueError, match="early_stopping needs at least 2 samples"):
-        Regressor(early_stopping=True).fit(np.zeros((1, 1)), np.zeros(1))
+        Regressor(early_stopping=True, uncertainty=None).fit(np.zeros((1, 1)), np.zeros(1))
 
 
 def test_predict_checks_features(quad: tuple) -> None:
     x, y = quad
-    est = Regressor((3,), max_iter=5, random_state=0).fit(x, y)
+    est = Regressor((3,), max_iter=5, random_state=0, uncertainty=None).fit(x, y)
     with pytest.raises(ValueError, match="X has 3 features, but Regressor is expecting 2"):
         est.predict(np.zeros((2, 3)))
 
@@ -284,21 +296,23 @@ def test_predict_checks_features(quad: tuple) -> None:
 def test_input_arrays_are_not_modified(quad: tuple) -> None:
     x, y = quad
     x0, y0 = x.copy(), y.copy()
-    Regressor((3,), max_iter=5, random_state=0).fit(x, y)
+    Regressor((3,), max_iter=5, random_state=0, uncertainty=None).fit(x, y)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
 
 
 def test_pickle_round_trip(quad: tuple) -> None:
     x, y = quad
-    est = Regressor((4,), max_iter=20, random_state=0).fit(x, y)
+    est = Regressor((4,), max_iter=20, random_state=0, uncertainty=None).fit(x, y)
     clone = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(clone.predict(x), est.predict(x))
 
 
 def test_save_load_round_trip_gives_identical_predictions(quad: tuple, tmp_path: Path) -> None:
     x, y = quad
-    est = Regressor((6, 4), activation="relu", max_iter=40, random_state=0).fit(x, y)
+    est = Regressor((6, 4), activation="relu", max_iter=40, random_state=0, uncertainty=None).fit(
+        x, y
+    )
     path = io.save(tmp_path / "model.npz", est, metadata={"target": "y"})
     loaded = io.load(path)
     assert isinstance(loaded, Regressor)
@@ -323,9 +337,11 @@ def test_save_load_round_trip_gives_identical_predictions(quad: tuple, tmp_path:
 
 def test_save_refuses_unfitted_and_custom_activation(tmp_path: Path, quad: tuple) -> None:
     with pytest.raises(NotFittedError):
-        io.save(tmp_path / "m.npz", Regressor())
+        io.save(tmp_path / "m.npz", Regressor(uncertainty=None))
     x, y = quad
-    est = Regressor((2,), activation=lambda a: a * 0.5, max_iter=3, random_state=0).fit(x, y)
+    est = Regressor(
+        (2,), activation=lambda a: a * 0.5, max_iter=3, random_state=0, uncertainty=None
+    ).fit(x, y)
     with pytest.raises(ValueError, match=r"custom activation function.*cannot be saved"):
         io.save(tmp_path / "m.npz", est)
     assert not (tmp_path / "m.npz").exists()
@@ -333,9 +349,9 @@ def test_save_refuses_unfitted_and_custom_activation(tmp_path: Path, quad: tuple
 
 def test_save_numpy_scalars_and_generators(tmp_path: Path, quad: tuple) -> None:
     x, y = quad
-    est = Regressor(np.array([3]), max_iter=np.int64(5), random_state=np.random.default_rng(0)).fit(
-        x, y
-    )
+    est = Regressor(
+        np.array([3]), max_iter=np.int64(5), random_state=np.random.default_rng(0), uncertainty=None
+    ).fit(x, y)
     loaded = io.load(io.save(tmp_path / "m.npz", est))
     assert loaded.get_params()["max_iter"] == 5
     assert loaded.get_params()["hidden_sizes"] == (3,)
@@ -347,7 +363,9 @@ def test_save_refuses_unsaveable_settings(tmp_path: Path, quad: tuple) -> None:
     from tinynn.params import glorot_uniform
 
     x, y = quad
-    est = Regressor((2,), weight_init=glorot_uniform(), max_iter=3, random_state=0).fit(x, y)
+    est = Regressor(
+        (2,), weight_init=glorot_uniform(), max_iter=3, random_state=0, uncertainty=None
+    ).fit(x, y)
     with pytest.raises(ValueError, match=r"weight_init=.* cannot be saved; use a name or a number"):
         io.save(tmp_path / "m.npz", est)
 
@@ -357,7 +375,9 @@ def test_tampered_regressor_metadata_is_reported(tmp_path: Path, quad: tuple) ->
     import os
 
     x, y = quad
-    path = io.save(tmp_path / "m.npz", Regressor((2,), max_iter=3, random_state=0).fit(x, y))
+    path = io.save(
+        tmp_path / "m.npz", Regressor((2,), max_iter=3, random_state=0, uncertainty=None).fit(x, y)
+    )
     with np.load(path, allow_pickle=False) as npz:
         arrays = {n: npz[n] for n in npz.files}
     meta = json.loads(arrays.pop("tinynn_metadata").tobytes().decode())

@@ -41,7 +41,7 @@ GOLDEN_0_1 = {
 def test_fits_equal_those_of_tinynn_0_1(case):
     settings, predictions, sigma = GOLDEN_0_1[case]
     x, y = make_quadratic_data()
-    est = Regressor(random_state=0, max_iter=30, **settings).fit(x, y)
+    est = Regressor(random_state=0, max_iter=30, **settings, uncertainty=None).fit(x, y)
     np.testing.assert_allclose(est.predict(x[:4]), predictions, rtol=1e-8)
     np.testing.assert_allclose(est.sigma_, sigma, rtol=1e-8)
 
@@ -57,8 +57,8 @@ def test_learned_sigma_fit_is_the_objectives_unpacked_result(monkeypatch):
 
     monkeypatch.setattr(estimator_module, "make_objective", spy)
     x, y = make_quadratic_data()
-    Regressor(random_state=0, max_iter=5, prior_std=1.0).fit(x, y)
-    Regressor(random_state=0, max_iter=5).fit(x, y)
+    Regressor(random_state=0, max_iter=5, prior_std=1.0, uncertainty=None).fit(x, y)
+    Regressor(random_state=0, max_iter=5, uncertainty=None).fit(x, y)
     assert [kw["sigma"] for kw in built] == ["learn", "learn"]
     assert [kw["prior_std"] for kw in built] == [1.0, None]
 
@@ -75,7 +75,7 @@ def test_default_fits_are_at_least_as_accurate_as_those_of_tinynn_0_1():
     for seed in range(40):
         x, y = make_quadratic_data(300, rng=seed)
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=0.2, rng=seed)
-        est = Regressor(random_state=seed).fit(x_tr, y_tr)
+        est = Regressor(random_state=seed, uncertainty=None).fit(x_tr, y_tr)
         assert est.optimizer_ == "levenberg_marquardt"
         errors.append(np.sqrt(np.mean((est.predict(x_te) - y_te) ** 2)))
     assert np.mean(errors) <= TEST_RMSE_0_1

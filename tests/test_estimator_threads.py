@@ -35,13 +35,15 @@ def test_fit_runs_blas_on_one_thread_and_restores_the_setting():
     if not blas_threads():
         pytest.skip("no BLAS library found by threadpoolctl")
     x, y = make_quadratic_data(40, rng=0)
-    Regressor(hidden_sizes=(4,), max_iter=2).fit(x, y)  # loads every BLAS a fit uses (scipy's)
+    Regressor(hidden_sizes=(4,), max_iter=2, uncertainty=None).fit(
+        x, y
+    )  # loads every BLAS a fit uses (scipy's)
     seen: list[list[int]] = []
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         if max(blas_threads()) < 2:
             pytest.skip("BLAS cannot use 2 threads here")
         before = blas_threads()
-        model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0)
+        model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0, uncertainty=None)
         model._tinynn_callback = lambda info: seen.append(blas_threads())
         model.fit(x, y)
         assert blas_threads() == before
@@ -59,7 +61,7 @@ def test_fit_leaves_single_threaded_blas_untouched(monkeypatch):
     x, y = make_quadratic_data(40, rng=0)
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         monkeypatch.setattr(controller, "limit", refuse)
-        model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0).fit(x, y)
+        model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0, uncertainty=None).fit(x, y)
     assert np.isfinite(model.loss_curve_).all()
 
 
@@ -67,5 +69,5 @@ def test_without_threadpoolctl_fit_still_works(monkeypatch):
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # makes the import fail
     assert eu._blas_controller() is None
     x, y = make_quadratic_data(40, rng=0)
-    model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0).fit(x, y)
+    model = Regressor(hidden_sizes=(4,), max_iter=3, random_state=0, uncertainty=None).fit(x, y)
     assert model.n_iter_ == 3

@@ -264,4 +264,4 @@ def test_a_planted_cycle_is_found_with_both_lines():
     found = import_cycles(planted)
     assert len(found) == 1
     assert f"tinynn/data.py:{data_line + 1} (tinynn.data -> tinynn.plot)" in found[0]
-    assert f"tinynn/plot.py:{plot_line} (tinynn.plot -> tinynn.data)" in found[0]
+    assert f"tinynn/plot/__init__.py:{plot_line} (tinynn.plot -> tinynn.data)" in found[0]

@@ -157,12 +157,14 @@ def test_errors_are_clear():
 
 def test_regressor_records_why_it_chose_its_optimizer():
     x, y = make_quadratic_data()
-    small = Regressor(random_state=0).fit(x, y)
+    small = Regressor(random_state=0, uncertainty=None).fit(x, y)
     assert small.optimizer_ == "levenberg_marquardt"
     assert "dense Gauss-Newton solve cheap" in small.optimizer_reason_
     assert small.stop_reason_ == "converged" and "tol=0.0001" in small.stop_message_
-    big = Regressor(hidden_sizes=(200, 200), max_iter=3, random_state=0).fit(x[:50], y[:50])
+    big = Regressor(hidden_sizes=(200, 200), max_iter=3, random_state=0, uncertainty=None).fit(
+        x[:50], y[:50]
+    )
     assert big.optimizer_ == "lbfgs"
     assert "too large for dense Gauss-Newton" in big.optimizer_reason_
-    named = Regressor(optimizer="adam", max_iter=5, random_state=0).fit(x, y)
+    named = Regressor(optimizer="adam", max_iter=5, random_state=0, uncertainty=None).fit(x, y)
     assert named.optimizer_reason_ == "asked for by name"

@@ -12,7 +12,7 @@ from tinynn import io, metrics, tree
 from tinynn.losses import make_objective
 from tinynn.model import predict
 from tinynn.params import make_params
-from tinynn.posterior import Ensemble, Posterior, fit_ensemble
+from tinynn.posterior import Ensemble, PointEstimate, Posterior, fit_ensemble
 
 # -- metrics against scipy ---------------------------------------------------------------------
 
@@ -193,3 +193,21 @@ def test_ensemble_errors() -> None:
         fit_ensemble(x, y, (3,), prior_std=1.0, sigma=0.1, optimizer="sgd")
     with pytest.raises(ValueError, match="n_members must be"):
         fit_ensemble(x, y, (3,), n_members=0, prior_std=1.0, sigma=0.1)
+
+
+def test_point_estimate_has_only_noise(tmp_path) -> None:
+    params = make_params(1, [3], rng=0)
+    point = PointEstimate(params, sigma=0.3)
+    x = np.linspace(-5, 5, 7)[:, None]
+    pred = point.predict(x)
+    np.testing.assert_array_equal(pred.mean, predict(params, x))
+    np.testing.assert_array_equal(pred.std, np.full(7, 0.3))
+    draws = point.predictive_samples(x, 20000, rng=0)
+    np.testing.assert_allclose(draws.std(axis=0), 0.3, rtol=0.03)
+    assert point.sample(3)[0]["w"].shape == (3, 1, 3)
+    back = io.load(io.save(tmp_path / "p.npz", point))
+    assert isinstance(back, PointEstimate) and back.sigma == 0.3
+    with pytest.raises(ValueError, match="one network for PointEstimate"):
+        PointEstimate(tree.stack([params, params]), sigma=1.0)
+    with pytest.raises(ValueError, match="sigma must be"):
+        PointEstimate(params, sigma=0.0)

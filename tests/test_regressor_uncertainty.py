@@ -92,5 +92,16 @@ def test_uncertainty_errors(tmp_path, fitted) -> None:
         Regressor(uncertainty="laplace", alpha=0.0).fit(x, y)
     with pytest.raises(ValueError, match="n_members must be"):
         Regressor(uncertainty="ensemble", n_members=0).fit(x, y)
-    with pytest.raises(ValueError, match="cannot be saved yet; save its posterior"):
-        io.save(tmp_path / "m.npz", fitted["laplace"])
+
+
+@pytest.mark.parametrize("uncertainty", ["laplace", "ensemble"])
+def test_save_and_load_keep_the_predictive(tmp_path, fitted, uncertainty: str) -> None:
+    model = fitted[uncertainty]
+    back = io.load(io.save(tmp_path / "m.npz", model))
+    x = np.linspace(-4, 4, 9)[:, None]
+    mean, std = model.predict(x, return_std=True)
+    mean_back, std_back = back.predict(x, return_std=True)
+    np.testing.assert_array_equal(mean_back, mean)
+    np.testing.assert_allclose(std_back, std, rtol=1e-12)
+    assert type(back.posterior_) is type(model.posterior_)
+    assert back.get_params() == model.get_params()

@@ -103,7 +103,16 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
         "--optimizer",
         default="auto",
         choices=["auto", *optim.OPTIMIZERS],
-        help="auto: L-BFGS when scipy is installed, else Adam (default auto)",
+        help="with --uncertainty none; auto: Levenberg-Marquardt for small networks, else "
+        "L-BFGS when scipy is installed, else Adam (default auto)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        default="laplace",
+        choices=["laplace", "ensemble", "none"],
+        help="laplace: prior and noise set by the evidence, predictive std from the Laplace "
+        "posterior; ensemble: five anchored networks; none: one network, --optimizer used "
+        "(default laplace)",
     )
     p.add_argument("--max-iter", type=_positive_int, default=500, help="iterations (default 500)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
@@ -117,7 +126,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinynn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="fit the notebook's quadratic toy data end to end")
+    demo = sub.add_parser(
+        "demo", help="fit the notebook's toy data and a 1-D data set with a gap, with uncertainty"
+    )
     demo.add_argument("--out", default="tinynn-demo", help="output folder (default tinynn-demo)")
     demo.add_argument(
         "--n-examples", type=_positive_int, default=300, help="examples to generate (default 300)"
@@ -171,7 +182,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pred.add_argument("model", help="model file written by 'tinynn fit' or tinynn.io.save")
     pred.add_argument("data", help="CSV file with the model's feature columns")
     pred.add_argument("--out", help="CSV file to write (default: standard output)")
-    pred.add_argument("--std", action="store_true", help="add a column with the noise std")
+    pred.add_argument("--std", action="store_true", help="add a column with the predictive std")
     pred.set_defaults(func=commands.predict)
 
     info = sub.add_parser("info", help="describe a saved model")

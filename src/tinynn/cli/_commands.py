@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def _regressor(args: argparse.Namespace, **settings: Any) -> Any:
         optimizer=args.optimizer,
         max_iter=args.max_iter,
         random_state=args.seed,
+        uncertainty=None if args.uncertainty == "none" else args.uncertainty,
         **settings,
     )
 
@@ -59,7 +61,9 @@ def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> f
     est._tinynn_callback = progress
     start = time.perf_counter()
     try:
-        est.fit(x, y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(x, y)
     except ImportError as err:
         raise CliError(str(err)) from None
     except (ValueError, TypeError) as err:
@@ -67,6 +71,8 @@ def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> f
     finally:
         progress.close()
         del est._tinynn_callback
+    for warning in caught:  # one line each, without the source line Python would print
+        print(f"tinynn: warning: {warning.message}", file=sys.stderr)
     return time.perf_counter() - start
 
 
@@ -119,14 +125,16 @@ def demo(args: argparse.Namespace) -> int:
     est = _regressor(args)
     seconds = _fit_with_progress(est, x_tr, y_tr, args.quiet)
     train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
+    test_ll = _log_likelihood(est, x_te, y_te)
     print(
         f"fitted a {'-'.join(map(str, [2, *args.hidden, 1]))} {args.activation} network with "
-        f"{est.optimizer_} in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})"
+        f"{_method(est)} in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})"
     )
     print(
-        f"train RMSE {train:.4f} | test RMSE {test:.4f} | noise level {NOISE_STD} | "
-        f"learned sigma {est.sigma_:.4f}"
+        f"train RMSE {train:.4f} | test RMSE {test:.4f} | test log-likelihood {test_ll:.3f} | "
+        f"noise level {NOISE_STD} | sigma {est.sigma_:.4f}"
     )
+    gap = _demo_gap(args)
     names = ["x0", "x1"]
     extra = {
         "feature_names": names,
@@ -134,6 +142,7 @@ def demo(args: argparse.Namespace) -> int:
         "source": "tinynn demo",
         "train_rmse": train,
         "test_rmse": test,
+        "test_log_likelihood": test_ll,
         "fit_seconds": seconds,
     }
     written = [io.save(out / "model.npz", est, metadata=extra)]
@@ -142,7 +151,7 @@ def demo(args: argparse.Namespace) -> int:
     ]
     write_text_atomic(out / "data.csv", lambda h: write_csv(h, [*names, "y"], rows))
     written.append(out / "data.csv")
-    written.extend(_demo_figures(est, out, x_te, y_te))
+    written.extend(_demo_figures(est, out, x_te, y_te, gap))
     print("wrote " + ", ".join(str(p) for p in written))
     print(
         f"next: tinynn info {out / 'model.npz'}  |  "
@@ -151,7 +160,47 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
+def _method(est: Any) -> str:
+    """Say how a Regressor was fitted: its optimizer, and its posterior if it has one."""
+    if est.uncertainty is None:
+        return str(est.optimizer_)
+    how = "an exact solve" if est.optimizer_ == "exact" else est.optimizer_
+    return f"{how} and a {est.uncertainty} posterior"
+
+
+def _log_likelihood(est: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Return the mean test log-likelihood of a fitted Regressor's Gaussian predictive."""
+    from tinynn.metrics import gaussian_log_likelihood
+
+    mean, std = est.predict(x, return_std=True)
+    return gaussian_log_likelihood(y, mean, std)
+
+
+def _demo_gap(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Fit the 1-D data with a gap and say how wide the predictive is on and off the data."""
+    from tinynn.data import make_gap_data
+
+    x, y = make_gap_data(60, rng=args.seed)
+    x_te, y_te = make_gap_data(200, rng=args.seed + 1)
+    est = _regressor(args)
+    est.set_params(hidden_sizes=(20,))
+    seconds = _fit_with_progress(est, x, y, args.quiet)
+    far = np.array([[-7.0], [7.0]])  # three data-widths outside [-1, 1]
+    _, std_far = est.predict(far, return_std=True)
+    _, std_on = est.predict(x, return_std=True)
+    print(
+        f"1-D data with a gap (60 examples on [-1, -0.4] and [0.4, 1]), a 1-20-1 network with "
+        f"{_method(est)} in {seconds:.2f} s: test RMSE {_rmse(est.predict(x_te), y_te):.4f} | "
+        f"test log-likelihood {_log_likelihood(est, x_te, y_te):.3f}"
+    )
+    print(
+        f"predictive std: {np.mean(std_on):.3f} on the data (noise 0.1), "
+        f"{np.min(std_far):.3f} or more three data-widths away"
+    )
+    return est, x, y
+
+
+def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any, gap: Any) -> list[Path]:
     try:
         import matplotlib
     except ImportError:
@@ -162,7 +211,7 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
 
     from tinynn import plot
 
-    paths = [out / "loss_curve.png", out / "fit.png"]
+    paths = [out / "loss_curve.png", out / "fit.png", out / "uncertainty.png"]
     fig = plot.plot_loss_curve(est, ylabel="training objective")
     fig.axes[0].set_title(f"loss curve ({est.optimizer_})")
     fig.subplots_adjust(bottom=0.15)
@@ -175,6 +224,11 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any) -> list[Path]:
     fig.suptitle("test set: data (black) and predictions (orange rings); predicted vs true")
     fig.subplots_adjust(wspace=0.3, bottom=0.16)
     _save_figure(fig, paths[1])
+    plt.close(fig)
+    gap_est, x, y = gap
+    fig = plot.plot_predictive(gap_est, x, y, title="1-D data with a gap: predictive band")
+    fig.tight_layout()
+    _save_figure(fig, paths[2])
     plt.close(fig)
     return paths
 
@@ -211,7 +265,7 @@ def fit(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     print(
         f"fitted a {'-'.join(map(str, [len(features), *args.hidden, 1]))} network on "
-        f"{len(train)} rows with {est.optimizer_} in {seconds:.2f} s ({est.n_iter_} iterations, "
+        f"{len(train)} rows with {_method(est)} in {seconds:.2f} s ({est.n_iter_} iterations, "
         f"{est.stop_reason_})"
     )
     for name, rows in (("train", train), ("validation", val)):
@@ -222,8 +276,16 @@ def fit(args: argparse.Namespace) -> int:
             if len(rows) > 1:
                 metrics[f"{name}_r2"] = est.score(x[rows], y[rows])
                 r2_text = f"{metrics[f'{name}_r2']:.4f}"
-            print(f"{name:>10}: RMSE {rmse:.6g} | R^2 {r2_text} | {len(rows)} rows")
-    print(f"noise sigma {est.sigma_:.6g} ({'learned' if args.sigma == 'learn' else 'fixed'})")
+            ll = _log_likelihood(est, x[rows], y[rows])
+            metrics[f"{name}_log_likelihood"] = ll
+            print(
+                f"{name:>10}: RMSE {rmse:.6g} | R^2 {r2_text} | log-likelihood {ll:.4g} | "
+                f"{len(rows)} rows"
+            )
+    how = "fixed" if args.sigma != "learn" else "learned"
+    if args.sigma == "learn" and est.uncertainty is not None:
+        how = "set by the evidence"
+    print(f"noise sigma {est.sigma_:.6g} ({how})")
     extra = {
         "feature_names": features,
         "target": args.target,
@@ -311,7 +373,7 @@ def info(args: argparse.Namespace) -> int:
             f"y mean: {', '.join(f'{v:.6g}' for v in std['y_mean'])} | y scale: "
             f"{', '.join(f'{v:.6g}' for v in std['y_scale'])}"
         )
-    for key in sorted(k for k in extra if k.endswith(("_rmse", "_r2"))):
+    for key in sorted(k for k in extra if k.endswith(("_rmse", "_r2", "_log_likelihood"))):
         if isinstance(extra[key], (int, float)):
             lines.append(f"{key}: {extra[key]:.6g}")
     print("\n".join(lines))

@@ -25,7 +25,7 @@ from tinynn.estimator._state import fitted_state, restore
 from tinynn.losses import make_objective
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
-from tinynn.posterior import fit_ensemble, fit_laplace
+from tinynn.posterior import Laplace, fit_ensemble, fit_laplace
 
 __all__ = ["NotFittedError", "Regressor"]
 
@@ -158,7 +158,8 @@ class Regressor:
         leaves half the sum of squared residuals (the least-squares fit that gives the
         maximum-likelihood network).
     n_iter_ : int
-        Iterations run.
+        Iterations run (with ``uncertainty="laplace"``: of all the evidence rounds' MAP fits
+        up to the chosen one, whose losses ``loss_curve_`` strings together).
     stop_reason_ : str
         Why training stopped: ``"converged"`` (see ``tol``), ``"completed"`` (``max_iter``
         reached), ``"early_stopping"``, ``"diverged"``, ``"interrupted"``.
@@ -226,7 +227,7 @@ class Regressor:
         n_iter_no_change: int = 50,
         random_state: Any = None,
         verbose: int = 0,
-        uncertainty: str | None = None,
+        uncertainty: str | None = "laplace",
         n_members: int = 5,
     ) -> None:
         self.hidden_sizes = hidden_sizes
@@ -475,17 +476,26 @@ class Regressor:
         sigma_y = noise * self.y_scale_
         self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
         result = post.result
-        self.optimizer_ = "lbfgs"
-        self.optimizer_reason_ = f"uncertainty={settings['uncertainty']!r} fits with L-BFGS"
+        if settings["uncertainty"] == "laplace":
+            self.optimizer_ = post.optimizer
+            self.optimizer_reason_ = (
+                "uncertainty='laplace': Levenberg-Marquardt when N * O * P**2 <= 5e8, else "
+                "L-BFGS (Adam without scipy), between rounds of evidence tuning"
+            )
+        else:
+            self.optimizer_ = post.optimizer
+            self.optimizer_reason_ = "uncertainty='ensemble': the members train together"
+        if isinstance(post, Laplace):  # every round's MAP fit up to the chosen one
+            used = post.rounds[: post.best_round + 1]
+            curve = [loss for entry in used for loss in entry["losses"]]
+        else:
+            curve = list(result.history.losses)
+        self.history_ = None if result is None else result.history
+        self.loss_curve_ = np.asarray(curve, dtype=float)
+        self.n_iter_ = len(curve)
         if result is None:  # no hidden layer: the MAP is solved exactly
-            self.history_ = None
-            self.loss_curve_ = np.zeros(0)
-            self.n_iter_ = 0
             self.stop_reason_, self.stop_message_ = "converged", "solved exactly (linear model)"
         else:
-            self.history_ = result.history
-            self.loss_curve_ = np.asarray(result.history.losses, dtype=float).copy()
-            self.n_iter_ = int(result.n_iters)
             self.stop_reason_ = str(result.reason)
             self.stop_message_ = str(result.message)
         self.validation_scores_ = None

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 
 from tinynn._checks import describe
+from tinynn.posterior import from_state
+
+POSTERIOR_PREFIX = "posterior_"  # names of a posterior's arrays inside a Regressor's file
 
 
 def _jsonable(name: str, value: Any) -> Any:
@@ -29,11 +32,6 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
     A non-string ``optimizer`` is recorded as ``"auto"`` and a Generator ``random_state`` as
     None: they shaped the training, not the predictions.
     """
-    if getattr(est, "posterior_", None) is not None:
-        raise ValueError(
-            f"a Regressor fitted with uncertainty={est.uncertainty!r} cannot be saved yet; "
-            "save its posterior instead: tinynn.io.save(path, model.posterior_)"
-        )
     if not isinstance(est.activation, str):
         raise ValueError(
             f"a Regressor with a custom activation function ({describe(est.activation)}) "
@@ -67,7 +65,13 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
             "final_loss": float(est.loss_curve_[-1]) if len(est.loss_curve_) else None,
         },
     }
-    return est.params_, info, {"loss_curve": np.asarray(est.loss_curve_, dtype=float)}
+    arrays = {"loss_curve": np.asarray(est.loss_curve_, dtype=float)}
+    posterior = getattr(est, "posterior_", None)
+    if posterior is not None:  # its parameters are params_; its own numbers go beside them
+        _, post_info, post_arrays = posterior._tinynn_fitted_state()
+        info["posterior"] = post_info
+        arrays.update({POSTERIOR_PREFIX + name: value for name, value in post_arrays.items()})
+    return est.params_, info, arrays
 
 
 def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
@@ -92,5 +96,12 @@ def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.nd
     est.stop_message_ = str(meta["fit"].get("stop_message", ""))
     est.validation_scores_ = None
     est.posterior_ = None
+    if "posterior" in meta:
+        post_arrays = {
+            name[len(POSTERIOR_PREFIX) :]: value
+            for name, value in arrays.items()
+            if name.startswith(POSTERIOR_PREFIX)
+        }
+        est.posterior_ = from_state(params, meta["posterior"], post_arrays)
     est.n_features_in_ = int(meta["n_features_in"])
     return est

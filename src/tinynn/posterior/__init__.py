@@ -11,6 +11,8 @@ through :mod:`tinynn.io`.
   tunes the prior std and the noise.
 - :class:`Ensemble` / :func:`fit_ensemble`: K networks trained together through the sample axis,
   optionally with randomized (anchored) priors; the predictive is the Gaussian mixture.
+- :class:`PointEstimate`: one fitted network and its noise, for comparing a MAP or
+  maximum-likelihood fit with the others in the same code.
 
 Shape suffixes: N examples, D input features, O outputs, P parameters, K samples or members.
 
@@ -28,11 +30,13 @@ from tinynn.posterior._base import Posterior, Predictive, from_state
 from tinynn.posterior._ensemble import Ensemble, fit_ensemble
 from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
+from tinynn.posterior._point import PointEstimate
 
 __all__ = [
     "STRUCTURES",
     "Ensemble",
     "Laplace",
+    "PointEstimate",
     "Posterior",
     "Predictive",
     "fit_ensemble",

@@ -17,7 +17,7 @@ import numpy as np
 from tinynn import losses, model, optim, params, tree
 from tinynn._checks import as_generator, check_choice, check_int, check_positive
 from tinynn.posterior._base import Posterior, Predictive
-from tinynn.posterior._fit import check_data, fit_laplace, with_prior
+from tinynn.posterior._fit import check_data, first_order_optimizer, fit_laplace, with_prior
 from tinynn.posterior._laplace import check_prior_std
 
 
@@ -46,6 +46,7 @@ class Ensemble(Posterior):
 
     kind = "ensemble"
     result: Any = None  # the OptimizeResult of the joint fit, set by fit_ensemble
+    optimizer: str = ""  # its method, set by fit_ensemble
 
     def __init__(self, params_K: Any, sigma: Any, *, activation: str = "tanh") -> None:
         n_members = model.stack_size(params_K)
@@ -118,7 +119,7 @@ def fit_ensemble(
     prior_std: Any = None,
     sigma: float | None = None,
     anchored: bool = True,
-    optimizer: str = "lbfgs",
+    optimizer: str = "auto",
     n_iters: int = 300,
     rng: Any = None,
 ) -> Ensemble:
@@ -144,8 +145,9 @@ def fit_ensemble(
         Centre each member's prior on its own draw from the prior and start it there
         (randomized priors); False gives every member the zero-mean prior and a
         ``make_params`` start.
-    optimizer : {"lbfgs", "adam"}, default "lbfgs"
-        L-BFGS on the summed objective, or Adam (whose steps are per member).
+    optimizer : {"auto", "lbfgs", "adam"}, default "auto"
+        L-BFGS on the summed objective (``"auto"`` when scipy is installed), or Adam with a
+        cosine-decayed step (whose steps are per member; ``"auto"`` without scipy).
     n_iters : int, default 300
     rng : numpy.random.Generator, int or None
         Randomness of the starts and anchors (and of the evidence fit).
@@ -168,7 +170,7 @@ def fit_ensemble(
     x_ND, y_arr = check_data(x, y)
     n_members = check_int(n_members, "n_members", minimum=1)
     n_iters = check_int(n_iters, "n_iters", minimum=1)
-    check_choice(optimizer, "optimizer", ("lbfgs", "adam"))
+    check_choice(optimizer, "optimizer", ("auto", "lbfgs", "adam"))
     gen = as_generator(rng)
     if prior_std is None or sigma is None:
         tuned = fit_laplace(
@@ -204,10 +206,14 @@ def fit_ensemble(
         anchor = tree.zeros_like(start)
     loss = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
     value_and_grad = with_prior(loss.value_and_grad, [float(v) for v in 1.0 / stds**2], anchor)
-    opt = optim.lbfgs() if optimizer == "lbfgs" else optim.adam(0.01)
+    if optimizer == "auto":
+        opt = first_order_optimizer(n_iters)
+    else:
+        opt = optim.lbfgs() if optimizer == "lbfgs" else optim.adam(0.01)
     result = optim.minimize(
         None, start, value_and_grad=value_and_grad, optimizer=opt, n_iters=n_iters
     )
     ens = Ensemble(result.params, sigma, activation=activation)
     ens.result = result
+    ens.optimizer = "lbfgs" if isinstance(opt, optim.LBFGS) else "adam"
     return ens

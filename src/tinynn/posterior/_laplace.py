@@ -118,7 +118,10 @@ def _covariance_diagonal(
 ) -> np.ndarray:
     if structure == "diagonal":
         return 1.0 / (matrix / var + alpha_P)
-    return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
+    try:
+        return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
+    except np.linalg.LinAlgError:  # numerically singular: the pseudo-inverse of the PSD matrix
+        return np.diag(np.linalg.pinv(matrix / var + np.diag(alpha_P), hermitian=True)).copy()
 
 
 def check_prior_std(prior_std: Any, n_leaves: int) -> Any:
@@ -188,6 +191,8 @@ class Laplace(Posterior):
     kind = "laplace"
     rounds: list[dict[str, Any]]  # set by fit_laplace
     result: Any = None  # the OptimizeResult of the MAP fit, set by fit_laplace
+    optimizer: str = ""  # the MAP fit's method, set by fit_laplace
+    best_round: int = 0  # which of the rounds it is, set by fit_laplace
     _eig: np.ndarray | None
 
     def __init__(
@@ -226,8 +231,7 @@ class Laplace(Posterior):
         self._matrix = matrix
         self._sse = sse
         self._n_targets = n_targets
-        theta, self._unflatten = tree.flatten(params)
-        self._theta = np.asarray(theta, dtype=float)
+        self._theta = np.asarray(tree.flatten(params)[0], dtype=float)
         self.n_params = matrix.shape[0]
         self._mean = self._theta[-self.n_params :]
         self._group = leaf_groups(params, self.n_params)
@@ -386,7 +390,8 @@ class Laplace(Posterior):
         delta = z * self._root if self.structure == "diagonal" else z @ self._root.T
         theta = np.repeat(self._theta[None], n_samples, axis=0)
         theta[:, -self.n_params :] += delta
-        return tree.stack([self._unflatten(t) for t in theta])
+        unflatten = tree.flatten(self.params)[1]
+        return tree.stack([unflatten(t) for t in theta])
 
     def _draw(self, n_samples: int, gen: np.random.Generator) -> tuple[Any, np.ndarray]:
         return self.sample(n_samples, gen), np.full(n_samples, self.sigma)

@@ -1,4 +1,4 @@
-"""Figures for training runs and fits: loss curves, parameter traces, predictions and derivatives.
+"""Figures for training runs, fits and posteriors: loss curves, traces, predictions, bands.
 
 Needs the ``plot`` extra (``pip install 'tinynn-regression[plot]'``); matplotlib is imported only
 inside these functions. Each function draws into the Axes you pass (``ax=`` or ``axes=``) or into a
@@ -16,45 +16,21 @@ from typing import Any
 import numpy as np
 
 from tinynn._checks import as_float_array, check_int, describe
+from tinynn.plot._axes import row_of_axes as _row_of_axes
+from tinynn.plot._axes import single_axes as _single_axes
+from tinynn.plot._uncertainty import plot_calibration, plot_posteriors, plot_predictive
 
 __all__ = [
+    "plot_calibration",
     "plot_feature_panels",
     "plot_fit_1d",
     "plot_function_and_derivative",
     "plot_loss_curve",
     "plot_param_traces",
+    "plot_posteriors",
     "plot_predicted_vs_true",
+    "plot_predictive",
 ]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(
-            "tinynn.plot requires matplotlib: pip install 'tinynn-regression[plot]'"
-        ) from err
-    return plt
-
-
-def _single_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
-    if ax is not None:
-        return ax.figure, ax
-    fig, new_ax = _pyplot().subplots(figsize=figsize)
-    return fig, new_ax
-
-
-def _row_of_axes(axes: Any, n: int, figsize: tuple[float, float], *, sharey: bool) -> Any:
-    plt = _pyplot()
-    if axes is None:
-        _, grid = plt.subplots(
-            nrows=1, ncols=n, sharex=False, sharey=sharey, figsize=figsize, squeeze=False
-        )
-        return list(grid[0])
-    axes = list(np.ravel(np.asarray(axes, dtype=object)))
-    if len(axes) != n:
-        raise ValueError(f"axes must hold {n} Axes, got {len(axes)}")
-    return axes
 
 
 def _loss_series(source: Any) -> tuple[np.ndarray, np.ndarray]:
