@@ -173,9 +173,11 @@ def run_split(folder: Path, split: int, method: str) -> tuple[float, float, floa
 
 
 def mean_se(values: list[float]) -> str:
+    """Return "mean ± standard error" over splits (just the value for one split)."""
     arr = np.asarray(values)
-    se = arr.std(ddof=1) / math.sqrt(len(arr)) if len(arr) > 1 else float("nan")
-    return f"{arr.mean():.2f} ± {se:.2f}"
+    if len(arr) == 1:
+        return f"{arr[0]:.2f}"
+    return f"{arr.mean():.2f} ± {arr.std(ddof=1) / math.sqrt(len(arr)):.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,9 +129,9 @@ def mixture_log_likelihood(y: Any, means_K: Any, stds_K: Any) -> float:
 
     Parameters
     ----------
-    y : ndarray of shape S
+    y : ndarray of shape (N,) (or any shape S)
         Targets.
-    means_K, stds_K : ndarray of shape (K, *S)
+    means_K, stds_K : ndarray of shape (K, N) (or K followed by S)
         Each component's means and standard deviations.
 
     Returns

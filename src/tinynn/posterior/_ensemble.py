@@ -3,7 +3,7 @@
 K networks are one stacked parameter tree (a leading axis K on every leaf). The objective of the
 stack is the sum of the members' objectives, so its gradient is the members' gradients side by
 side and one optimizer step moves all K. With ``anchored=True`` each member's prior is centred
-on its own draw from the prior (randomized, or anchored, priors; Pearce et al. 2018), which makes
+on its own draw from the prior (randomized, or anchored, priors; Pearce et al. 2020), which makes
 the ensemble an approximate posterior sample rather than K copies of one MAP fit.
 """
 

@@ -1,0 +1,120 @@
+"""What the sample axis saves: K stacked networks in one call, and ensembles trained together.
+
+Two paired ratios, each the median over rounds of the per-round ratio, both runners timed in
+the same round:
+
+- per-member cost at K = 16 on a 1-20-1 network with N = 60: one ``value_and_grad`` of the
+  objective on 16 stacked parameter sets, divided by 16 single-network calls (target <= 0.2,
+  the uncertainty issue's "a fifth of a single-member call");
+- a K = 5 ensemble of 13-50-1 networks on N = 455 examples (Boston's size) trained together by
+  Adam for a fixed number of iterations, divided by one member trained alone by the same
+  optimizer for as many iterations (target <= 2.5).
+
+    python benchmarks/bench_posterior.py
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import _harness  # one BLAS thread: imported before numpy loads
+import numpy as np
+
+from tinynn import optim, tree
+from tinynn.losses import make_objective
+from tinynn.params import make_params
+
+
+def per_member_case(repeats: int) -> tuple[_harness.Check, str]:
+    """Return the per-member check at K = 16 and a table of its timings."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=(60, 1))
+    y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=60)
+    loss = make_objective(x, y, sigma=0.1, prior_std=1.0)
+    members = [make_params(1, [20], rng=k) for k in range(16)]
+    stacked = tree.stack(members)
+
+    def one_at_a_time(n: int) -> None:
+        for _ in range(n):
+            for member in members:
+                loss.value_and_grad(member)
+
+    def all_at_once(n: int) -> None:
+        for _ in range(n):
+            loss.value_and_grad(stacked)
+
+    samples = _harness.interleaved_samples(
+        {"16 single calls": one_at_a_time, "one stacked call": all_at_once}, repeats=repeats
+    )
+    ratio = _harness.paired_ratio(samples, "one stacked call", "16 single calls")
+    check = _harness.Check(
+        "stacked value_and_grad per member / single call, K=16, 1-20-1, N=60",
+        None if ratio is None else ratio[0],
+        0.2,
+        note="" if ratio is None else f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+    )
+    rows = [
+        [name, _harness.format_seconds(float(np.median(values)))]
+        for name, values in samples.items()
+    ]
+    return check, _harness.markdown_table(["K = 16 networks", "median time"], rows)
+
+
+def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
+    """Return the check for a K = 5 ensemble trained together against one member alone."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(455, 13))
+    y = np.tanh(x @ rng.normal(size=13) / 3.0) + 0.3 * rng.normal(size=455)
+    loss = make_objective(x, y, sigma=0.3, prior_std=1.0)
+    one = make_params(13, [50], rng=0)
+    five = tree.stack([make_params(13, [50], rng=k) for k in range(5)])
+
+    def total(params_K: object) -> tuple[float, object]:
+        values, grads = loss.value_and_grad(params_K)
+        return float(np.sum(values)), grads
+
+    def train_one(n: int) -> None:
+        for _ in range(n):
+            optim.minimize(loss, one, optimizer=optim.adam(0.01), n_iters=n_iters)
+
+    def train_five(n: int) -> None:
+        for _ in range(n):
+            optim.minimize(
+                None, five, value_and_grad=total, optimizer=optim.adam(0.01), n_iters=n_iters
+            )
+
+    samples = _harness.interleaved_samples(
+        {"one member": train_one, "five members together": train_five},
+        repeats=repeats,
+        min_sample_seconds=0.05,
+    )
+    ratio = _harness.paired_ratio(samples, "five members together", "one member")
+    check = _harness.Check(
+        f"K=5 ensemble of 13-50-1, N=455, Adam {n_iters} iterations / one member",
+        None if ratio is None else ratio[0],
+        2.5,
+        note="" if ratio is None else f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+    )
+    rows = [
+        [name, _harness.format_seconds(float(np.median(values)))]
+        for name, values in samples.items()
+    ]
+    return check, _harness.markdown_table([f"{n_iters} Adam iterations", "median time"], rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=15, help="rounds (default 15)")
+    parser.add_argument("--iters", type=int, default=100, help="Adam iterations (default 100)")
+    args = parser.parse_args(argv)
+    with _harness.limit_threads() as threads:
+        first, table_a = per_member_case(args.repeats)
+        second, table_b = ensemble_case(args.repeats, args.iters)
+    report = _harness.Report("The sample axis", sections=[table_a, table_b], checks=[first, second])
+    print(report.markdown())
+    print(_harness.markdown_table(["machine", ""], _harness.machine_info(threads)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
