@@ -214,7 +214,16 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any, gap: Any) -> list[P
     paths = [out / "loss_curve.png", out / "fit.png", out / "uncertainty.png"]
     fig = plot.plot_loss_curve(est, ylabel="training objective")
     fig.axes[0].set_title(f"loss curve ({est.optimizer_})")
-    fig.subplots_adjust(bottom=0.15)
+    rounds = getattr(est.posterior_, "rounds", None)
+    if rounds:  # the objective changes where the evidence set a new prior and noise
+        ends = np.cumsum([len(r["losses"]) for r in rounds[: est.posterior_.best_round + 1]])
+        for k, end in enumerate(ends[:-1]):
+            label = "new prior and noise from the evidence" if k == 0 else None
+            fig.axes[0].axvline(end, color="0.5", linestyle=":", label=label)
+        fig.axes[0].set_title(f"loss curve ({est.optimizer_}, {len(ends)} evidence rounds)")
+        if len(ends) > 1:
+            fig.axes[0].legend(fontsize="small")
+    fig.subplots_adjust(bottom=0.15, left=0.16)
     _save_figure(fig, paths[0])
     plt.close(fig)
     fig, axes = plt.subplots(1, 3, figsize=(14.0, 3.8))

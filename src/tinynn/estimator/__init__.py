@@ -64,15 +64,17 @@ def _not_fitted_error(message: str) -> NotFittedError:
 
 
 class Regressor:
-    """Fit a small neural network for regression, the fast recommended way, sklearn-style.
+    """Fit a small neural network for regression with an honest predictive std, sklearn-style.
 
-    The network has ``tanh`` hidden layers and a linear output, trained by maximizing a Gaussian
-    likelihood (optionally with a Gaussian prior on the weights, i.e. L2). The defaults are the
-    recommended fast way: x and y are standardized, weights start Glorot-normal from
-    ``random_state``, and the optimizer is L-BFGS through scipy when scipy is installed
-    (``pip install 'tinynn-regression[scipy]'``), otherwise Adam with a cosine-decayed step and
-    the output layer solved exactly after every step. Both reach the noise floor of the
-    notebook's quadratic toy data in a few hundred iterations.
+    The network has ``tanh`` hidden layers and a linear output and is fitted by maximizing a
+    Gaussian likelihood times a Gaussian prior on the weights. x and y are standardized and
+    weights start Glorot-normal from ``random_state``. By default (``uncertainty="laplace"``)
+    the prior std of each layer's weights and biases and the noise std are set by the Laplace
+    evidence, the network is fitted to convergence (Levenberg-Marquardt for networks of a few
+    hundred parameters), and ``predict(X, return_std=True)`` returns the std of the linearized
+    Laplace predictive, which is the noise on the data and grows away from it. With
+    ``uncertainty=None`` it fits one network as tinynn 0.1 did, with the optimizer settings
+    below, and ``return_std`` gives the noise std alone.
 
     Parameters
     ----------
@@ -82,7 +84,7 @@ class Regressor:
         Hidden-layer activation, a name from ``tinynn.model.ACTIVATIONS`` or an autograd-able
         function (such a model cannot be saved with ``tinynn.io``).
     optimizer : str or optimizer, default "auto"
-        ``"auto"`` picks ``"levenberg_marquardt"`` when a dense Gauss-Newton solve is cheap
+        With ``uncertainty=None``: ``"auto"`` picks ``"levenberg_marquardt"`` when a dense Gauss-Newton solve is cheap
         (about N * O * P**2 <= 5e8 for N examples, O outputs and P parameters: every network
         of a few hundred parameters on a few thousand rows), else ``"lbfgs"`` when scipy is
         installed, else ``"adam"``; ``optimizer_reason_`` says which and why. Any name in
