@@ -87,8 +87,9 @@ class Regressor:
         With ``uncertainty=None``: ``"auto"`` picks ``"levenberg_marquardt"`` when a dense
         Gauss-Newton solve is cheap (about N * O * P**2 <= 5e8 for N examples, O outputs and
         P parameters: every network of a few hundred parameters on a few thousand rows), else
-        ``"lbfgs"`` when scipy is installed, else ``"adam"``; ``optimizer_reason_`` says which and why. Any name in
-        ``tinynn.optim.OPTIMIZERS`` or an object from ``tinynn.optim`` (used as given) works too.
+        ``"lbfgs"`` when scipy is installed, else ``"adam"``; ``optimizer_reason_`` says which
+        and why. Any name in ``tinynn.optim.OPTIMIZERS`` or an object from ``tinynn.optim``
+        (used as given) works too.
     step_size : float, default 0.03
         Initial step of the first-order optimizers named by a string; it decays along a cosine
         to 1% of itself over ``max_iter`` iterations. Ignored by L-BFGS.
