@@ -112,6 +112,16 @@ def method_regressor(
     return Predictive(mean, epistemic, noise)
 
 
+def method_hetero_ensemble(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """Five anchored members that each predict a mean and a log noise std (deep ensembles)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ens = fit_ensemble(x, y, (hidden,), n_members=5, likelihood="heteroscedastic", rng=seed)
+    return ens.predict(x_test)
+
+
 def method_laplace_mixture(
     x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
 ) -> Predictive:
@@ -134,6 +144,7 @@ METHODS: dict[str, Callable[..., Predictive]] = {
     "map": method_map,
     "laplace": method_laplace,
     "ensemble": method_ensemble,
+    "hetero_ensemble": method_hetero_ensemble,
     "regressor": method_regressor,
 }
 

@@ -211,3 +211,58 @@ def test_point_estimate_has_only_noise(tmp_path) -> None:
         PointEstimate(tree.stack([params, params]), sigma=1.0)
     with pytest.raises(ValueError, match="sigma must be"):
         PointEstimate(params, sigma=0.0)
+
+
+def test_heteroscedastic_nll_matches_scipy_and_its_gradient() -> None:
+    from autograd.test_util import check_grads
+
+    from tinynn.losses import heteroscedastic_nll
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=6)
+    out = rng.normal(size=(6, 2))
+    expected = -np.sum(stats.norm.logpdf(y, out[:, 0], np.exp(out[:, 1])))
+    assert heteroscedastic_nll(y, out) == pytest.approx(expected, rel=1e-13)
+    stacked = np.stack([out, out * 0.5])
+    np.testing.assert_allclose(
+        heteroscedastic_nll(y, stacked), [expected, heteroscedastic_nll(y, out * 0.5)], rtol=1e-13
+    )
+    check_grads(lambda o: heteroscedastic_nll(y, o), modes=["rev"], order=1)(out)
+    with pytest.raises(ValueError, match=r"out must have shape \(N, 2\) or \(K, N, 2\) with N = 6"):
+        heteroscedastic_nll(y, out[:, :1])
+
+
+def test_heteroscedastic_ensemble_learns_noise_that_grows_with_x(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(300, 1))
+    noise = 0.05 + 0.4 * np.abs(x[:, 0])
+    y = np.sin(2 * x[:, 0]) + noise * rng.normal(size=300)
+    ens = fit_ensemble(x, y, (16,), n_members=3, likelihood="heteroscedastic", rng=0)
+    assert ens.heteroscedastic and repr(ens) == "Ensemble(n_members=3, heteroscedastic=True)"
+    grid = np.array([[0.0], [0.5], [0.95]])
+    pred = ens.predict(grid)
+    truth = 0.05 + 0.4 * np.abs(grid[:, 0])
+    np.testing.assert_allclose(pred.noise_std[1:], truth[1:], rtol=0.3)  # learned per x
+    assert pred.noise_std[0] < 0.15  # the kink of |x| at 0, smoothed by a tanh network
+    assert pred.noise_std[0] < pred.noise_std[1] < pred.noise_std[2]
+    direct = np.mean(
+        np.log(np.mean(stats.norm.pdf(y[:20], pred_means(ens, x[:20]), pred_stds(ens, x[:20])), 0))
+    )
+    assert ens.log_predictive_density(x[:20], y[:20]) == pytest.approx(direct, rel=1e-10)
+    draws = ens.predictive_samples(grid, 20000, rng=0)
+    np.testing.assert_allclose(draws.std(axis=0), pred.std, rtol=0.05)
+    back = io.load(io.save(tmp_path / "h.npz", ens))
+    assert back.heteroscedastic
+    np.testing.assert_array_equal(back.predict(grid).noise_std, pred.noise_std)
+    with pytest.raises(ValueError, match="likelihood='heteroscedastic' needs one output"):
+        fit_ensemble(x, np.column_stack([y, y]), (3,), likelihood="heteroscedastic")
+    with pytest.raises(ValueError, match="heteroscedastic members need two outputs"):
+        Ensemble(tree.stack([make_params(1, [2], rng=0)] * 2), None, heteroscedastic=True)
+
+
+def pred_means(ens: Ensemble, x: np.ndarray) -> np.ndarray:
+    return predict(ens.params, x)[..., 0]
+
+
+def pred_stds(ens: Ensemble, x: np.ndarray) -> np.ndarray:
+    return np.exp(predict(ens.params, x)[..., 1])

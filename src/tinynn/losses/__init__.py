@@ -42,6 +42,7 @@ __all__ = [
     "FlatObjective",
     "Objective",
     "gaussian_nll",
+    "heteroscedastic_nll",
     "l2_penalty",
     "log_prior",
     "make_objective",
@@ -96,6 +97,49 @@ def gaussian_nll(
     y, yhat = check_pair(y, yhat)
     sigma = check_sigma(sigma, shape_of(yhat))
     return gaussian_nll_value(y, yhat, sigma, full, mean)
+
+
+def heteroscedastic_nll(y: Any, out: Any) -> Any:
+    """Return the Gaussian negative log-likelihood with a mean and a log std per example.
+
+    ``out[..., 0]`` is the predicted mean and ``out[..., 1]`` the log of the predicted noise
+    std, the output of a two-output network (as in deep ensembles): the sum over examples of
+    ``0.5 * log(2 * pi) + s + 0.5 * ((y - mu) / exp(s))**2``. Stacked outputs (K, N, 2) give
+    one value per member, shape (K,). Differentiable by autograd in ``out``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,)
+        Targets.
+    out : ndarray of shape (N, 2) or (K, N, 2)
+        Means and log stds.
+
+    Returns
+    -------
+    float or ndarray of shape (K,)
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is not (N, 2) or (K, N, 2) for the N targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.losses import heteroscedastic_nll
+    >>> out = np.array([[0.0, 0.0], [1.0, np.log(2.0)]])  # N(0, 1) and N(1, 4)
+    >>> round(float(heteroscedastic_nll(np.array([0.0, 1.0]), out)), 6)
+    2.531024
+    """
+    y_shape, out_shape = shape_of(y), shape_of(out)
+    if len(y_shape) != 1 or out_shape[-2:] != (y_shape[0], 2) or len(out_shape) not in (2, 3):
+        raise ValueError(
+            f"out must have shape (N, 2) or (K, N, 2) with N = {y_shape[0] if y_shape else '?'} "
+            f"(a mean and a log std per example) for y of shape {y_shape}, got {out_shape}"
+        )
+    mean, log_std = out[..., 0], out[..., 1]
+    z = (y - mean) * anp.exp(-log_std)
+    return anp.sum(HALF_LOG_2PI + log_std + 0.5 * z * z, axis=-1)
 
 
 def mse(y: Any, yhat: Any) -> Any:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import autograd
+import autograd.numpy as anp
 import numpy as np
 
 from tinynn import losses, model, optim, params, tree
@@ -28,9 +30,12 @@ class Ensemble(Posterior):
     ----------
     params_K : list of dict, stacked
         K networks: every leaf has a leading axis K (see :func:`tinynn.tree.stack`).
-    sigma : float or ndarray of shape (K,)
-        Noise std, shared or one per member.
+    sigma : float, ndarray of shape (K,), or None
+        Noise std, shared or one per member; None for heteroscedastic members.
     activation : str, default "tanh"
+    heteroscedastic : bool, default False
+        Each member has two outputs, the mean and the log of the noise std at each input
+        (see :func:`tinynn.losses.heteroscedastic_nll`), so the noise varies with x.
 
     Examples
     --------
@@ -48,13 +53,29 @@ class Ensemble(Posterior):
     result: Any = None  # the OptimizeResult of the joint fit, set by fit_ensemble
     optimizer: str = ""  # its method, set by fit_ensemble
 
-    def __init__(self, params_K: Any, sigma: Any, *, activation: str = "tanh") -> None:
+    def __init__(
+        self,
+        params_K: Any,
+        sigma: Any,
+        *,
+        activation: str = "tanh",
+        heteroscedastic: bool = False,
+    ) -> None:
         n_members = model.stack_size(params_K)
         if n_members is None:
             raise ValueError(
                 "params_K must be stacked parameters (a leading axis K on every leaf), got one "
                 "network; build them with tinynn.tree.stack"
             )
+        self.heteroscedastic = bool(heteroscedastic)
+        if self.heteroscedastic:
+            n_out = np.shape(params_K[-1]["b"])[-1]
+            if n_out != 2 or sigma is not None:
+                raise ValueError(
+                    "heteroscedastic members need two outputs (mean, log std) and sigma=None, "
+                    f"got {n_out} outputs and sigma={sigma!r}"
+                )
+            sigma = 1.0  # unused: the noise comes from the second output
         sigma_K = np.asarray(sigma, dtype=float)
         if sigma_K.ndim == 0:
             sigma_K = np.full(n_members, float(sigma_K))
@@ -77,6 +98,26 @@ class Ensemble(Posterior):
         picks = gen.integers(0, self.n_members, size=n_samples)
         return tree.map(lambda leaf: np.asarray(leaf)[picks], self.params), self.sigma[picks]
 
+    def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
+        """Return each member's mean and noise std at ``x``, both (K, N) or (K, N, O)."""
+        f_K = np.asarray(model.predict(params_K, x, activation=self.activation))
+        if self.heteroscedastic:
+            return f_K[..., 0], np.exp(f_K[..., 1])
+        return f_K, sigma_K.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
+
+    def predictive_samples(self, x: Any, n_samples: int, rng: Any = None) -> np.ndarray:
+        """Return draws of new targets at ``x``: a member drawn uniformly, then its noise.
+
+        Returns
+        -------
+        ndarray of shape (K, N) or (K, N, O)
+        """
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        gen = as_generator(rng)
+        params_K, sigma_K = self._draw(n_samples, gen)
+        mean_K, noise_K = self._components(params_K, x, sigma_K)
+        return mean_K + noise_K * gen.standard_normal(mean_K.shape)
+
     def predict(self, x: Any) -> Predictive:
         """Return the mixture predictive at ``x``: mean of the members, their spread, the noise.
 
@@ -89,23 +130,30 @@ class Ensemble(Posterior):
         >>> Ensemble(tree.stack(members), sigma=0.5).predict(np.array([[1.0]])).std
         array([1.11803399])
         """
-        f_K = np.asarray(model.predict(self.params, x, activation=self.activation))
-        noise_K = self.sigma.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
+        f_K, noise_K = self._components(self.params, x, self.sigma)
         mean = f_K.mean(axis=0)
         noise = np.sqrt(np.mean(noise_K**2, axis=0))
         return Predictive(mean, f_K.std(axis=0), noise, means_K=f_K, noise_stds_K=noise_K)
 
     def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
-        info = {"posterior": self.kind, "activation": self.activation}
+        info = {
+            "posterior": self.kind,
+            "activation": self.activation,
+            "heteroscedastic": self.heteroscedastic,
+        }
         return self.params, info, {"sigma": self.sigma}
 
     @classmethod
     def _from_state(cls, params: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        if info.get("heteroscedastic", False) is True:
+            return cls(params, None, activation=str(info["activation"]), heteroscedastic=True)
         return cls(
             params, np.asarray(arrays["sigma"], dtype=float), activation=str(info["activation"])
         )
 
     def __repr__(self) -> str:
+        if self.heteroscedastic:
+            return f"Ensemble(n_members={self.n_members}, heteroscedastic=True)"
         return f"Ensemble(n_members={self.n_members}, sigma={np.round(self.sigma, 4).tolist()})"
 
 
@@ -119,6 +167,7 @@ def fit_ensemble(
     prior_std: Any = None,
     sigma: float | None = None,
     anchored: bool = True,
+    likelihood: str = "gaussian",
     optimizer: str = "auto",
     n_iters: int = 300,
     rng: Any = None,
@@ -145,6 +194,13 @@ def fit_ensemble(
         Centre each member's prior on its own draw from the prior and start it there
         (randomized priors); False gives every member the zero-mean prior and a
         ``make_params`` start.
+    likelihood : {"gaussian", "heteroscedastic"}, default "gaussian"
+        ``"gaussian"``: noise ``sigma`` everywhere. ``"heteroscedastic"``: each member also
+        predicts the log of its noise std at each input (a second output, trained by
+        :func:`tinynn.losses.heteroscedastic_nll`, as in deep ensembles); one output is
+        required, ``sigma`` (by default the evidence's) only centres the log std's prior, and
+        ``prior_std`` defaults to 1 instead of the evidence's. The prior keeps the log std
+        bounded, so it cannot run to minus infinity as a member interpolates.
     optimizer : {"auto", "lbfgs", "adam"}, default "auto"
         L-BFGS on the summed objective (``"auto"`` when scipy is installed), or Adam with a
         cosine-decayed step (whose steps are per member; ``"auto"`` without scipy).
@@ -171,7 +227,16 @@ def fit_ensemble(
     n_members = check_int(n_members, "n_members", minimum=1)
     n_iters = check_int(n_iters, "n_iters", minimum=1)
     check_choice(optimizer, "optimizer", ("auto", "lbfgs", "adam"))
+    hetero = check_choice(likelihood, "likelihood", ("gaussian", "heteroscedastic")) != "gaussian"
+    if hetero and y_arr.ndim != 1:
+        raise ValueError(
+            f"likelihood='heteroscedastic' needs one output, y of shape (N,), got {y_arr.shape}"
+        )
     gen = as_generator(rng)
+    if hetero and prior_std is None:
+        # the evidence of a constant-noise fit may switch off what only the noise needs (the
+        # hidden biases of an odd target, say), so a heteroscedastic ensemble keeps a unit prior
+        prior_std = 1.0
     if prior_std is None or sigma is None:
         tuned = fit_laplace(
             x_ND,
@@ -185,7 +250,7 @@ def fit_ensemble(
         )
         prior_std, sigma = tuned.prior_std, tuned.sigma
     sigma = check_positive(sigma, "sigma")
-    n_out = 1 if y_arr.ndim == 1 else y_arr.shape[1]
+    n_out = 2 if hetero else 1 if y_arr.ndim == 1 else y_arr.shape[1]
     layers = [x_ND.shape[1], *list(hidden_sizes), n_out]
     prior_std = check_prior_std(prior_std, 2 * (len(layers) - 1))
     stds = np.broadcast_to(np.asarray(prior_std, dtype=float), (2 * (len(layers) - 1),))
@@ -204,8 +269,20 @@ def fit_ensemble(
             [params.make_params(layers[0], hidden, n_out, rng=gen) for _ in range(n_members)]
         )
         anchor = tree.zeros_like(start)
-    loss = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
-    value_and_grad = with_prior(loss.value_and_grad, [float(v) for v in 1.0 / stds**2], anchor)
+    if hetero:
+        if anchored:  # each member's log std starts at the evidence's noise level
+            start[-1]["b"][:, 1] += np.log(sigma)
+            anchor[-1]["b"][:, 1] += np.log(sigma)
+
+        def nll(params_K: Any) -> Any:
+            out = model.predict(params_K, x_ND, activation=activation)
+            return losses.heteroscedastic_nll(y_arr, out)
+
+        data_term = autograd.value_and_grad(lambda p: anp.sum(nll(p)))
+    else:
+        data_term = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
+        data_term = data_term.value_and_grad
+    value_and_grad = with_prior(data_term, [float(v) for v in 1.0 / stds**2], anchor)
     if optimizer == "auto":
         opt = first_order_optimizer(n_iters)
     else:
@@ -213,7 +290,9 @@ def fit_ensemble(
     result = optim.minimize(
         None, start, value_and_grad=value_and_grad, optimizer=opt, n_iters=n_iters
     )
-    ens = Ensemble(result.params, sigma, activation=activation)
+    ens = Ensemble(
+        result.params, None if hetero else sigma, activation=activation, heteroscedastic=hetero
+    )
     ens.result = result
     ens.optimizer = "lbfgs" if isinstance(opt, optim.LBFGS) else "adam"
     return ens
