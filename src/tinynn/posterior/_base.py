@@ -184,10 +184,14 @@ class Posterior:
         """
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         gen = as_generator(rng)
-        params_K, noise_K = self._draw(n_samples, gen)
+        params_K, sigma_K = self._draw(n_samples, gen)
+        mean_K, noise_K = self._components(params_K, x, sigma_K)
+        return mean_K + noise_K * gen.standard_normal(mean_K.shape)
+
+    def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
+        """Return each draw's mean and noise std at ``x``, both (K, N) or (K, N, O)."""
         f_K = np.asarray(model.predict(params_K, x, activation=self.activation))
-        noise_K = noise_K.reshape((-1,) + (1,) * (f_K.ndim - 1))
-        return f_K + noise_K * gen.standard_normal(f_K.shape)
+        return f_K, sigma_K.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
 
     def interval(self, x: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Return the central predictive interval at ``x`` holding ``level`` of the probability.

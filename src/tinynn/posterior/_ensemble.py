@@ -99,24 +99,10 @@ class Ensemble(Posterior):
         return tree.map(lambda leaf: np.asarray(leaf)[picks], self.params), self.sigma[picks]
 
     def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
-        """Return each member's mean and noise std at ``x``, both (K, N) or (K, N, O)."""
+        if not self.heteroscedastic:
+            return super()._components(params_K, x, sigma_K)
         f_K = np.asarray(model.predict(params_K, x, activation=self.activation))
-        if self.heteroscedastic:
-            return f_K[..., 0], np.exp(f_K[..., 1])
-        return f_K, sigma_K.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
-
-    def predictive_samples(self, x: Any, n_samples: int, rng: Any = None) -> np.ndarray:
-        """Return draws of new targets at ``x``: a member drawn uniformly, then its noise.
-
-        Returns
-        -------
-        ndarray of shape (K, N) or (K, N, O)
-        """
-        n_samples = check_int(n_samples, "n_samples", minimum=1)
-        gen = as_generator(rng)
-        params_K, sigma_K = self._draw(n_samples, gen)
-        mean_K, noise_K = self._components(params_K, x, sigma_K)
-        return mean_K + noise_K * gen.standard_normal(mean_K.shape)
+        return f_K[..., 0], np.exp(f_K[..., 1])
 
     def predict(self, x: Any) -> Predictive:
         """Return the mixture predictive at ``x``: mean of the members, their spread, the noise.
