@@ -17,7 +17,7 @@ def python_blocks(text):
 def test_readme_example_fits_to_the_noise_level():
     pytest.importorskip("scipy")
     blocks = python_blocks(README.read_text())
-    assert len(blocks) == 1
+    assert len(blocks) == 2
     namespace: dict = {}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -26,6 +26,19 @@ def test_readme_example_fits_to_the_noise_level():
     assert reason == "completed"
     assert 0.05 < float(rmse) < 0.12
     assert len(namespace["grads"]) == 2
+
+
+def test_readme_uncertainty_example_widens_far_from_the_data():
+    blocks = python_blocks(README.read_text())
+    namespace: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(blocks[1], str(README), "exec"), namespace)
+    sigma, on_data, far = (
+        float(v) for v in out.getvalue().replace("[", " ").replace("]", " ").split()
+    )
+    assert 0.08 < sigma < 0.12  # "~0.1 (the noise)"
+    assert 0.08 < on_data < 0.13 and 5 < far < 15  # "~0.1 on the data, ~9 far away"
 
 
 def test_quick_start_shows_the_demo_and_the_test_command():
