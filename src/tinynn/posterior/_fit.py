@@ -1,9 +1,11 @@
 """Fit a network and its Laplace posterior with evidence-tuned prior and noise (private).
 
-:func:`fit_laplace` alternates two steps until the hyperparameters stop moving: fit the MAP
-network at the current prior std and sigma, then move both to the maximum of the Laplace
-evidence at that MAP (MacKay's fixed point). For a linear model the MAP step is exact and the
-loop lands on the exact maximizers of Bayesian linear regression's evidence.
+:func:`fit_laplace` alternates two steps: fit the MAP network at the current prior std and
+sigma, then propose the maximum of the Laplace evidence at that MAP (MacKay's fixed point) for
+the next round; it keeps the round whose evidence is highest. For a linear model the MAP step
+is exact and the rounds land on the exact maximizers of Bayesian linear regression's evidence.
+:class:`PriorObjective` gives the MAP fits their per-leaf prior in both of ``minimize``'s
+protocols.
 """
 
 from __future__ import annotations
