@@ -11,6 +11,7 @@ P scalars in a flattened parameter vector.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -141,6 +142,25 @@ def check_positive(value: Any, name: str) -> float:
     out = float(value)
     if not np.isfinite(out) or out <= 0.0:
         raise ValueError(f"{name} must be a positive finite number, got {out!r}")
+    return out
+
+
+SMALLEST_STD = math.sqrt(np.finfo(np.float64).tiny)  # about 1.5e-154: its square is still normal
+
+
+def check_std(value: Any, name: str) -> float:
+    """Return a standard deviation as a float: positive, finite, and with a usable square.
+
+    A std below about 1.5e-154 squares to a subnormal or zero float64, and ``1 / std**2``
+    overflows; such a value is refused with advice rather than turned into inf or a
+    ZeroDivisionError deep in a loss.
+    """
+    out = check_positive(value, name)
+    if out < SMALLEST_STD:
+        raise ValueError(
+            f"{name} must be at least {SMALLEST_STD:.3g}, got {out!r}: its square underflows "
+            f"float64; rescale the data (standardize x and y) so it need not be that small"
+        )
     return out
 
 

@@ -65,7 +65,7 @@ def _encode_tree(node: Any, leaves: list[np.ndarray], path: str) -> Any:
         raise TypeError(
             f"{path} must be an array of real numbers to be saved, got {describe(node)}"
         )
-    leaves.append(np.ascontiguousarray(arr))
+    leaves.append(np.array(arr, order="C"))  # ascontiguousarray would make a 0-d leaf 1-d
     return {"type": "leaf", "index": len(leaves) - 1}
 
 

@@ -23,7 +23,13 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import tree
-from tinynn._checks import check_choice, check_nonnegative, check_positive, describe, shape_of
+from tinynn._checks import (
+    check_choice,
+    check_nonnegative,
+    check_std,
+    describe,
+    shape_of,
+)
 from tinynn._primitive import unbox
 from tinynn._typing import Tree
 from tinynn.losses._flat import FlatObjective
@@ -241,7 +247,7 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
     if isbox(prior_std):
         squares = sum_squares(params, 1.0, 0.0)
         return -0.5 * squares / prior_std**2 - count * (HALF_LOG_2PI + anp.log(prior_std))
-    std = check_positive(prior_std, "prior_std")
+    std = check_std(prior_std, "prior_std")
     const = -count * (HALF_LOG_2PI + float(np.log(std)))
     return sum_squares(params, -0.5 / std**2, const)
 

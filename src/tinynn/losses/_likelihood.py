@@ -24,7 +24,7 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import tree
-from tinynn._checks import as_float_or_box, check_positive, describe, shape_of
+from tinynn._checks import SMALLEST_STD, as_float_or_box, check_std, describe, shape_of
 from tinynn._primitive import any_box, cached_vjp, register, unbox
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -59,7 +59,7 @@ def check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
 
 def check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
     """Return sigma checked: positive when concrete; a scalar, (O,) or yhat's shape."""
-    if type(sigma) is float and 0.0 < sigma < math.inf:  # the common case, checked cheaply
+    if type(sigma) is float and SMALLEST_STD <= sigma < math.inf:  # the common case, cheaply
         return sigma
     value = unbox(sigma)
     shape = np.shape(value)
@@ -75,10 +75,12 @@ def check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number, np.ndarray, list)):
         raise TypeError(f"sigma must be a positive number or array, got {describe(sigma)}")
     if np.ndim(sigma) == 0:
-        return check_positive(sigma, "sigma")
+        return check_std(sigma, "sigma")
     arr = np.asarray(sigma, dtype=np.float64)
     if not np.all(np.isfinite(arr) & (arr > 0)):
         raise ValueError(f"sigma must be positive and finite everywhere, got {arr}")
+    if np.any(arr < SMALLEST_STD):
+        check_std(float(arr.min()), "sigma")  # raises, naming the smallest value
     return arr
 
 

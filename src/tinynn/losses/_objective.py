@@ -24,7 +24,14 @@ import numpy as np
 from autograd.tracer import box_types, isbox
 
 from tinynn import model, tree
-from tinynn._checks import as_float_array, check_choice, check_positive, describe, shape_of
+from tinynn._checks import (
+    as_float_array,
+    check_choice,
+    check_positive,
+    check_std,
+    describe,
+    shape_of,
+)
 from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
 from tinynn.losses._flat import FlatObjective
@@ -651,7 +658,7 @@ def build(
             "pass sigma='learn', or write the loss as gaussian_nll(y, predict(params, x), sigma)"
         )
     if prior_std is not None:
-        prior_std = check_positive(prior_std, "prior_std")
+        prior_std = check_std(prior_std, "prior_std")
     if isinstance(sigma, str):
         check_choice(sigma, "sigma", ("learn",))
         noise = "joint" if prior_std is not None else "profile"

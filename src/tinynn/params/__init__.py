@@ -223,6 +223,12 @@ def sample_prior(template: Params, *, prior_std: float = 1.0, rng: Any = None) -
     (2, 3)
     """
     prior_std = check_positive(prior_std, "prior_std")
+    try:
+        tree.flatten(template)
+    except TypeError as err:
+        raise TypeError(
+            f"template must be a tree of numeric arrays, such as make_params' output ({err})"
+        ) from None
     return tree.normal_like(template, as_generator(rng), std=prior_std)
 
 

@@ -250,6 +250,12 @@ def global_norm(tree: Tree) -> Any:
         if type(leaf) in box_types:  # autograd's own isbox test, inlined
             return anp.sqrt(vdot(tree, tree))
         total += float(np.vdot(leaf, leaf))
+    if total == math.inf:  # the squares overflowed: scale by the largest entry first
+        arrays = [np.abs(np.asarray(leaf, dtype=np.float64)) for leaf in leaves(tree)]
+        top = max(float(a.max()) if a.size else 0.0 for a in arrays)
+        if math.isfinite(top):
+            scaled = sum(float(np.vdot(a / top, a / top)) for a in arrays)
+            return np.float64(top * math.sqrt(scaled))
     return np.float64(math.sqrt(total))
 
 
@@ -283,6 +289,8 @@ def normal_like(tree: Tree, rng: Any = None, *, std: float = 1.0) -> Tree:
     ------
     ValueError
         If ``std`` is not a positive finite number.
+    TypeError
+        If a leaf of ``tree`` is not numeric (None, a string, ...).
 
     Examples
     --------
@@ -292,6 +300,7 @@ def normal_like(tree: Tree, rng: Any = None, *, std: float = 1.0) -> Tree:
     (2, 3)
     """
     std = check_positive(std, "std")
+    flatten(tree)  # every leaf numeric, or a TypeError naming the first that is not
     gen = as_generator(rng)
     return map(lambda x: std * gen.standard_normal(shape_of(x)), tree)
 

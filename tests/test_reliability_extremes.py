@@ -1,0 +1,69 @@
+"""Extreme magnitudes and malformed templates get a clear answer, not a bare exception.
+
+Each case was reported in the reliability issue: a std whose square underflows float64, a global
+norm whose squares overflow, a prior drawn from a template that is not a tree of arrays, and a
+Python number that came back from a file with the wrong shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tinynn import io, params, tree
+from tinynn.losses import gaussian_nll, log_prior, make_objective
+
+NET = [{"w": np.ones((1, 1)), "b": np.ones(1)}]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda std: gaussian_nll(np.zeros(3), np.ones(3), sigma=std),
+        lambda std: gaussian_nll(np.zeros(3), np.ones(3), sigma=np.full(3, std)),
+        lambda std: make_objective(np.zeros((3, 1)), np.zeros(3), sigma=std)(NET),
+    ],
+    ids=["scalar sigma", "sigma per element", "make_objective"],
+)
+def test_a_sigma_whose_square_underflows_is_refused_with_advice(call) -> None:
+    with pytest.raises(ValueError, match=r"sigma must be at least 1.49e-154, got 1e-300"):
+        call(1e-300)
+    assert np.isfinite(call(1e-150))  # just above the limit the loss is an ordinary number
+
+
+def test_a_prior_std_whose_square_underflows_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"prior_std must be at least 1.49e-154, got 1e-300"):
+        log_prior(NET, prior_std=1e-300)
+    with pytest.raises(ValueError, match="prior_std must be at least"):
+        make_objective(np.zeros((3, 1)), np.zeros(3), sigma=1.0, prior_std=1e-300)
+    assert np.isfinite(log_prior(NET, prior_std=1e-150))
+
+
+def test_huge_sigma_gives_the_finite_nll() -> None:
+    value = gaussian_nll(np.zeros(3), np.ones(3), sigma=1e300)
+    assert value == pytest.approx(3 * (0.5 * math.log(2 * math.pi) + math.log(1e300)), rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1.0])
+def test_global_norm_survives_overflow_and_underflow_of_the_squares(scale: float) -> None:
+    leaves = [{"w": np.full((2, 2), 3.0 * scale), "b": np.full(2, 4.0 * scale)}]
+    expected = scale * math.sqrt(4 * 9.0 + 2 * 16.0)
+    assert float(tree.global_norm(leaves)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("template", [None, "abc", [{"w": None, "b": np.zeros(1)}]])
+def test_sample_prior_needs_a_tree_of_arrays(template) -> None:
+    with pytest.raises(TypeError, match="template must be a tree of numeric arrays"):
+        params.sample_prior(template)
+    with pytest.raises(TypeError, match="flatten needs numeric leaves"):
+        tree.normal_like(template, rng=0)
+
+
+@pytest.mark.parametrize("value", [1.5, np.float64(-2.0), np.array(3.0), 7])
+def test_a_number_saved_loads_back_as_a_0d_array(tmp_path, value) -> None:
+    back = io.load(io.save(tmp_path / "n.npz", value))
+    assert back.shape == () and float(back) == float(value)
+    nested = io.load(io.save(tmp_path / "t.npz", {"a": value, "b": [np.zeros(2)]}))
+    assert nested["a"].shape == () and nested["b"][0].shape == (2,)
