@@ -385,3 +385,35 @@ def test_installed_console_script(tmp_path: Path) -> None:
     )  # fmt: skip
     assert version.returncode == 0
     assert version.stdout.startswith("tinynn ")
+
+
+@pytest.mark.parametrize(
+    "features, message",
+    [
+        (["a,a"], "--features lists a more than once; name each once"),
+        (["a", "b,a"], "--features lists a more than once"),
+        ([","], "--features names no column"),
+        ([" , "], "--features names no column"),
+    ],
+)
+def test_features_must_name_each_column_once(
+    table: Path, tmp_path: Path, capsys, features: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    argv = ["fit", str(table), "--target", "y", "--features", *features, "--quiet",
+            "--out", str(tmp_path / "m.npz")]  # fmt: skip
+    assert main(argv) == 2
+    assert message in _error_line(capsys)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_cell_with_an_underscore_is_not_a_number(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "u.csv"
+    data.write_text("x,y\n1,2\n1_000,3\n3,4\n4,5\n5,6\n")
+    assert main(["fit", str(data), "--target", "y", "--out", str(tmp_path / "m.npz")]) == 2
+    assert "data row 2, column 'x' holds '1_000', which is not a number" in _error_line(capsys)
+
+
+def test_demo_seed_beyond_32_bits_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["demo", "--seed", str(2**40), "--out", str(tmp_path / "d")]) == 2
+    assert "--seed must be below 2**32 = 4294967296 for the demo" in _error_line(capsys)
+    assert not (tmp_path / "d").exists()

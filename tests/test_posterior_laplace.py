@@ -272,3 +272,32 @@ def test_per_leaf_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
     assert post.sigma == pytest.approx(math.exp(best.x[2]), rel=1e-6)
     exact = log_evidence(np.log([*post.prior_std, post.sigma]))
     assert post.log_evidence() == pytest.approx(exact, abs=1e-8)
+
+
+def test_ctrl_c_hands_back_the_best_round_so_far() -> None:
+    import autograd.numpy as anp
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(30, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=30)
+    calls = {"n": 0, "limit": None}
+
+    def tanh_until_interrupted(a):
+        calls["n"] += 1
+        if calls["limit"] is not None and calls["n"] >= calls["limit"]:
+            raise KeyboardInterrupt
+        return anp.tanh(a)
+
+    full = fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0)
+    assert len(full.rounds) >= 2 and full.result.reason != "interrupted"
+    first_round = len(full.rounds[0]["losses"])
+    calls.update(n=0, limit=None)  # count the activation's calls in round one alone
+    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
+        fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0, max_rounds=1)
+    per_first_round = calls["n"]
+    calls.update(n=0, limit=per_first_round + 5)
+    post = fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0)
+    assert post.result.reason == "interrupted"
+    assert post.best_round == 0 and len(post.rounds) == 1  # round one, fitted in full
+    assert len(post.rounds[0]["losses"]) == first_round
+    assert np.isfinite(post.log_evidence())

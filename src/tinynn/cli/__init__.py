@@ -197,6 +197,15 @@ def _limit_blas_threads() -> None:
         os.environ.setdefault(var, "1")
 
 
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so Python's exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stream)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tinynn`` command with ``argv`` (default: the process arguments).
 
@@ -208,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 on bad input (after one line on standard error).
+        Exit status: 0 on success, 2 on bad input (after one line on standard error), 130
+        when interrupted by Ctrl-C (nothing is saved), 141 when the reader of standard output
+        closed it early (``tinynn predict ... | head``; nothing is printed).
 
     Examples
     --------
@@ -226,6 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as err:
         print(f"tinynn: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: nothing is written after it, as a shell command does
+        print("tinynn: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader stopped early (tinynn predict ... | head): not an error
+        _silence_stdout()
+        return 141
     except OSError as err:  # an unreadable input or unwritable output
         where = f" '{err.filename}'" if err.filename else ""
         print(f"tinynn: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)

@@ -73,6 +73,8 @@ def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> f
         del est._tinynn_callback
     for warning in caught:  # one line each, without the source line Python would print
         print(f"tinynn: warning: {warning.message}", file=sys.stderr)
+    if est.stop_reason_ == "interrupted":  # Ctrl-C: the fit returned, the command stops here
+        raise KeyboardInterrupt
     return time.perf_counter() - start
 
 
@@ -115,6 +117,8 @@ def demo(args: argparse.Namespace) -> int:
             f"--n-examples {args.n_examples} with --test-fraction {args.test_fraction} leaves "
             f"no test or training examples"
         )
+    if args.seed >= 2**32:  # the notebook's data come from numpy's legacy 32-bit seeding
+        raise CliError(f"--seed must be below 2**32 = {2**32} for the demo, got {args.seed}")
     out.mkdir(parents=True, exist_ok=True)
     x, y = make_quadratic_data(args.n_examples, rng=args.seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=args.test_fraction, rng=args.seed)

@@ -57,10 +57,16 @@ def read_table(path: str) -> tuple[list[str], list[list[str]]]:
 
 
 def parse_columns(value: Sequence[str] | None) -> list[str] | None:
-    """Split ``--features a,b c`` into ``['a', 'b', 'c']``."""
+    """Split ``--features a,b c`` into ``['a', 'b', 'c']``; refuse empty and repeated names."""
     if value is None:
         return None
-    return [name.strip() for item in value for name in item.split(",") if name.strip()]
+    names = [name.strip() for item in value for name in item.split(",")]
+    if not any(names):
+        raise CliError("--features names no column; give column names, or leave it out for all")
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise CliError(f"--features lists {', '.join(repeated)} more than once; name each once")
+    return [name for name in names if name]
 
 
 def select_columns(
@@ -83,6 +89,8 @@ def select_columns(
                     f"missing values first"
                 )
             try:
+                if "_" in cell:  # Python reads 1_000 as 1000; a CSV cell like that is a typo
+                    raise ValueError(cell)
                 number = float(cell)
             except ValueError:
                 raise CliError(

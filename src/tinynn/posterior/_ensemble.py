@@ -234,6 +234,8 @@ def fit_ensemble(
             n_iters=n_iters,
             rng=gen,
         )
+        if tuned.result is not None and tuned.result.reason == "interrupted":
+            raise KeyboardInterrupt  # no member is trained yet: nothing to hand back
         prior_std, sigma = tuned.prior_std, tuned.sigma
     sigma = check_positive(sigma, "sigma")
     n_out = 2 if hetero else 1 if y_arr.ndim == 1 else y_arr.shape[1]

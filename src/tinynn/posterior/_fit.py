@@ -236,7 +236,8 @@ def fit_laplace(
     Returns
     -------
     Laplace
-        The best round's, with attributes ``rounds`` (list of dicts: ``prior_std``,
+        The best round's (the best so far when Ctrl-C interrupts a fit; its ``result`` then
+        says ``reason == "interrupted"``), with attributes ``rounds`` (list of dicts: ``prior_std``,
         ``sigma``, ``log_evidence`` and the MAP fit's ``losses`` of each round),
         ``best_round`` (its index there), ``result`` (its
         :class:`tinynn.optim.OptimizeResult`; None without hidden layer) and ``optimizer``.
@@ -274,8 +275,12 @@ def fit_laplace(
     best_result = None
     best_round = 0
     change = math.inf
+    interrupted = None
     for _ in range(max_rounds):
         net, result, method = map_fit(x_ND, y_arr, net, sd, ps, activation, n_iters)
+        if result is not None and result.reason == "interrupted" and best is not None:
+            interrupted = result  # Ctrl-C: hand back the best round so far
+            break
         post = Laplace(
             net, x_ND, y_arr, sigma=sd, prior_std=ps, structure=structure, activation=activation
         )
@@ -289,6 +294,9 @@ def fit_laplace(
             break
         gain = (evidence - rounds[-2]["log_evidence"]) / y_arr.size if best else math.inf
         best, best_result, best_round = post, result, len(rounds) - 1
+        if result is not None and result.reason == "interrupted":
+            interrupted = result  # Ctrl-C in the first round: its partial fit is all there is
+            break
         if not tune:
             break
         proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
@@ -306,9 +314,9 @@ def fit_laplace(
     chosen = post if best is None else best  # the first round always sets best
     chosen.rounds = rounds
     chosen.best_round = best_round
-    chosen.result = best_result
+    chosen.result = best_result if interrupted is None else interrupted
     chosen.optimizer = method
-    if best_result is not None and best_result.reason == "completed":
+    if best_result is not None and best_result.reason == "completed" and interrupted is None:
         warnings.warn(
             f"fit_laplace: the MAP fit stopped at n_iters={n_iters} before converging (its "
             f"objective still changed by more than a fraction {RELATIVE_TOL:g} per iteration); "

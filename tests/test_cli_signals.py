@@ -1,0 +1,68 @@
+"""The tinynn command under Ctrl-C and a closed pipe: the shell's conventions, no traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tinynn", *args]
+
+
+def write_table(path: Path, n_rows: int) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=(n_rows, 3))
+    y = np.sin(x).sum(axis=1) + 0.1 * rng.normal(size=n_rows)
+    rows = ["a,b,c,y"] + [
+        ",".join(repr(float(v)) for v in (*r, t)) for r, t in zip(x, y, strict=True)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_ctrl_c_during_fit_exits_130_and_saves_nothing(tmp_path: Path) -> None:
+    table = tmp_path / "big.csv"
+    write_table(table, 4000)
+    model = tmp_path / "m.npz"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command("fit", str(table), "--target", "y", "--hidden", "200", "--max-iter", "100000",
+                "--uncertainty", "none", "--optimizer", "adam", "--out", str(model)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(5.0)  # imports and reading take about a second; then it trains for minutes
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "iter " in err  # the progress lines show it was training when interrupted
+    assert "tinynn: interrupted; nothing was saved" in err
+    assert "Traceback" not in err
+    assert not model.exists()
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    write_table(table, 3000)
+    model = tmp_path / "m.npz"
+    fit = subprocess.run(
+        command("fit", str(table), "--target", "y", "--hidden", "3", "--max-iter", "20",
+                "--uncertainty", "none", "--out", str(model), "--quiet"),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "saved the model" in fit.stdout
+    shell = f"{' '.join(command('predict', str(model), str(table)))} | head -1; "
+    shell += 'echo "status ${PIPESTATUS[0]}" >&2'
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("a,b,c,y,y_predicted")
+    assert done.stderr.strip().splitlines()[-1] in ("status 141", "status 0")
+    assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
