@@ -1,19 +1,22 @@
 """Extreme magnitudes and malformed templates get a clear answer, not a bare exception.
 
 Each case was reported in the reliability issue: a std whose square underflows float64, a global
-norm whose squares overflow, a prior drawn from a template that is not a tree of arrays, and a
-Python number that came back from a file with the wrong shape.
+norm whose squares overflow, a prior drawn from a template that is not a tree of arrays, a
+Python number that came back from a file with the wrong shape, a schedule that returns a
+negative step, a NaN validation loss, and an activation that changes the shape.
 """
 
 from __future__ import annotations
 
 import math
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from tinynn import io, params, tree
+from tinynn import io, optim, params, tree
 from tinynn.losses import gaussian_nll, log_prior, make_objective
+from tinynn.model import predict
 
 NET = [{"w": np.ones((1, 1)), "b": np.ones(1)}]
 
@@ -67,3 +70,45 @@ def test_a_number_saved_loads_back_as_a_0d_array(tmp_path, value) -> None:
     assert back.shape == () and float(back) == float(value)
     nested = io.load(io.save(tmp_path / "t.npz", {"a": value, "b": [np.zeros(2)]}))
     assert nested["a"].shape == () and nested["b"][0].shape == (2,)
+
+
+@pytest.mark.parametrize("bad", [-0.1, math.nan, math.inf])
+@pytest.mark.parametrize(
+    "make", [optim.gradient_descent, optim.momentum, optim.adam, optim.rmsprop]
+)
+def test_a_schedule_that_returns_a_bad_step_is_refused(make, bad: float) -> None:
+    schedule = lambda count: 0.1 if count < 2 else bad  # noqa: E731
+    with pytest.raises(ValueError, match=r"the step-size schedule returned .* at update 2"):
+        optim.minimize(lambda p: np.sum(p**2), np.ones(2), optimizer=make(schedule), n_iters=6)
+
+
+def test_a_nan_validation_loss_stops_training_as_diverged() -> None:
+    def validation(p: np.ndarray) -> float:
+        return math.nan if p[0] < 0.5 else float(p[0])
+
+    with pytest.warns(optim.DivergenceWarning, match="validation_fn returned nan"):
+        result = optim.minimize(
+            lambda p: np.sum(p**2), np.ones(2), optimizer=optim.adam(0.1), n_iters=50,
+            validation_fn=validation,
+        )  # fmt: skip
+    assert result.reason == "diverged"
+    assert result.params[0] >= 0.5  # the parameters of the best finite validation loss
+    with pytest.raises(optim.DivergenceError):
+        optim.minimize(
+            lambda p: np.sum(p**2), np.ones(2), optimizer=optim.adam(0.1), n_iters=50,
+            validation_fn=validation, on_nonfinite="raise",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [
+        lambda z: anp.sum(z, axis=-1, keepdims=True),  # a reduction
+        lambda z: anp.tanh(z)[..., None] * anp.ones(2),  # a broadcast to a new axis
+    ],
+    ids=["reduction", "broadcast"],
+)
+def test_an_activation_that_changes_the_shape_is_refused(activation) -> None:
+    net = params.make_params(2, [3], rng=0)
+    with pytest.raises(ValueError, match=r"the activation must return an array of its input's"):
+        predict(net, np.zeros((4, 2)), activation=activation)

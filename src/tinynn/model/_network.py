@@ -229,7 +229,15 @@ def reference_predict(params: Any, x: Any, activation: Callable[[Any], Any]) -> 
         layer_dict = params[layer]
         b = layer_dict["b"]
         z = anp.matmul(a, layer_dict["w"]) + (b if np.ndim(unbox(b)) == 1 else b[:, None, :])
-        a = activation(z) if layer < n_layers - 1 else z
+        if layer == n_layers - 1:
+            a = z
+            break
+        a = activation(z)
+        if np.shape(unbox(a)) != np.shape(unbox(z)):  # a reduction or a broadcast: not elementwise
+            raise ValueError(
+                f"the activation must return an array of its input's shape (it acts element "
+                f"by element), got shape {np.shape(unbox(a))} for input {np.shape(unbox(z))}"
+            )
     return a[..., 0] if unbox(a).shape[-1] == 1 else a
 
 

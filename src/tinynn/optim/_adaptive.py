@@ -14,7 +14,7 @@ import numpy as np
 from tinynn import tree
 from tinynn._checks import check_positive
 from tinynn.optim._optimizers import Optimizer, check_unit_interval, leafwise
-from tinynn.optim._schedules import Schedule, as_schedule
+from tinynn.optim._schedules import Schedule, as_schedule, step_at
 
 __all__ = ["AdamState", "RMSPropState", "adam", "rmsprop"]
 
@@ -117,7 +117,7 @@ def adam(
         return AdamState(0, tree.zeros_like(params), tree.zeros_like(params))
 
     def update(grads: Any, state: AdamState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
+        step = step_at(schedule, state.n_updates)
         t = state.n_updates + 1
         mu = leafwise(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
         nu = leafwise(lambda v, g: b2 * v + (1.0 - b2) * (g * g), state.nu, grads)
@@ -182,7 +182,7 @@ def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float =
         return RMSPropState(0, tree.zeros_like(params))
 
     def update(grads: Any, state: RMSPropState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
+        step = step_at(schedule, state.n_updates)
         mean_square = leafwise(
             lambda s, g: decay * s + (1.0 - decay) * (g * g), state.mean_square, grads
         )

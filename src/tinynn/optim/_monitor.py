@@ -132,6 +132,13 @@ class Monitor:
         val = float(s.validation_fn(params))
         values["val_loss"] = val
         self.history._append_metrics(iteration, values)
+        if not math.isfinite(val):
+            self.stop_message = (
+                f"training diverged at iteration {iteration}: validation_fn returned {val!r}"
+            )
+            if self.best_val_params is None:  # else finish() says which parameters it restored
+                self.stop_message += f"; returning {returning(self.current)}"
+            return "diverged"
         if val < self.best_val:
             self.best_val, self.best_val_params, self.best_val_iter = val, params, iteration
             self.wait = 0

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive, describe
-from tinynn.optim._schedules import Schedule, as_schedule
+from tinynn.optim._schedules import Schedule, as_schedule, step_at
 
 __all__ = [
     "GradientDescentState",
@@ -156,7 +156,7 @@ def gradient_descent(step_size: float | Schedule = 1e-3) -> Optimizer:
         return GradientDescentState(0)
 
     def update(grads: Any, state: GradientDescentState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
+        step = step_at(schedule, state.n_updates)
         new_params = leafwise(lambda p, g: p - step * g, params, grads)
         return new_params, GradientDescentState(state.n_updates + 1)
 
@@ -221,7 +221,7 @@ def momentum(
         return MomentumState(0, tree.zeros_like(params))
 
     def update(grads: Any, state: MomentumState, params: Any) -> tuple[Any, Any]:
-        step = schedule(state.n_updates)
+        step = step_at(schedule, state.n_updates)
         velocity = leafwise(lambda v, g: mass * v + g, state.velocity, grads)
         if nesterov:
             new_params = leafwise(

@@ -240,6 +240,21 @@ def step_decay(init_value: float, factor: float, every: int) -> Schedule:
     )
 
 
+def step_at(schedule: Schedule, count: int) -> float:
+    """Return the schedule's step for update ``count``, refusing a negative or non-finite one.
+
+    A schedule that returned such a step would train uphill, or not at all, while the run
+    reported "completed"; one comparison per update keeps that from happening silently.
+    """
+    step = schedule(count)
+    if not 0.0 <= step < math.inf:
+        raise ValueError(
+            f"the step-size schedule returned {step!r} at update {count}; a step must be a "
+            f"finite number >= 0"
+        )
+    return step
+
+
 def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
     """Return ``step_size`` as a schedule: a positive number becomes ``constant(step_size)``."""
     if callable(step_size):
