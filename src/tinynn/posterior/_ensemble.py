@@ -191,6 +191,7 @@ def fit_ensemble(
         L-BFGS on the summed objective (``"auto"`` when scipy is installed), or Adam with a
         cosine-decayed step (whose steps are per member; ``"auto"`` without scipy).
     n_iters : int, default 300
+        Iterations of the joint fit (and, per round, of the evidence fit).
     rng : numpy.random.Generator, int or None
         Randomness of the starts and anchors (and of the evidence fit).
 

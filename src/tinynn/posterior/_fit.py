@@ -222,7 +222,7 @@ def fit_laplace(
     structure : {"full", "diagonal", "last_layer", "hessian"}, default "full"
         The posterior precision (see :class:`Laplace`).
     n_iters : int, default 300
-        L-BFGS iterations per round.
+        Iterations of the MAP fit per round, at most (see above for which optimizer).
     max_rounds : int, default 20
         Rounds of fit-then-tune at most; a :class:`tinynn.optim.ConvergenceWarning` says when
         they ran out before the hyperparameters settled.
