@@ -301,3 +301,46 @@ def test_ctrl_c_hands_back_the_best_round_so_far() -> None:
     assert post.best_round == 0 and len(post.rounds) == 1  # round one, fitted in full
     assert len(post.rounds[0]["losses"]) == first_round
     assert np.isfinite(post.log_evidence())
+
+
+def test_last_layer_precision_is_the_output_block_of_the_full_one() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(15, 2))
+    y = np.column_stack([np.sin(x[:, 0]), np.cos(x[:, 1])])  # two outputs
+    net = make_params(2, [5], 2, rng=0)
+    full = Laplace(net, x, y, sigma=0.3, prior_std=1.0)
+    last = Laplace(net, x, y, sigma=0.3, prior_std=1.0, structure="last_layer")
+    q = last.n_params
+    assert q == 5 * 2 + 2
+    np.testing.assert_allclose(last.precision, full.precision[-q:, -q:], rtol=1e-12)
+    x_new = rng.normal(size=(4, 2))
+    a = last.predict(x_new)
+    sampled = last.predict(x_new, method="samples", n_samples=40000, rng=0)
+    np.testing.assert_allclose(sampled.epistemic_std, a.epistemic_std, rtol=0.03)
+
+
+def test_a_dense_precision_too_large_is_refused_before_allocating() -> None:
+    x = np.linspace(-1, 1, 10)[:, None]
+    net = make_params(1, [300], rng=0)  # 901 parameters: a 6.5 MB matrix
+    with pytest.raises(
+        ValueError,
+        match=r"a full Laplace posterior of 901 parameters needs .*"
+        r"use structure='last_layer' or 'diagonal'",
+    ):
+        Laplace(net, x, np.sin(x[:, 0]), sigma=0.1, prior_std=1.0, max_bytes=1e6)
+    diag = Laplace(net, x, np.sin(x[:, 0]), sigma=0.1, prior_std=1.0, structure="diagonal",
+                   max_bytes=1e6)  # fmt: skip
+    assert diag.precision.shape == (901,)
+
+
+def test_auto_structure_keeps_wide_networks_to_the_last_layer() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, size=(25, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=25)
+    small = fit_laplace(x, y, (10,), prior_std=1.0, sigma=0.1, rng=0)
+    assert small.structure == "full"
+    with pytest.warns(ConvergenceWarning, match="n_iters=30"):  # 6301 parameters: L-BFGS
+        wide = fit_laplace(x, y, (2100,), prior_std=1.0, sigma=0.1, n_iters=30, rng=0)
+    assert wide.structure == "last_layer" and wide.n_params == 2101
+    pred = wide.predict(np.array([[0.0], [5.0]]))
+    assert np.all(np.isfinite(pred.std)) and pred.epistemic_std[1] > pred.epistemic_std[0]

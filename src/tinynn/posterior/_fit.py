@@ -18,7 +18,7 @@ import numpy as np
 
 from tinynn import losses, model, optim, params, tree
 from tinynn._checks import as_float_array, check_choice, check_int, check_positive
-from tinynn.posterior._laplace import Laplace, check_prior_std
+from tinynn.posterior._laplace import STRUCTURES, Laplace, check_prior_std
 
 
 def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +106,7 @@ def map_fit(
     return result.params, result, name
 
 
+AUTO_FULL_MAX = 4096  # parameters up to which structure="auto" is the full Gauss-Newton matrix
 RELATIVE_TOL = 1e-6  # the MAP fit has converged when the objective changes by less than this
 NEWTON_MAX_WORK = 5e8  # Levenberg-Marquardt when N * O * P**2 is at most this (as the Regressor)
 
@@ -177,7 +178,7 @@ def fit_laplace(
     prior_std: Any = None,
     sigma: float | None = None,
     prior_groups: str = "leaf",
-    structure: str = "full",
+    structure: str = "auto",
     n_iters: int = 300,
     max_rounds: int = 20,
     tol: float = 1e-2,
@@ -219,8 +220,10 @@ def fit_laplace(
         weights, whose scale sets how wiggly the function is, shrink apart from the output
         weights; on small real data this is what keeps the evidence from picking a prior that
         interpolates.
-    structure : {"full", "diagonal", "last_layer", "hessian"}, default "full"
-        The posterior precision (see :class:`Laplace`).
+    structure : {"auto", "full", "diagonal", "last_layer", "hessian"}, default "auto"
+        The posterior precision (see :class:`Laplace`). ``"auto"`` is ``"full"`` up to
+        4096 parameters (a 128 MiB matrix) and ``"last_layer"`` beyond, so that a wide
+        network never asks for a dense matrix of all its parameters.
     n_iters : int, default 300
         Iterations of the MAP fit per round, at most (see above for which optimizer).
     max_rounds : int, default 20
@@ -253,6 +256,7 @@ def fit_laplace(
     (0.2, 3.0)
     """
     x_ND, y_arr = check_data(x, y)
+    check_choice(structure, "structure", ("auto", *STRUCTURES))
     if len(x_ND) < 2:
         raise ValueError(
             f"fit_laplace needs at least 2 examples to set the noise, got n_samples={len(x_ND)}"
@@ -263,6 +267,8 @@ def fit_laplace(
     tol = check_positive(tol, "tol")
     net = initial_params(x_ND, y_arr, hidden_sizes, init, rng)
     n_leaves = len(tree.leaves(net))
+    if structure == "auto":
+        structure = "full" if tree.size(net) <= AUTO_FULL_MAX else "last_layer"
     if prior_std is None:
         ps: Any = 1.0 if prior_groups == "shared" or n_leaves == 1 else np.ones(n_leaves)
     else:

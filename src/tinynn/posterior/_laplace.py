@@ -49,13 +49,48 @@ def curvature(params: Any, x: Any, y: Any, activation: Any, structure: str) -> t
             return 0.5 * anp.sum(r * r)
 
         return np.asarray(autograd.hessian(half_sse)(theta)), sse
-    jac = np.asarray(model.jacobian(params, x, activation=activation))
-    jac = jac.reshape(-1, jac.shape[-1])
-    if structure == "last_layer":
-        jac = jac[:, -last_layer_size(params) :]
+    jac = covered_jacobian(params, x, activation, structure)
     if structure == "diagonal":
         return np.einsum("mp,mp->p", jac, jac), sse
     return jac.T @ jac, sse
+
+
+def covered_jacobian(params: Any, x: Any, activation: Any, structure: str) -> np.ndarray:
+    """Return the Jacobian of the outputs in the parameters the posterior covers, (N O, Q).
+
+    For ``"last_layer"`` it is built from the last hidden layer's features alone, ``[h(x), 1]``
+    times the identity of the outputs, so a wide network never needs its full (N O, P) Jacobian.
+    """
+    if structure != "last_layer":
+        jac = np.asarray(model.jacobian(params, x, activation=activation))
+        return jac.reshape(-1, jac.shape[-1])
+    n_out = int(np.shape(params[-1]["b"])[-1])
+    x_arr = np.asarray(x, dtype=float)
+    x_ND = x_arr.reshape(1, -1) if x_arr.ndim == 1 and len(params[0]["w"]) > 1 else x_arr
+    x_ND = x_ND.reshape(len(x_ND), -1)
+    if len(params) > 1:
+        hidden = np.asarray(model.predict(params[:-1], x_ND, activation=activation))
+        feats = np.asarray(model.get_activation(activation)(hidden.reshape(len(x_ND), -1)))
+    else:
+        feats = x_ND
+    ones = np.ones((len(x_ND), 1))
+    eye = np.eye(n_out)
+    w_part = np.einsum("nh,op->nohp", feats, eye).reshape(len(x_ND), n_out, -1)
+    b_part = np.broadcast_to(eye, (len(x_ND), n_out, n_out)) * ones[:, :, None]
+    return np.concatenate([w_part, b_part], axis=2).reshape(len(x_ND) * n_out, -1)
+
+
+def check_size(n_params: int, structure: str, max_bytes: float) -> None:
+    """Refuse, before allocating, a dense precision larger than ``max_bytes``."""
+    if structure == "diagonal":
+        return
+    need = 8.0 * n_params**2
+    if need > max_bytes:
+        raise ValueError(
+            f"a {structure} Laplace posterior of {n_params} parameters needs a "
+            f"{n_params} x {n_params} matrix ({need / 2**30:.1f} GiB, over max_bytes="
+            f"{max_bytes:.3g}); use structure='last_layer' or 'diagonal', or a smaller network"
+        )
 
 
 def last_layer_size(params: Any) -> int:
@@ -164,6 +199,8 @@ class Laplace(Posterior):
         their MAP values); or the exact Hessian (tiny networks; it must be positive definite).
     activation : str, default "tanh"
         Hidden-layer activation.
+    max_bytes : float, default 2**30
+        Refuse, before allocating, a dense precision matrix larger than this.
 
     Attributes
     ----------
@@ -205,8 +242,11 @@ class Laplace(Posterior):
         prior_std: Any,
         structure: str = "full",
         activation: str = "tanh",
+        max_bytes: float = 2**30,
     ) -> None:
         structure = check_choice(structure, "structure", STRUCTURES)
+        n_covered = last_layer_size(params) if structure == "last_layer" else tree.size(params)
+        check_size(n_covered, structure, check_positive(max_bytes, "max_bytes"))
         if model.stack_size(params) is not None:
             raise ValueError("params must be one network for Laplace, got stacked parameters")
         matrix, sse = curvature(params, x, y, activation, structure)
@@ -438,8 +478,8 @@ class Laplace(Posterior):
             epistemic = f_K.std(axis=0)
         else:
             mean = np.asarray(model.predict(self.params, x, activation=self.activation))
-            jac = np.asarray(model.jacobian(self.params, x, activation=self.activation))
-            jac = jac.reshape(-1, jac.shape[-1])[:, -self.n_params :]
+            jac = covered_jacobian(self.params, x, self.activation, self.structure)
+            jac = jac[:, -self.n_params :]
             if self.structure == "diagonal":
                 var = np.einsum("mp,mp,p->m", jac, jac, self._root**2)
             else:
