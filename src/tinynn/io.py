@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -46,10 +47,15 @@ PathLike = str | os.PathLike
 # tree structure <-> JSON
 
 
-def _encode_tree(node: Any, leaves: list[np.ndarray], path: str) -> Any:
+def _encode_tree(node: Any, leaves: list[np.ndarray], path: str, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"{path} is nested deeper than {MAX_DEPTH} levels; tinynn.io saves "
+            f"trees of at most {MAX_DEPTH} levels"
+        )
     if isinstance(node, (list, tuple)):
         kind = "list" if isinstance(node, list) else "tuple"
-        items = [_encode_tree(v, leaves, f"{path}[{i}]") for i, v in enumerate(node)]
+        items = [_encode_tree(v, leaves, f"{path}[{i}]", depth + 1) for i, v in enumerate(node)]
         return {"type": kind, "items": items}
     if isinstance(node, dict):
         for key in node:
@@ -58,7 +64,7 @@ def _encode_tree(node: Any, leaves: list[np.ndarray], path: str) -> Any:
                     f"{path} has the key {key!r} (type {type(key).__name__}); tinynn.io can only "
                     f"save dicts with str keys"
                 )
-        items = [_encode_tree(v, leaves, f"{path}[{k!r}]") for k, v in node.items()]
+        items = [_encode_tree(v, leaves, f"{path}[{k!r}]", depth + 1) for k, v in node.items()]
         return {"type": "dict", "keys": list(node), "items": items}
     arr = np.asarray(node)
     if arr.dtype.kind not in "biuf":
@@ -69,17 +75,39 @@ def _encode_tree(node: Any, leaves: list[np.ndarray], path: str) -> Any:
     return {"type": "leaf", "index": len(leaves) - 1}
 
 
-def _decode_tree(spec: Any, arrays: dict[str, np.ndarray]) -> Any:
+MAX_DEPTH = 64  # nesting of a saved tree; a network is 2 deep, a crafted file may be 100000
+
+
+def _decode_tree(spec: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
+    """Rebuild a tree from its metadata, checking every node before using it."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"the tree is nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise ValueError(f"a tree node must be a dict with a 'type', got {describe(spec)}")
     kind = spec["type"]
     if kind == "leaf":
-        return arrays[_leaf_name(int(spec["index"]))].copy()
-    items = [_decode_tree(s, arrays) for s in spec["items"]]
+        index = spec.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise ValueError(f"a leaf index must be an int >= 0, got {index!r}")
+        name = _leaf_name(index)
+        if name not in arrays:
+            raise ValueError(f"leaf {index} has no array in the file")
+        return arrays[name].copy()
+    children = spec.get("items")
+    if not isinstance(children, list):
+        raise ValueError(f"a {kind} node must list its items, got {describe(children)}")
+    items = [_decode_tree(child, arrays, depth + 1) for child in children]
     if kind == "list":
         return items
     if kind == "tuple":
         return tuple(items)
     if kind == "dict":
-        return dict(zip(spec["keys"], items, strict=True))
+        keys = spec.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"a dict node's keys must be strings, got {describe(keys)}")
+        if len(keys) != len(items) or len(set(keys)) != len(keys):
+            raise ValueError("a dict node must have one distinct key per item")
+        return dict(zip(keys, items, strict=True))
     raise ValueError(f"unknown node type {kind!r}")
 
 
@@ -237,6 +265,39 @@ def save(
     return path
 
 
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse an archive whose arrays declare more data than they hold, before allocating.
+
+    Each ``.npy`` member states its dtype and shape in a header; a crafted header can declare
+    terabytes in a file of a few bytes, and numpy would try to allocate them. The data a member
+    really holds is its uncompressed size in the zip directory, so a larger declaration is a lie.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(member)
+                    declared = math.prod(shape) * dtype.itemsize
+                    if not dtype.hasobject and declared > info.file_size:
+                        raise ValueError(
+                            f"{path}: array {info.filename!r} declares shape {shape} "
+                            f"({declared} bytes) but holds {info.file_size} bytes; the file is "
+                            f"corrupted or crafted"
+                        )
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as err:
+        if isinstance(err, ValueError) and "declares shape" in str(err):
+            raise
+        raise ValueError(
+            f"{path} cannot be read as a .npz archive: it is truncated or corrupted ({err})"
+        ) from None
+
+
 def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a model file; return its metadata and its arrays."""
     path = Path(path)
@@ -248,6 +309,7 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise ValueError(
             f"{path} is not a tinynn model file: it is not a .npz (zip) archive at all"
         )
+    _check_declared_sizes(path)
     arrays: dict[str, np.ndarray] = {}
     try:
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from tinynn import model, tree
 from tinynn._checks import describe
+from tinynn.params import check_params
 from tinynn.posterior import from_state
 
 POSTERIOR_PREFIX = "posterior_"  # names of a posterior's arrays inside a Regressor's file
@@ -74,11 +76,41 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
     return est.params_, info, arrays
 
 
+def _check_consistent(params: Any, meta: dict[str, Any]) -> None:
+    """Check a saved Regressor's arrays against its metadata before trusting either."""
+    check_params(params if model.stack_size(params) is None else tree.index(params, 0), "params")
+    shapes = model.layer_shapes(
+        params if model.stack_size(params) is None else tree.index(params, 0)
+    )
+    n_in, n_out = shapes[0][0], shapes[-1][1]
+    std = meta["standardization"]
+    lengths = {
+        "n_features_in": int(meta["n_features_in"]),
+        "x_mean": len(std["x_mean"]),
+        "x_scale": len(std["x_scale"]),
+    }
+    outputs = {
+        "y_mean": len(std["y_mean"]),
+        "y_scale": len(std["y_scale"]),
+        "sigma": len(meta["sigma"]),
+    }
+    if "posterior" in meta and meta["posterior"].get("heteroscedastic") is True:
+        n_out = 1  # the second output is the log noise std
+    wrong = [f"{k}={v}" for k, v in lengths.items() if v != n_in]
+    wrong += [f"{k}={v}" for k, v in outputs.items() if v != n_out]
+    if wrong or int(meta["y_ndim"]) not in (1, 2):
+        raise ValueError(
+            f"the network maps {n_in} inputs to {n_out} outputs, but the metadata says "
+            f"{', '.join(wrong) or 'y_ndim=' + str(meta['y_ndim'])}"
+        )
+
+
 def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Set the fitted attributes of a fresh Regressor ``est`` from saved metadata and arrays."""
     if isinstance(est.hidden_sizes, list):
         est.hidden_sizes = tuple(est.hidden_sizes)
     std = meta["standardization"]
+    _check_consistent(params, meta)
     est.x_mean_ = np.asarray(std["x_mean"], dtype=float)
     est.x_scale_ = np.asarray(std["x_scale"], dtype=float)
     est.y_mean_ = np.asarray(std["y_mean"], dtype=float)
