@@ -25,6 +25,24 @@ from tinynn.losses import make_objective
 from tinynn.params import make_params
 
 
+def summarize(
+    samples: dict[str, list[float]], pair: tuple[str, str], label: str, bound: float, what: str
+) -> tuple[_harness.Check, str]:
+    """Return the paired ratio ``pair[0] / pair[1]`` as a check, and a table of median times."""
+    ratio = _harness.paired_ratio(samples, *pair)
+    check = _harness.Check(
+        label,
+        None if ratio is None else ratio[0],
+        bound,
+        note="" if ratio is None else f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+    )
+    rows = [
+        [name, _harness.format_seconds(float(np.median(values)))]
+        for name, values in samples.items()
+    ]
+    return check, _harness.markdown_table([what, "median time"], rows)
+
+
 def per_member_case(repeats: int) -> tuple[_harness.Check, str]:
     """Return the per-member check at K = 16 and a table of its timings."""
     rng = np.random.default_rng(0)
@@ -46,18 +64,10 @@ def per_member_case(repeats: int) -> tuple[_harness.Check, str]:
     samples = _harness.interleaved_samples(
         {"16 single calls": one_at_a_time, "one stacked call": all_at_once}, repeats=repeats
     )
-    ratio = _harness.paired_ratio(samples, "one stacked call", "16 single calls")
-    check = _harness.Check(
-        "stacked value_and_grad per member / single call, K=16, 1-20-1, N=60",
-        None if ratio is None else ratio[0],
-        0.2,
-        note="" if ratio is None else f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+    label = "stacked value_and_grad per member / single call, K=16, 1-20-1, N=60"
+    return summarize(
+        samples, ("one stacked call", "16 single calls"), label, 0.2, "K = 16 networks"
     )
-    rows = [
-        [name, _harness.format_seconds(float(np.median(values)))]
-        for name, values in samples.items()
-    ]
-    return check, _harness.markdown_table(["K = 16 networks", "median time"], rows)
 
 
 def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
@@ -88,18 +98,9 @@ def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
         repeats=repeats,
         min_sample_seconds=0.05,
     )
-    ratio = _harness.paired_ratio(samples, "five members together", "one member")
-    check = _harness.Check(
-        f"K=5 ensemble of 13-50-1, N=455, Adam {n_iters} iterations / one member",
-        None if ratio is None else ratio[0],
-        2.5,
-        note="" if ratio is None else f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
-    )
-    rows = [
-        [name, _harness.format_seconds(float(np.median(values)))]
-        for name, values in samples.items()
-    ]
-    return check, _harness.markdown_table([f"{n_iters} Adam iterations", "median time"], rows)
+    label = f"K=5 ensemble of 13-50-1, N=455, Adam {n_iters} iterations / one member"
+    pair = ("five members together", "one member")
+    return summarize(samples, pair, label, 2.5, f"{n_iters} Adam iterations")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,3 +197,32 @@ def test_defaults_and_lbfgs_bookkeeping_report_two_paired_ratios():
     assert "tinynn.Regressor() / MLPRegressor(), defaults, N=50, whole fit" in text
     assert [check.bound for check in result.checks] == [1.0, 1.1]
     assert all(check.value is not None and check.value > 0 for check in result.checks)
+
+
+def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> None:
+    import bench_posterior
+    import uci
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert bench_posterior.main(["--repeats", "2", "--iters", "3"]) == 0
+    text = out.getvalue()
+    assert "stacked value_and_grad per member / single call, K=16" in text
+    assert "K=5 ensemble of 13-50-1" in text and "| machine |" in text
+    # uci.py on a folder in the papers' layout, written here: 30 rows, one split
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    data = np.column_stack([rng.normal(size=(30, 2)), rng.normal(size=30)])
+    np.savetxt(folder / "data.txt", data)
+    for name, values in {"index_features.txt": [0, 1], "index_target.txt": [2],
+                         "index_train_0.txt": range(24), "index_test_0.txt": range(24, 30),
+                         "n_hidden.txt": [4], "n_splits.txt": [1]}.items():  # fmt: skip
+        np.savetxt(folder / name, np.asarray(list(values)), fmt="%d")
+    table = tmp_path / "table.md"
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = uci.main(["--data-dir", str(tmp_path), "--datasets", "toy", "--methods",
+                         "map,regressor", "--write", str(table)])  # fmt: skip
+    assert code == 0
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| toy |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["map", "regressor"]
