@@ -112,3 +112,19 @@ def test_an_activation_that_changes_the_shape_is_refused(activation) -> None:
     net = params.make_params(2, [3], rng=0)
     with pytest.raises(ValueError, match=r"the activation must return an array of its input's"):
         predict(net, np.zeros((4, 2)), activation=activation)
+
+
+@pytest.mark.parametrize("name", ["gradient_descent", "momentum", "nesterov"])
+@pytest.mark.parametrize("solve", [True, False])
+def test_regressor_with_plain_first_order_steps_learns(name: str, solve: bool) -> None:
+    """Their step is divided by N: undivided they diverged, or stalled at the mean of y."""
+    from tinynn import Regressor
+    from tinynn.data import make_quadratic_data
+
+    x, y = make_quadratic_data(300, rng=0)
+    model = Regressor(
+        (30,), optimizer=name, uncertainty=None, solve_output_layer=solve, random_state=0
+    ).fit(x, y)
+    assert model.stop_reason_ == "completed" and model.n_iter_ == 500
+    assert model.score(x, y) > 0.4  # the mean of y scores 0
+    assert "step_size / N" in model.optimizer_reason_

@@ -92,7 +92,9 @@ class Regressor:
         (used as given) works too.
     step_size : float, default 0.03
         Initial step of the first-order optimizers named by a string; it decays along a cosine
-        to 1% of itself over ``max_iter`` iterations. Ignored by L-BFGS.
+        to 1% of itself over ``max_iter`` iterations. Ignored by L-BFGS. For
+        ``"gradient_descent"``, ``"momentum"`` and ``"nesterov"``, whose steps scale with the
+        gradient, it is divided by N, since the training loss sums N terms.
     max_iter : int, default 500
         Maximum number of iterations (optimizer steps).
     tol : float or None, default 1e-4
