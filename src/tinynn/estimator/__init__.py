@@ -481,15 +481,13 @@ class Regressor:
         sigma_y = noise * self.y_scale_
         self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
         result = post.result
-        if settings["uncertainty"] == "laplace":
-            self.optimizer_ = post.optimizer
-            self.optimizer_reason_ = (
-                "uncertainty='laplace': Levenberg-Marquardt when N * O * P**2 <= 5e8, else "
-                "L-BFGS (Adam without scipy), between rounds of evidence tuning"
-            )
-        else:
-            self.optimizer_ = post.optimizer
-            self.optimizer_reason_ = "uncertainty='ensemble': the members train together"
+        self.optimizer_ = post.optimizer
+        self.optimizer_reason_ = (
+            "uncertainty='laplace': Levenberg-Marquardt when N * O * P**2 <= 5e8, else L-BFGS "
+            "(Adam without scipy), between rounds of evidence tuning"
+            if settings["uncertainty"] == "laplace"
+            else "uncertainty='ensemble': the members train together"
+        )
         if isinstance(post, Laplace):  # every round's MAP fit up to the chosen one
             used = post.rounds[: post.best_round + 1]
             curve = [loss for entry in used for loss in entry["losses"]]

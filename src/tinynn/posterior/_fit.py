@@ -67,9 +67,9 @@ def with_prior(value_and_grad: Any, precisions: list[float], centre: Any = None)
         offset = net if centre is None else tree.sub(net, centre)
         leaves = tree.leaves(offset)
         prior = sum(0.5 * a * float(np.vdot(v, v)) for a, v in zip(precisions, leaves, strict=True))
-        shifted = iter(a * np.asarray(v) for a, v in zip(precisions, leaves, strict=True))
-        prior_grads = tree.map(lambda _leaf: next(shifted), offset)
-        return float(np.sum(values)) + prior, tree.add(grads, prior_grads)
+        scales = iter(precisions)  # tree.map visits leaves in tree.leaves' order
+        total_grads = tree.map(lambda g, v: g + next(scales) * v, grads, offset)
+        return float(np.sum(values)) + prior, total_grads
 
     return total
 

@@ -395,13 +395,8 @@ class Laplace(Posterior):
     @property
     def effective_parameters(self) -> float:
         """MacKay's gamma: how many parameter directions the data determine."""
-        return float(
-            self.n_params
-            - np.sum(
-                self._alpha
-                * _covariance_diagonal(self._matrix, self.structure, self.sigma**2, self._alpha)
-            )
-        )
+        variances = self._root**2 if self.structure == "diagonal" else np.sum(self._root**2, 1)
+        return float(self.n_params - np.sum(self._alpha * variances))
 
     @property
     def covariance(self) -> np.ndarray:
