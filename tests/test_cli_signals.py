@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinynn import io
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")
 
 
@@ -29,7 +31,7 @@ def write_table(path: Path, n_rows: int) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def test_ctrl_c_during_fit_exits_130_and_saves_nothing(tmp_path: Path) -> None:
+def test_ctrl_c_during_fit_saves_the_partial_fit_and_exits_130(tmp_path: Path) -> None:
     table = tmp_path / "big.csv"
     write_table(table, 4000)
     model = tmp_path / "m.npz"
@@ -45,9 +47,10 @@ def test_ctrl_c_during_fit_exits_130_and_saves_nothing(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "iter " in err  # the progress lines show it was training when interrupted
-    assert "tinynn: interrupted; nothing was saved" in err
+    assert "tinynn: interrupted after " in err
+    assert f"saved the model fitted so far to {model}" in err
     assert "Traceback" not in err
-    assert not model.exists()
+    assert io.read_metadata(model)["fit"]["stop_reason"] == "interrupted"
 
 
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
@@ -66,3 +69,42 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert done.stdout.startswith("a,b,c,y,y_predicted")
     assert done.stderr.strip().splitlines()[-1] in ("status 141", "status 0")
     assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigterm_during_fit_exits_143_and_leaves_no_file(tmp_path: Path) -> None:
+    table = tmp_path / "big.csv"
+    write_table(table, 4000)
+    model = tmp_path / "m.npz"
+    proc = subprocess.Popen(
+        command("fit", str(table), "--target", "y", "--hidden", "200", "--max-iter", "100000",
+                "--uncertainty", "none", "--optimizer", "adam", "--out", str(model)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(5.0)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (out, err)
+    assert "tinynn: terminated; nothing was saved" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+
+
+def test_sigterm_during_a_save_removes_the_temporary_file(tmp_path: Path) -> None:
+    """SIGTERM arrives while io.save writes (simulated by a slow write): no file is left."""
+    script = f"""
+import os, signal, numpy as np
+from tinynn import io
+real = np.lib.format.write_array
+def slow(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)  # delivered at the next bytecode
+    return real(*args, **kwargs)
+np.lib.format.write_array = slow
+try:
+    io.save({str(tmp_path / "m.npz")!r}, [{{"w": np.ones((1, 1)), "b": np.ones(1)}}])
+except io.Terminated:
+    print("terminated")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "terminated", done.stderr
+    assert list(tmp_path.iterdir()) == []

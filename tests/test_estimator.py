@@ -13,6 +13,10 @@ from tinynn import io
 from tinynn.data import make_quadratic_data
 from tinynn.estimator import NotFittedError, Regressor
 
+# These tests fit with a few iterations on purpose; the Regressor warns that such fits
+# stopped before converging (tested in test_regressor_uncertainty.py).
+pytestmark = pytest.mark.filterwarnings("ignore::tinynn.optim.ConvergenceWarning")
+
 
 @pytest.fixture(scope="module")
 def quad() -> tuple[np.ndarray, np.ndarray]:

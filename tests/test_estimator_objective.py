@@ -13,6 +13,10 @@ from tinynn import Regressor
 from tinynn.data import make_quadratic_data
 from tinynn.losses import make_objective
 
+# These tests fit with a few iterations on purpose; the Regressor warns that such fits
+# stopped before converging (tested in test_regressor_uncertainty.py).
+pytestmark = pytest.mark.filterwarnings("ignore::tinynn.optim.ConvergenceWarning")
+
 GOLDEN_0_1 = {
     "learned sigma": (
         {"optimizer": "lbfgs"},

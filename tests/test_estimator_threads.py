@@ -12,6 +12,10 @@ from tinynn.data import make_quadratic_data
 from tinynn.estimator import Regressor
 from tinynn.estimator import _training as eu
 
+# These tests fit with a few iterations on purpose; the Regressor warns that such fits
+# stopped before converging (tested in test_regressor_uncertainty.py).
+pytestmark = pytest.mark.filterwarnings("ignore::tinynn.optim.ConvergenceWarning")
+
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
 

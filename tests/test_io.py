@@ -79,14 +79,36 @@ def test_failure_while_writing_keeps_old_file(
     io.save(target, _net())
     before = target.read_bytes()
 
-    def broken_savez(*args: object, **kwargs: object) -> None:
+    def broken_write(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(np.lib.format, "write_array", broken_write)
     with pytest.raises(OSError, match="disk full"):
         io.save(target, {"w": np.zeros(2)})
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
+
+
+def test_errors_name_the_path_given_not_the_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "m.npz"
+    target.mkdir()  # a folder where the file should go: the final rename fails
+    with pytest.raises(IsADirectoryError) as info:
+        io.save(target, _net())
+    assert info.value.filename == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_atomic_write_refuses_a_missing_folder_and_other_modes(tmp_path: Path) -> None:
+    with (
+        pytest.raises(FileNotFoundError, match="does not exist"),
+        io.atomic_write(tmp_path / "no" / "f.txt"),
+    ):
+        pass
+    with (
+        pytest.raises(ValueError, match="mode must be 'wb' or 'w', got 'a'"),
+        io.atomic_write(tmp_path / "f.txt", "a"),
+    ):
+        pass
 
 
 def test_pickle_bearing_npz_is_refused(tmp_path: Path) -> None:

@@ -18,6 +18,10 @@ import pytest
 from tinynn import Regressor, io
 from tinynn.data import make_quadratic_data
 
+# These tests fit with a few iterations on purpose; the Regressor warns that such fits
+# stopped before converging (tested in test_regressor_uncertainty.py).
+pytestmark = pytest.mark.filterwarnings("ignore::tinynn.optim.ConvergenceWarning")
+
 
 def write_npz(path: Path, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(path, "w") as archive:
@@ -77,3 +81,20 @@ def test_a_regressor_whose_arrays_contradict_its_metadata_is_refused(tmp_path) -
     bad = io.save(tmp_path / "bad.npz", model)
     with pytest.raises(ValueError, match=r"inconsistent regressor metadata .* n_features_in=3"):
         io.load(bad)
+
+
+def test_a_tree_whose_declared_layer_sizes_lie_is_refused_by_load_and_info(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    from tinynn.cli import main
+
+    net = [{"w": np.ones((2, 3)), "b": np.zeros(3)}, {"w": np.ones((3, 1)), "b": np.zeros(1)}]
+    with monkeypatch.context() as patch:  # save with metadata that contradicts the arrays
+        patch.setattr(io, "_network_layer_sizes", lambda tree: [5, 7, 1])
+        path = io.save(tmp_path / "lying.npz", net)
+    for read in (io.load, io.load_params, io.read_metadata):
+        with pytest.raises(ValueError, match=r"declares layer sizes \[5, 7, 1\] but its arrays "
+                           r"have \[2, 3, 1\]"):  # fmt: skip
+            read(path)
+    assert main(["info", str(path)]) == 2
+    assert "declares layer sizes [5, 7, 1]" in capsys.readouterr().err

@@ -17,6 +17,10 @@ from tinynn.optim import (
 )
 from tinynn.params import make_params
 
+# These tests fit with a few iterations on purpose; the Regressor warns that such fits
+# stopped before converging (tested in test_regressor_uncertainty.py).
+pytestmark = pytest.mark.filterwarnings("ignore::tinynn.optim.ConvergenceWarning")
+
 
 def rosenbrock_residuals(p):
     return anp.array([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])

@@ -98,7 +98,9 @@ def test_reparameterized_samples_on_the_sample_axis_get_gradients():
     eps_K = tree.stack([tree.normal_like(mean, rng=k) for k in range(8)])
 
     def expected_loss(mean, log_std):
-        sample_K = tree.map(lambda m, s, e: m + anp.exp(s) * e, mean, log_std, eps_K)
+        # eps_K carries the sample axis K: the broadcast is meant, so it is asked for
+        reparameterized = lambda m, s, e: m + anp.exp(s) * e  # noqa: E731
+        sample_K = tree.map(reparameterized, mean, log_std, eps_K, same_shapes=False)
         return anp.mean(loss(sample_K))
 
     log_std = tree.full_like(mean, -2.0)
@@ -116,3 +118,10 @@ def test_one_parameter_set_methods_refuse_a_stack():
         joint({"net": stacked, "log_sigma": np.zeros(1)})
     with pytest.raises(ValueError, match=r"params\[1\]\['w'\] must have shape \(K, n_in, n_out\)"):
         predict([stacked[0], members()[0][1]], X)
+
+
+def test_tree_map_refuses_a_broadcast_unless_asked() -> None:
+    a, b = [{"w": np.ones(3)}], [{"w": np.ones((3, 1))}]
+    with pytest.raises(ValueError, match=r"leaf shapes differ at tree\[0\]\['w'\]"):
+        tree.map(lambda u, v: u + v, a, b)
+    assert tree.map(lambda u, v: u + v, a, b, same_shapes=False)[0]["w"].shape == (3, 3)

@@ -130,9 +130,32 @@ def as_float_or_box(value: Any, name: str) -> Any:
     if isbox(value) or (type(value) is np.ndarray and value.dtype == np.float64):
         return value
     try:
+        complex_values = np.iscomplexobj(value)
+    except (TypeError, ValueError):  # ragged: as_float_array below says so
+        complex_values = False
+    if complex_values:
+        raise TypeError(
+            f"{name} must hold real numbers, got complex values; pass {name}.real if the "
+            "imaginary part is meant to be dropped"
+        )
+    try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return as_float_array(value, name, allow_nonfinite=True)
+
+
+def check_finite(value: Any, name: str, hint: str = "drop or impute missing values first") -> None:
+    """Raise a ValueError naming the first NaN or infinity of a concrete array.
+
+    Traced values (autograd boxes) pass unchecked: inside a trace a NaN is how a diverging
+    optimizer learns that it diverged, so it must reach the optimizer.
+    """
+    if isbox(value):
+        return
+    arr = np.asarray(value)
+    if not np.isfinite(arr).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} must be finite, got {arr[bad]} at index {bad}; {hint}")
 
 
 def check_positive(value: Any, name: str) -> float:
@@ -190,3 +213,19 @@ def check_nonnegative(value: Any, name: str) -> float:
     if not np.isfinite(out) or out < 0.0:
         raise ValueError(f"{name} must be a non-negative finite number, got {out!r}")
     return out
+
+
+def column_mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and standard deviation of each column of finite ``a``, overflow-safe.
+
+    Each column is divided by its largest magnitude first, so values from 1e-300 to 1e300 give
+    their true mean and std instead of an overflowed or underflowed square. A column whose std
+    is zero or below rounding error relative to its mean is constant: its scale is 1.
+    """
+    peak = np.max(np.abs(a), axis=0)
+    safe = np.where(peak > 0, peak, 1.0)
+    unit = a / safe
+    mean = unit.mean(axis=0)
+    std = unit.std(axis=0)
+    constant = ~(std > 64 * np.finfo(np.float64).eps * np.abs(mean))
+    return mean * safe, np.where(constant, 1.0, std * safe)

@@ -322,7 +322,8 @@ def run_many_iters_of_gradient_descent(f, g, init_x_D=None, n_iters=100, step_si
     Examples
     --------
     >>> import autograd
-    >>> f = lambda x_D: np.sum(np.square(x_D))
+    >>> import autograd.numpy as anp
+    >>> f = lambda x_D: anp.sum(anp.square(x_D))
     >>> x_D, history = run_many_iters_of_gradient_descent(
     ...     f, autograd.grad(f), np.array([-3.0, 4.0]), n_iters=3, step_size=0.25)
     >>> x_D
@@ -402,7 +403,8 @@ def run_many_iters_of_gradient_descent_with_list_of_dict(
     Examples
     --------
     >>> import autograd
-    >>> f = lambda params: np.sum(np.square(params[0]['w']))
+    >>> import autograd.numpy as anp
+    >>> f = lambda params: anp.sum(anp.square(params[0]['w']))
     >>> init = [{'w': np.array([1.0, -2.0])}]
     >>> params, history = run_many_iters_of_gradient_descent_with_list_of_dict(
     ...     f, autograd.grad(f), init, n_iters=2, step_size=0.25)  # doctest: +ELLIPSIS

@@ -17,6 +17,7 @@ from tinynn._checks import (
     as_generator,
     check_int,
     check_nonnegative,
+    column_mean_scale,
     describe,
 )
 
@@ -242,11 +243,8 @@ class Standardizer:
         arr = as_float_array(x, "x", ndims=(1, 2))
         if arr.shape[0] == 0:
             raise ValueError("x must hold at least one example to fit a Standardizer, got 0")
-        mean = arr.mean(axis=0)
-        std = arr.std(axis=0)
-        constant = std <= 64 * np.finfo(np.float64).eps * np.abs(mean)
-        self.mean_ = np.asarray(mean)
-        self.scale_ = np.where(constant, 1.0, std)
+        mean, scale = column_mean_scale(arr)
+        self.mean_, self.scale_ = np.asarray(mean), np.asarray(scale)
         return self
 
     def _fitted(self, x: Any, name: str) -> tuple[Any, np.ndarray, np.ndarray]:

@@ -161,7 +161,12 @@ def check_grad(
     if not np.all(np.isfinite(theta_P)):
         raise ValueError("params must be finite to check gradients, got NaN or infinity")
     point = unflatten(theta_P)  # float64 copy of params: integer leaves cannot be traced
-    _scalar(fn(point))
+    value = _scalar(fn(point))
+    if not np.isfinite(value):
+        raise ValueError(
+            f"fn returned {value} at params, so its gradient cannot be checked there; check "
+            "fn at a point where it is finite"
+        )
     grad_P = tree.flatten(autograd.grad(fn)(point))[0]
     entries = np.arange(theta_P.size)
     if max_entries is not None:

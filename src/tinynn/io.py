@@ -18,20 +18,34 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
+import signal
 import tempfile
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from tinynn._checks import describe
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "load_params", "read_metadata", "save"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Terminated",
+    "atomic_write",
+    "load",
+    "load_params",
+    "read_metadata",
+    "save",
+]
 
 #: The ``format`` field every tinynn model file carries in its JSON metadata.
 FORMAT_NAME = "tinynn-model"
@@ -157,19 +171,124 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def _atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+class Terminated(BaseException):
+    """Raised by SIGTERM while :func:`atomic_write` writes, so that its cleanup runs.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: ``except Exception`` does not swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration, where nobody else handles it.
+
+    Only in the main thread (the only one that receives signals) and only while SIGTERM has
+    its default action: a program that installed its own handler keeps it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, _file_mode(path))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success rename it to ``path``, else delete it.
+
+    Readers of ``path`` see the old file or the complete new one, never half a file: the data
+    goes to a hidden temporary file in the same folder, is flushed to disk, gets the old file's
+    permissions (or the umask's) and replaces ``path`` in one ``os.replace``. Any exception in
+    the ``with`` block, Ctrl-C and SIGTERM (where the program has no handler of its own)
+    delete the temporary file. Errors name ``path``, not the temporary file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    mode : {"wb", "w"}, default "wb"
+        Binary, or text (UTF-8, newlines as written).
+
+    Yields
+    ------
+    file object
+        Write to it inside the ``with`` block.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    OSError
+        If the file cannot be written or replaced (``filename`` is ``path``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from tinynn.io import atomic_write
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_write(path, "w") as handle:
+    ...     _ = handle.write("all or nothing")
+    >>> from pathlib import Path
+    >>> Path(path).read_text()
+    'all or nothing'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, f"folder {str(target.parent)!r} does not exist", str(target)
+        )
+    with _sigterm_raises():
+        try:
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+        except OSError as err:
+            raise type(err)(err.errno, err.strerror, str(target)) from None
+        try:
+            handle: IO[Any]
+            if mode == "w":
+                handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
+            else:
+                handle = os.fdopen(fd, "wb")
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, _file_mode(target))
+            os.replace(tmp_name, target)
+        except OSError as err:
+            Path(tmp_name).unlink(missing_ok=True)
+            if err.filename is not None and str(err.filename) == tmp_name:
+                raise type(err)(err.errno, err.strerror, str(target)) from None
+            raise
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+
+def _atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` (what ``np.savez`` writes), atomically.
+
+    Written member by member with ``np.lib.format.write_array``: ``np.savez`` before numpy 2
+    has no ``allow_pickle`` argument and would store the keyword as one more array.
+    """
+    with atomic_write(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+        for name, arr in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
 def _version() -> str:
@@ -253,12 +372,25 @@ def save(
     for i, leaf in enumerate(leaves):
         arrays[_leaf_name(i)] = leaf
     try:
-        meta["extra"] = json.loads(json.dumps(metadata if metadata is not None else {}))
-    except (TypeError, ValueError) as err:
+        meta["extra"] = json.loads(
+            json.dumps(metadata if metadata is not None else {}, allow_nan=False)
+        )
+    except TypeError as err:
         raise TypeError(
             f"metadata must be JSON-serializable, got {describe(metadata)} ({err})"
         ) from None
-    meta["checksum"] = _checksum(meta, arrays)
+    except ValueError:
+        raise ValueError(
+            f"metadata must hold finite numbers only (JSON has no NaN or infinity), got "
+            f"{describe(metadata)}"
+        ) from None
+    try:
+        meta["checksum"] = _checksum(meta, arrays)
+    except ValueError:
+        raise ValueError(
+            f"cannot save {describe(obj)}: its fitted state holds NaN or infinity (a fit that "
+            "diverged?), which a model file does not store"
+        ) from None
     payload = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
     arrays[_META_KEY] = np.frombuffer(payload, dtype=np.uint8)
     _atomic_write_npz(path, arrays)
@@ -386,8 +518,8 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is truncated, foreign, of a newer format version, holds pickled data or fails
-        its checksum.
+        If the file is truncated, foreign, of a newer format version, holds pickled data, fails
+        its checksum, or its metadata contradicts its arrays (layer sizes, tree structure).
 
     Examples
     --------
@@ -398,7 +530,9 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     >>> meta["format"], meta["kind"], meta["layer_sizes"]
     ('tinynn-model', 'params', None)
     """
-    return _read(path)[0]
+    meta, arrays = _read(path)
+    _tree_from(meta, arrays, path)  # what it says about the tree must match the arrays
+    return meta
 
 
 def load_params(path: PathLike) -> Any:
@@ -435,10 +569,18 @@ def load_params(path: PathLike) -> Any:
 
 
 def _tree_from(meta: dict[str, Any], arrays: dict[str, np.ndarray], path: PathLike) -> Any:
+    """Decode the tree and check what the metadata says about it against its arrays."""
     try:
-        return _decode_tree(meta["tree"], arrays)
+        tree = _decode_tree(meta["tree"], arrays)
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{path} has an inconsistent parameter structure ({err})") from None
+    declared, actual = meta.get("layer_sizes"), _network_layer_sizes(tree)
+    if declared != actual:
+        raise ValueError(
+            f"{path} declares layer sizes {declared} but its arrays have {actual}: the metadata "
+            "contradicts the data, so the file was not written by tinynn.io.save"
+        )
+    return tree
 
 
 def load(path: PathLike) -> Any:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
 
-from tinynn import optim
+from tinynn import io
 from tinynn.cli import _commands as commands
 from tinynn.cli._files import CliError
 
@@ -102,7 +103,7 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
     p.add_argument(
         "--optimizer",
         default="auto",
-        choices=["auto", *optim.OPTIMIZERS],
+        choices=["auto", "adam", "rmsprop", "lbfgs", "levenberg_marquardt"],
         help="with --uncertainty none; auto: Levenberg-Marquardt for small networks, else "
         "L-BFGS when scipy is installed, else Adam (default auto)",
     )
@@ -119,10 +120,23 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
+EXIT_CODES = """exit status:
+  0    success
+  2    bad input or a file that cannot be read or written (one line on stderr)
+  130  interrupted by Ctrl-C ('fit' saves the model fitted so far and says so)
+  141  the reader of standard output closed it early (tinynn predict ... | head)
+  143  terminated by SIGTERM (no file is left half-written)"""
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from tinynn import __version__
 
-    parser = _Parser(prog="tinynn", description="Train tiny regression neural networks.")
+    parser = _Parser(
+        prog="tinynn",
+        description="Train tiny regression neural networks.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"tinynn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -206,6 +220,10 @@ def _silence_stdout() -> None:
         pass
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise io.Terminated(f"terminated by signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tinynn`` command with ``argv`` (default: the process arguments).
 
@@ -218,16 +236,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 on success, 2 on bad input (after one line on standard error), 130
-        when interrupted by Ctrl-C (nothing is saved), 141 when the reader of standard output
-        closed it early (``tinynn predict ... | head``; nothing is printed).
+        when interrupted by Ctrl-C (``fit`` saves the model fitted so far and says so, other
+        commands save nothing), 141 when the reader of standard output closed it early
+        (``tinynn predict ... | head``; nothing is printed), 143 on SIGTERM (the real command
+        line only; no temporary file is left).
 
     Examples
     --------
     >>> main(["info", "no-such-model.npz"])
     2
     """
-    if argv is None:
-        _limit_blas_threads()  # before scipy is imported; only for the real command line
+    if argv is None:  # only for the real command line:
+        _limit_blas_threads()  # before scipy is imported
+        signal.signal(signal.SIGTERM, _raise_terminated)  # so that cleanup runs, as for Ctrl-C
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -240,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: nothing is written after it, as a shell command does
         print("tinynn: interrupted; nothing was saved", file=sys.stderr)
         return 130
+    except io.Terminated:  # SIGTERM (kill): temporary files are gone, 128 + 15 as shells say
+        print("tinynn: terminated; nothing was saved", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # the reader stopped early (tinynn predict ... | head): not an error
         _silence_stdout()
         return 141
@@ -249,3 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
+    except Exception as err:  # a bug: still one line, and the traceback only on request
+        if os.environ.get("TINYNN_DEBUG"):
+            raise
+        print(
+            f"tinynn: error: unexpected {type(err).__name__}: {err} (a bug in tinynn; please "
+            "report it with the command you ran; TINYNN_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 2

@@ -10,7 +10,6 @@ import argparse
 import itertools
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -18,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import io
+from tinynn import io, losses
 from tinynn.cli._files import (
     CliError,
     Progress,
-    new_file_mode,
     parse_columns,
     read_table,
     select_columns,
@@ -38,7 +36,7 @@ NOISE_STD = 0.1  # the notebook's quadratic toy data
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+    return float(losses.rmse(b, a))
 
 
 def _regressor(args: argparse.Namespace, **settings: Any) -> Any:
@@ -56,7 +54,40 @@ def _regressor(args: argparse.Namespace, **settings: Any) -> Any:
     )
 
 
-def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> float:
+def _memory_bytes() -> int | None:
+    """Return this machine's physical memory in bytes, or None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_fits_in_memory(n_rows: int, n_features: int, hidden: list[int], what: str) -> None:
+    """Refuse, before allocating anything, a data set or network too big for this machine.
+
+    The estimate is a lower bound of what training needs: the data (x, y and a copy each
+    standardized), three N x H work arrays per hidden layer, and the parameters with about
+    twenty copies (gradients, optimizer state, L-BFGS history).
+    """
+    widths = [n_features, *hidden, 1]
+    n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
+    needed = 8 * (2 * n_rows * (n_features + 1) + 3 * n_rows * sum(hidden) + 20 * n_params)
+    total = _memory_bytes()
+    if total is not None and needed > total:
+        raise CliError(
+            f"{what} needs at least {needed:,} bytes ({needed / 2**30:,.1f} GiB) to train, more "
+            f"than this machine's {total / 2**30:,.1f} GiB of memory; choose smaller sizes"
+        )
+
+
+def _fit_with_progress(
+    est: Any, x: np.ndarray, y: np.ndarray, quiet: bool, *, keep_interrupted: bool = False
+) -> float:
+    """Fit ``est`` with a progress line; return the seconds taken.
+
+    Ctrl-C ends the fit with what it has; the command then stops (KeyboardInterrupt) unless
+    ``keep_interrupted``, when the caller saves the partial fit itself.
+    """
     progress = Progress(int(est.max_iter), sys.stderr, enabled=not quiet)
     est._tinynn_callback = progress
     start = time.perf_counter()
@@ -73,8 +104,8 @@ def _fit_with_progress(est: Any, x: np.ndarray, y: np.ndarray, quiet: bool) -> f
         del est._tinynn_callback
     for warning in caught:  # one line each, without the source line Python would print
         print(f"tinynn: warning: {warning.message}", file=sys.stderr)
-    if est.stop_reason_ == "interrupted":  # Ctrl-C: the fit returned, the command stops here
-        raise KeyboardInterrupt
+    if est.stop_reason_ == "interrupted" and not keep_interrupted:
+        raise KeyboardInterrupt  # Ctrl-C: the fit returned, the command stops here
     return time.perf_counter() - start
 
 
@@ -90,15 +121,8 @@ def _read_metadata(path: str) -> dict[str, Any]:
 
 
 def _save_figure(fig: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=90)
-        os.chmod(tmp, new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with io.atomic_write(path) as handle:
+        fig.savefig(handle, format="png", dpi=90)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +143,8 @@ def demo(args: argparse.Namespace) -> int:
         )
     if args.seed >= 2**32:  # the notebook's data come from numpy's legacy 32-bit seeding
         raise CliError(f"--seed must be below 2**32 = {2**32} for the demo, got {args.seed}")
+    sizes = f"--n-examples {args.n_examples} with --hidden {' '.join(map(str, args.hidden))}"
+    _check_fits_in_memory(args.n_examples, 2, args.hidden, sizes)
     out.mkdir(parents=True, exist_ok=True)
     x, y = make_quadratic_data(args.n_examples, rng=args.seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=args.test_fraction, rng=args.seed)
@@ -271,10 +297,13 @@ def fit(args: argparse.Namespace) -> int:
         )
     order = np.random.default_rng(args.seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
+    hidden_text = " ".join(map(str, args.hidden))
+    sizes = f"--hidden {hidden_text} on {len(train)} rows of {len(features)} features"
+    _check_fits_in_memory(len(train), len(features), args.hidden, sizes)
     est = _regressor(
         args, sigma=args.sigma, prior_std=args.prior_std, early_stopping=args.early_stopping
     )
-    seconds = _fit_with_progress(est, x[train], y[train], args.quiet)
+    seconds = _fit_with_progress(est, x[train], y[train], args.quiet, keep_interrupted=True)
     metrics: dict[str, Any] = {}
     print(
         f"fitted a {'-'.join(map(str, [len(features), *args.hidden, 1]))} network on "
@@ -307,6 +336,13 @@ def fit(args: argparse.Namespace) -> int:
         **metrics,
     }
     io.save(out, est, metadata=extra)
+    if est.stop_reason_ == "interrupted":  # Ctrl-C: what it had is saved, and it says so
+        print(
+            f"tinynn: interrupted after {est.n_iter_} iterations; saved the model fitted so far "
+            f"to {out}",
+            file=sys.stderr,
+        )
+        return 130
     print(f"saved the model to {out}")
     return 0
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from tinynn import io
 
 
 class CliError(Exception):
@@ -106,31 +106,13 @@ def select_columns(
     return out
 
 
-def new_file_mode(path: str | Path) -> int:
-    """Return the permission bits a file at ``path`` should get: the old file's, else umask's."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 def write_text_atomic(path: str | Path, write: Callable[[IO[str]], None]) -> None:
     """Write a text file through a temporary file in the same folder, then rename it."""
     target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise CliError(f"output folder '{folder}' does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            write(handle)
-        os.chmod(tmp, new_file_mode(target))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if not target.parent.is_dir():
+        raise CliError(f"output folder '{target.parent}' does not exist")
+    with io.atomic_write(target, "w") as handle:
+        write(handle)
 
 
 def write_csv(handle: IO[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -88,13 +89,14 @@ class Regressor:
         Gauss-Newton solve is cheap (about N * O * P**2 <= 5e8 for N examples, O outputs and
         P parameters: every network of a few hundred parameters on a few thousand rows), else
         ``"lbfgs"`` when scipy is installed, else ``"adam"``; ``optimizer_reason_`` says which
-        and why. Any name in ``tinynn.optim.OPTIMIZERS`` or an object from ``tinynn.optim``
-        (used as given) works too.
+        and why. ``"adam"``, ``"rmsprop"``, ``"lbfgs"`` and ``"levenberg_marquardt"`` name
+        one directly; any optimizer object from ``tinynn.optim`` is used as given. Plain
+        gradient steps (``"gradient_descent"``, ``"momentum"``, ``"nesterov"``) are refused by
+        name, because they need a step size tuned to each data set; pass e.g.
+        ``tinynn.optim.momentum(1e-4)`` to use one with a step of your choosing.
     step_size : float, default 0.03
-        Initial step of the first-order optimizers named by a string; it decays along a cosine
-        to 1% of itself over ``max_iter`` iterations. Ignored by L-BFGS. For
-        ``"gradient_descent"``, ``"momentum"`` and ``"nesterov"``, whose steps scale with the
-        gradient, it is divided by N, since the training loss sums N terms.
+        Initial step of Adam and RMSProp named by a string; it decays along a cosine to 1% of
+        itself over ``max_iter`` iterations. Ignored by L-BFGS and Levenberg-Marquardt.
     max_iter : int, default 500
         Maximum number of iterations (optimizer steps).
     tol : float or None, default 1e-4
@@ -296,6 +298,13 @@ class Regressor:
             parts.append(f"{key}={value!r}")
         return f"Regressor({', '.join(parts)})"
 
+    # What scikit-learn before 1.6 reads (is_regressor, the default score of model selection,
+    # its estimator checks); newer versions ask __sklearn_tags__.
+    _estimator_type = "regressor"
+
+    def _more_tags(self) -> dict[str, Any]:
+        return {"multioutput": True, "requires_y": True, "non_deterministic": False}
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "params_")
 
@@ -423,6 +432,14 @@ class Regressor:
         self.stop_message_ = str(result.message)
         if result.reason == "callback" and watch.fired_at is not None:
             self.stop_reason_, self.stop_message_ = "converged", watch.message()
+        if self.stop_reason_ == "completed" and settings["tol"] is not None:
+            warnings.warn(
+                f"Regressor: training stopped at max_iter={settings['max_iter']} before it "
+                "converged (the loss still changed by more than tol); raise max_iter, or set "
+                "tol=None to train for exactly max_iter iterations",
+                optim.ConvergenceWarning,
+                stacklevel=2,
+            )
         self.validation_scores_ = (
             None
             if val_fn is None

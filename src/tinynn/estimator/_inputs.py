@@ -14,9 +14,19 @@ from typing import Any
 import numpy as np
 
 from tinynn import optim
-from tinynn._checks import check_choice, check_int, check_positive, describe
+from tinynn._checks import (
+    check_choice,
+    check_int,
+    check_positive,
+    column_mean_scale,
+    describe,
+)
 
-OPTIMIZERS = ("auto", *optim.OPTIMIZERS)
+# Plain gradient steps need a step size tuned to each data set: on the notebook's toy data they
+# reached R^2 from 0.45 to 0.98 in 500 iterations depending on the step, where Adam reached 1.0.
+# They stay in tinynn.optim for hand-written loops; the Regressor takes them only as objects.
+WITHDRAWN = ("gradient_descent", "momentum", "nesterov")
+OPTIMIZERS = ("auto", *(name for name in optim.OPTIMIZERS if name not in WITHDRAWN))
 UNCERTAINTIES = ("laplace", "ensemble")
 
 
@@ -67,6 +77,21 @@ def validate_settings(est: Any) -> dict[str, Any]:
                 f"uncertainty={uncertainty!r} needs a prior: alpha must be > 0 or None "
                 "(None: set by the evidence), got 0"
             )
+    choice = est.optimizer
+    if isinstance(choice, str) and choice in WITHDRAWN:
+        raise ValueError(
+            f"optimizer={choice!r} is not offered by name: plain gradient steps need a step "
+            f"size tuned to each data set (on the notebook's toy data they reach R^2 0.45 to "
+            f"0.98 in 500 iterations, Adam 1.0); use 'adam', 'lbfgs' or 'auto', or pass "
+            f"tinynn.optim.{choice}(step) to choose the step yourself"
+        )
+    if isinstance(choice, str):
+        check_choice(choice, "optimizer", OPTIMIZERS)
+    elif not isinstance(choice, (optim.Optimizer, optim.LBFGS, optim.LevenbergMarquardt)):
+        raise TypeError(
+            f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))} or an optimizer "
+            f"object such as tinynn.optim.adam(0.01), got {describe(choice)}"
+        )
     return {
         "uncertainty": uncertainty,
         "n_members": check_int(est.n_members, "n_members", minimum=1),
@@ -154,16 +179,15 @@ def standardize_stats(a_NK: np.ndarray, on: bool) -> tuple[np.ndarray, np.ndarra
     """Return per-column mean and scale (scale 1 for constant columns; 0 and 1 when off)."""
     if not on:
         return np.zeros(a_NK.shape[1]), np.ones(a_NK.shape[1])
-    mean = a_NK.mean(axis=0)
-    scale = a_NK.std(axis=0)
-    scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
-    return mean, scale
+    return column_mean_scale(a_NK)
 
 
 def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
     """Coefficient of determination, averaged over outputs (constant y: 1 if exact, else 0)."""
-    y2 = y.reshape(len(y), -1)
-    yhat2 = yhat.reshape(len(y), -1)
+    peak = np.max(np.abs(y.reshape(len(y), -1)), axis=0)
+    peak[~(peak > 0)] = 1.0  # scaled to at most 1: the squares neither overflow nor underflow
+    y2 = y.reshape(len(y), -1) / peak
+    yhat2 = yhat.reshape(len(y), -1) / peak
     ss_res = ((y2 - yhat2) ** 2).sum(axis=0)
     ss_tot = ((y2 - y2.mean(axis=0)) ** 2).sum(axis=0)
     ok = ss_tot > 0

@@ -68,19 +68,9 @@ def make_optimizer(
     if choice == "levenberg_marquardt":
         return choice, optim.levenberg_marquardt(), reason
     step = check_positive(est.step_size, "step_size")
-    if choice in SCALE_DEPENDENT:
-        # the training loss is summed over the N examples, so its gradient grows with N; a
-        # step that is not divided by N makes these optimizers diverge (or, with the output
-        # layer solved after every step, stall at the mean of y and report "converged")
-        step /= n_examples
-        reason += f"; its step size is step_size / N = {step:.3g}, as the loss sums N terms"
     schedule = optim.cosine_decay(step, max(1, max_iter - 1), 0.01 * step)
     first_order: Any = optim.OPTIMIZERS[choice]  # each takes the step size first
     return choice, first_order(schedule), reason
-
-
-# optimizers whose step is in units of the gradient (Adam and RMSProp divide by its scale)
-SCALE_DEPENDENT = ("gradient_descent", "momentum", "nesterov")
 
 
 _BLAS_CONTROLLER: list[Any] = []  # [(len(sys.modules) when scanned, blas controller)]

@@ -15,6 +15,7 @@ records one graph node per call. Shape suffixes: N examples, D input features, O
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from autograd.tracer import isbox
 from tinynn import tree
 from tinynn._checks import (
     check_choice,
+    check_finite,
     check_nonnegative,
     check_std,
     describe,
@@ -148,6 +150,13 @@ def heteroscedastic_nll(y: Any, out: Any) -> Any:
     return anp.sum(HALF_LOG_2PI + log_std + 0.5 * z * z, axis=-1)
 
 
+def _check_nonempty_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
+    y, yhat = check_pair(y, yhat)
+    if np.size(unbox(y)) == 0:
+        raise ValueError(f"y and yhat must hold at least one value, got shape {shape_of(y)}")
+    return y, yhat
+
+
 def mse(y: Any, yhat: Any) -> Any:
     """Return the mean squared error over all elements.
 
@@ -174,7 +183,7 @@ def mse(y: Any, yhat: Any) -> Any:
     >>> float(mse(np.array([0.0, 0.0]), np.array([1.0, 3.0])))
     5.0
     """
-    y, yhat = check_pair(y, yhat)
+    y, yhat = _check_nonempty_pair(y, yhat)
     return anp.mean((yhat - y) ** 2)
 
 
@@ -203,14 +212,28 @@ def rmse(y: Any, yhat: Any) -> Any:
     >>> from tinynn.losses import rmse
     >>> float(rmse(np.array([0.0, 0.0]), np.array([3.0, 4.0])))  # sqrt(12.5)
     3.5355339059327378
+
+    Concrete arrays are rescaled by their largest error first, so errors of any finite size
+    give their RMSE instead of a square that overflows or underflows:
+
+    >>> float(rmse(np.array([0.0, 0.0]), np.array([3e300, 4e300])))
+    3.535533905932738e+300
     """
-    return anp.sqrt(mse(y, yhat))
+    y, yhat = _check_nonempty_pair(y, yhat)
+    if isbox(y) or isbox(yhat):
+        return anp.sqrt(anp.mean((yhat - y) ** 2))
+    r = yhat - y
+    peak = float(np.max(np.abs(r)))
+    if not 0.0 < peak < math.inf:  # no error at all, or an overflow of yhat - y itself
+        return np.float64(peak)
+    return np.float64(peak * math.sqrt(float(np.mean(np.square(r / peak)))))
 
 
 def _check_tree(params: Tree) -> None:
     for path, leaf in tree.leaves_with_paths(unbox(params)):
         if not isbox(leaf) and np.asarray(unbox(leaf)).dtype.kind not in "biuf":
             raise TypeError(f"{path} must be numeric, got {describe(leaf)}")
+        check_finite(leaf, path, "parameters with NaN or infinity come from a fit that diverged")
 
 
 def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:

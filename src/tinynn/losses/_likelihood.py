@@ -24,7 +24,14 @@ import numpy as np
 from autograd.tracer import isbox
 
 from tinynn import tree
-from tinynn._checks import SMALLEST_STD, as_float_or_box, check_std, describe, shape_of
+from tinynn._checks import (
+    SMALLEST_STD,
+    as_float_or_box,
+    check_finite,
+    check_std,
+    describe,
+    shape_of,
+)
 from tinynn._primitive import any_box, cached_vjp, register, unbox
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -43,6 +50,8 @@ def n_examples(shape: tuple[int, ...]) -> int:
 def check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
     """Return y and yhat as float arrays (boxes pass through) after an exact shape check."""
     y, yhat = as_float_or_box(y, "y"), as_float_or_box(yhat, "yhat")
+    check_finite(y, "y")
+    check_finite(yhat, "yhat")
     y_shape, yhat_shape = shape_of(y), shape_of(yhat)
     if y_shape != yhat_shape:
         hint = "pass arrays of the same shape"

@@ -641,6 +641,12 @@ def build(
     x_arr = as_float_array(x, "x", ndims=(1, 2))
     y_arr = as_float_array(y, "y", ndims=(1, 2))
     n = y_arr.shape[0]
+    if n == 0 or x_arr.shape[0] == 0:
+        raise ValueError(
+            f"x and y must hold at least one example, got x {x_arr.shape} and y {y_arr.shape}"
+        )
+    if x_arr.ndim == 2 and x_arr.shape[1] == 0:
+        raise ValueError(f"x must have at least one feature column, got shape {x_arr.shape}")
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         raise ValueError(
             f"y must have shape ({n},) for one output (predictions of a one-output network have "

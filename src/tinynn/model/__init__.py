@@ -23,9 +23,10 @@ from typing import Any
 
 import autograd
 import numpy as np
+from autograd.tracer import isbox
 
 from tinynn import tree
-from tinynn._checks import as_float_array, as_float_or_box, describe, shape_of
+from tinynn._checks import as_float_array, as_float_or_box, check_finite, describe, shape_of
 from tinynn._primitive import unbox
 from tinynn._typing import Params
 from tinynn.model import _network
@@ -292,6 +293,7 @@ def _stacked_shapes(params: Any, n_members: int) -> list[tuple[int, int]]:
 def _check_x(x: Any, n_features: int) -> Any:
     """Return ``x`` as a float array (boxes pass through) after checking its shape."""
     x = as_float_or_box(x, "x")
+    check_finite(x, "x")
     shape = shape_of(x)
     if len(shape) == 2 and shape[1] == n_features:
         return x
@@ -308,6 +310,16 @@ def _check_x(x: Any, n_features: int) -> Any:
         f"(shape ({n_features}, ...)); pass x with {n_features} columns or rebuild params "
         f"for {got} inputs"
     )
+
+
+PARAMS_HINT = "parameters with NaN or infinity come from a fit that diverged"
+
+
+def _check_finite_leaves(params: Any) -> None:
+    """Refuse NaN or infinity in concrete parameters (traced ones pass: see check_finite)."""
+    for i, layer in enumerate(params):
+        for key in ("w", "b"):
+            check_finite(layer[key], f"params[{i}][{key!r}]", PARAMS_HINT)
 
 
 def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "tanh") -> Any:
@@ -360,6 +372,8 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     act = resolve_activation(activation)
     shapes = layer_shapes(params)
     x = _check_x(x, shapes[0][0])
+    if not isbox(params):
+        _check_finite_leaves(params)
     if act.name is not None:
         return _network.fast_predict(params, x, act.name)
     return _network.reference_predict(params, x, act.fn)

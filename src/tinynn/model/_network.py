@@ -110,7 +110,10 @@ def forward(
         else:
             shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
             z = buffers(("a", layer), shape)
-            np.matmul(a, w, out=z)
+            if w.shape[-2] == 1:  # one input: an outer product, 2x faster as a broadcast
+                np.multiply(a, w, out=z)
+            else:
+                np.matmul(a, w, out=z)
         if b.ndim == 1:  # inline: this loop runs at every step
             z += b
         else:
@@ -210,7 +213,10 @@ def backward(
             d_prev = delta @ w_t
         else:
             d_prev = buffers(("d", layer), (*delta.shape[:-1], w_t.shape[-1]))
-            np.matmul(delta, w_t, out=d_prev)
+            if w_t.shape[-2] == 1:  # one output: an outer product, 2x faster as a broadcast
+                np.multiply(delta, w_t, out=d_prev)
+            else:
+                np.matmul(delta, w_t, out=d_prev)
         if layer > 0:
             kernel.deriv_mul(a, d_prev)
         delta = d_prev

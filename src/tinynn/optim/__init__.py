@@ -4,8 +4,9 @@ The optimizers are pure ``(init, update)`` pairs that work on any tree of arrays
 tuples and dicts, such as the network parameters ``[{'w': w_DH, 'b': b_H}, ...]``):
 
 >>> import numpy as np
+>>> import autograd.numpy as anp
 >>> from tinynn import optim
->>> result = optim.minimize(lambda x: np.sum(x**2), np.array([-3.0, 4.0]),
+>>> result = optim.minimize(lambda x: anp.sum(x**2), np.array([-3.0, 4.0]),
 ...                         optimizer=optim.gradient_descent(0.1), n_iters=100)
 >>> result.reason, bool(result.history.losses[-1] < 1e-15)
 ('completed', True)

@@ -52,8 +52,9 @@ class History:
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn.optim import gradient_descent, minimize
-    >>> result = minimize(lambda x: np.sum(x**2), np.array([1.0]),
+    >>> result = minimize(lambda x: anp.sum(x**2), np.array([1.0]),
     ...                   optimizer=gradient_descent(0.25), n_iters=4, record_params_every=2)
     >>> result.history.losses.tolist()
     [1.0, 0.25, 0.0625, 0.015625]
@@ -171,10 +172,11 @@ class History:
         Examples
         --------
         >>> import numpy as np
+        >>> import autograd.numpy as anp
         >>> from tinynn.optim import History, gradient_descent, minimize
         >>> opt = gradient_descent(0.25)
-        >>> first = minimize(lambda x: np.sum(x**2), np.array([1.0]), optimizer=opt, n_iters=2)
-        >>> rest = minimize(lambda x: np.sum(x**2), first.params, optimizer=opt, n_iters=2,
+        >>> first = minimize(lambda x: anp.sum(x**2), np.array([1.0]), optimizer=opt, n_iters=2)
+        >>> rest = minimize(lambda x: anp.sum(x**2), first.params, optimizer=opt, n_iters=2,
         ...                 state=first.state)
         >>> History.concat([first.history, rest.history]).iters.tolist()
         [0, 1, 2, 3]
@@ -221,8 +223,9 @@ class History:
         Examples
         --------
         >>> import numpy as np
+        >>> import autograd.numpy as anp
         >>> from tinynn.optim import gradient_descent, minimize
-        >>> result = minimize(lambda x: np.sum(x**2), np.array([1.0]),
+        >>> result = minimize(lambda x: anp.sum(x**2), np.array([1.0]),
         ...                   optimizer=gradient_descent(0.25), n_iters=2,
         ...                   record_params_every=1, record_grads_every=1)
         >>> history = result.history.as_dict()

@@ -35,11 +35,12 @@ class LBFGS:
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn import optim
     >>> method = optim.lbfgs(max_corrections=5)
     >>> method
     LBFGS(max_corrections=5, max_line_search=20, max_evals=None)
-    >>> result = optim.minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3),
+    >>> result = optim.minimize(lambda x: anp.sum((x - 1.0) ** 2), np.zeros(3),
     ...                         optimizer=method, n_iters=20)
     >>> result.params.round(6), result.state is None
     (array([1., 1., 1.]), True)
@@ -97,8 +98,9 @@ def lbfgs(
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn.optim import lbfgs, minimize
-    >>> result = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2),
+    >>> result = minimize(lambda x: anp.sum((x - 3.0) ** 2), np.zeros(2),
     ...                   optimizer=lbfgs(), n_iters=50)
     >>> result.params.round(6), result.reason
     (array([3., 3.]), 'converged')

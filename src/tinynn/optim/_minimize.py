@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import numpy as np
 from autograd import value_and_grad as autograd_value_and_grad
+from autograd.tracer import getval
 
 from tinynn import tree
 from tinynn._checks import describe
@@ -147,9 +148,10 @@ def minimize(
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn.optim import adam, minimize
     >>> def loss(params):
-    ...     return np.sum((params['x'] - 1.0) ** 2) + params['y'] ** 2
+    ...     return anp.sum((params['x'] - 1.0) ** 2) + params['y'] ** 2
     >>> result = minimize(loss, {'x': np.zeros(2), 'y': 3}, optimizer=adam(0.1), n_iters=500)
     >>> result.reason, len(result.history)
     ('completed', 500)
@@ -176,7 +178,7 @@ def minimize(
     elif callable(getattr(loss_fn, "value_and_grad", None)):
         evaluate = getattr(loss_fn, "value_and_grad")  # noqa: B009 - make_objective's fused pass
     else:
-        evaluate = autograd_value_and_grad(loss_fn)
+        evaluate = _scalar_value_and_grad(loss_fn)
     params = check_init_params(init_params)
     flat = None
     if isinstance(method, (LBFGS, LevenbergMarquardt)):  # the methods that work on flat vectors
@@ -210,6 +212,36 @@ def minimize(
             raise DivergenceError(result.message, result)
         warnings.warn(result.message, DivergenceWarning, stacklevel=2)
     return result
+
+
+def _scalar_value_and_grad(loss_fn: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, Any]]:
+    """Return autograd's value_and_grad of ``loss_fn``, with a clear error for a non-scalar loss.
+
+    autograd's own messages ("Can't find vector space for value None", "only applies to real
+    scalar-output functions") do not say that the loss returned the wrong thing.
+    """
+    evaluate = autograd_value_and_grad(loss_fn)
+    first = [True]
+
+    def checked(params: Any) -> tuple[Any, Any]:
+        if not first[0]:
+            return evaluate(params)
+        first[0] = False
+        try:
+            with warnings.catch_warnings():  # autograd's warning for a constant loss comes first
+                warnings.filterwarnings("ignore", "Output seems independent of input")
+                return evaluate(params)
+        except TypeError as err:
+            text = str(err)
+            if "vector space" not in text and "scalar-output" not in text:
+                raise
+            value = loss_fn(params)
+            raise TypeError(
+                f"loss_fn must return a real scalar (a float or a 0-d array), got "
+                f"{describe(getval(value))}"
+            ) from None
+
+    return checked
 
 
 def _flat_protocol(loss_fn: Any, value_and_grad: Any, params: Any) -> Any:

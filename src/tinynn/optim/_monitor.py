@@ -213,7 +213,8 @@ def check_first_evaluation(loss: Any, grads: Any, params: Any) -> None:
             f"with np.sum(...) or np.mean(...)"
         )
     try:
-        matched = tree.map(lambda p, g: g, params, grads, root="params")  # dicts match by key
+        # dicts match by key; shapes are compared below, with a message about the gradient
+        matched = tree.map(lambda p, g: g, params, grads, root="params", same_shapes=False)
     except ValueError as err:
         raise ValueError(f"the gradient must have the structure of the parameters: {err}") from None
     for (path, p), g in zip(tree.leaves_with_paths(params), tree.leaves(matched), strict=True):

@@ -43,9 +43,10 @@ class Optimizer(NamedTuple):
     A training loop written by hand:
 
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from autograd import grad
     >>> from tinynn import optim
-    >>> loss = lambda x: np.sum(x**2)
+    >>> loss = lambda x: anp.sum(x**2)
     >>> opt = optim.gradient_descent(0.25)
     >>> isinstance(opt, optim.Optimizer)
     True

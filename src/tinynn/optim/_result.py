@@ -45,8 +45,9 @@ class TrainState(NamedTuple):
     Three iterations, then two more resumed from the state, end where five in one call do:
 
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn import optim
-    >>> loss = lambda x: np.sum(x**2)
+    >>> loss = lambda x: anp.sum(x**2)
     >>> opt = optim.gradient_descent(0.1)
     >>> first = optim.minimize(loss, np.array([1.0, -2.0]), optimizer=opt, n_iters=3)
     >>> first.state.iteration, first.state.opt_state
@@ -72,9 +73,10 @@ class CallbackInfo(NamedTuple):
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn import optim
     >>> seen = []
-    >>> result = optim.minimize(lambda x: np.sum(x**2), np.array([3.0, 4.0]),
+    >>> result = optim.minimize(lambda x: anp.sum(x**2), np.array([3.0, 4.0]),
     ...                         optimizer=optim.gradient_descent(0.1), n_iters=3,
     ...                         callback=seen.append)
     >>> info = seen[0]
@@ -143,8 +145,9 @@ class OptimizeResult:
     Examples
     --------
     >>> import numpy as np
+    >>> import autograd.numpy as anp
     >>> from tinynn import optim
-    >>> result = optim.minimize(lambda x: np.sum(x**2), np.array([1.0, -2.0]),
+    >>> result = optim.minimize(lambda x: anp.sum(x**2), np.array([1.0, -2.0]),
     ...                         optimizer=optim.gradient_descent(0.1), n_iters=3)
     >>> result
     OptimizeResult(reason='completed', n_iters=3, best_loss=2.048000e+00, message=...)

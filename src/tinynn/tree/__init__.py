@@ -57,7 +57,7 @@ __all__ = [
 
 
 def map(
-    fn: Callable[..., Any], tree: Tree, *rest: Tree, root: str = "tree", same_shapes: bool = False
+    fn: Callable[..., Any], tree: Tree, *rest: Tree, root: str = "tree", same_shapes: bool = True
 ) -> Tree:
     """Apply ``fn`` to the leaves of one or several trees of the same structure.
 
@@ -71,9 +71,11 @@ def map(
         More trees with the same structure (dicts are matched by key).
     root : str, default "tree"
         Name of the tree used in error messages, e.g. ``"params"``.
-    same_shapes : bool, default False
-        Also require the leaves at each position to have the same shape, so that nothing
-        broadcasts (the optimizers' updates use this).
+    same_shapes : bool, default True
+        Require the leaves at each position to have the same shape, so that nothing
+        broadcasts silently ((3,) against (3, 1) would give (3, 3)). Pass False where a
+        broadcast is meant, e.g. one parameter set against stacked samples with a leading
+        axis K.
 
     Returns
     -------
@@ -91,6 +93,13 @@ def map(
     >>> from tinynn import tree
     >>> tree.map(lambda a, b: a + b, [{'w': 1.0, 'b': 2.0}], [{'b': 20.0, 'w': 10.0}])
     [{'w': 11.0, 'b': 22.0}]
+
+    Leaves of different shapes are refused unless asked for:
+
+    >>> import numpy as np
+    >>> mean, eps_K = {'w': np.zeros(2)}, {'w': np.ones((3, 2))}
+    >>> tree.map(lambda m, e: m + 0.1 * e, mean, eps_K, same_shapes=False)['w'].shape
+    (3, 2)
     """
     return apply(fn, (tree, *rest), root, same_shapes=same_shapes)
 
