@@ -129,6 +129,8 @@ def as_float_or_box(value: Any, name: str) -> Any:
     """
     if isbox(value) or (type(value) is np.ndarray and value.dtype == np.float64):
         return value
+    if value is None:  # np.asarray(None, dtype=float) would be a silent NaN
+        raise TypeError(f"{name} must be an array of numbers, got None")
     try:
         complex_values = np.iscomplexobj(value)
     except (TypeError, ValueError):  # ragged: as_float_array below says so

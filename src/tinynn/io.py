@@ -137,7 +137,9 @@ def _network_layer_sizes(tree: Any) -> list[int] | None:
     for layer in tree:
         if not isinstance(layer, dict) or set(layer) != {"w", "b"}:
             return None
-        w = np.asarray(layer["w"])
+        if not isinstance(layer["w"], np.ndarray):  # nested lists are a tree, not a matrix
+            return None
+        w = layer["w"]
         if w.ndim != 2 or (sizes and sizes[-1] != w.shape[0]):
             return None
         if not sizes:

@@ -184,13 +184,19 @@ def standardize_stats(a_NK: np.ndarray, on: bool) -> tuple[np.ndarray, np.ndarra
 
 def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
     """Coefficient of determination, averaged over outputs (constant y: 1 if exact, else 0)."""
-    peak = np.max(np.abs(y.reshape(len(y), -1)), axis=0)
-    peak[~(peak > 0)] = 1.0  # scaled to at most 1: the squares neither overflow nor underflow
-    y2 = y.reshape(len(y), -1) / peak
-    yhat2 = yhat.reshape(len(y), -1) / peak
-    ss_res = ((y2 - yhat2) ** 2).sum(axis=0)
-    ss_tot = ((y2 - y2.mean(axis=0)) ** 2).sum(axis=0)
-    ok = ss_tot > 0
-    scores = np.where(ss_res == 0, 1.0, 0.0)
-    scores[ok] = 1.0 - ss_res[ok] / ss_tot[ok]
+    y2 = y.reshape(len(y), -1)
+    ss_res = _sum_squares(y2 - yhat.reshape(len(y), -1))
+    ss_tot = _sum_squares(y2 - y2.mean(axis=0))
+    ok = ss_tot[1] > 0
+    scores = np.where(ss_res[1] == 0, 1.0, 0.0)
+    with np.errstate(over="ignore"):  # R^2 below -1e308 is -inf, the nearest float
+        ratio = (ss_res[0][ok] / ss_tot[0][ok]) ** 2 * (ss_res[1][ok] / ss_tot[1][ok])
+    scores[ok] = 1.0 - ratio
     return float(scores.mean())
+
+
+def _sum_squares(r_NO: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(peak, s)`` per column with ``sum(r**2) = peak**2 * s``, free of overflow."""
+    peak = np.max(np.abs(r_NO), axis=0)
+    safe = np.where(peak > 0, peak, 1.0)
+    return safe, np.sum(np.square(r_NO / safe), axis=0)

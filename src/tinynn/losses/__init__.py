@@ -184,7 +184,10 @@ def mse(y: Any, yhat: Any) -> Any:
     5.0
     """
     y, yhat = _check_nonempty_pair(y, yhat)
-    return anp.mean((yhat - y) ** 2)
+    if isbox(y) or isbox(yhat):
+        return anp.mean((yhat - y) ** 2)
+    root = float(rmse(y, yhat))  # overflow-free; beyond 1e154 the square itself is inf
+    return np.float64(math.inf if root > 1e154 else root * root)
 
 
 def rmse(y: Any, yhat: Any) -> Any:
@@ -272,7 +275,11 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
         return -0.5 * squares / prior_std**2 - count * (HALF_LOG_2PI + anp.log(prior_std))
     std = check_std(prior_std, "prior_std")
     const = -count * (HALF_LOG_2PI + float(np.log(std)))
-    return sum_squares(params, -0.5 / std**2, const)
+    leaves = tree.leaves(params)
+    if not any(isbox(leaf) for leaf in leaves):  # concrete: (theta / std)**2, free of overflow
+        scaled = [np.asarray(leaf, dtype=float) / std for leaf in leaves]
+        return -0.5 * sum(float(np.vdot(z, z)) for z in scaled) + const
+    return sum_squares(params, -0.5 / std / std, const)
 
 
 def l2_penalty(params: Any, *, strength: Any = 1.0) -> Any:

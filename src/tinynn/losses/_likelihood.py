@@ -123,11 +123,9 @@ def weighted_squares(r: np.ndarray, inv_var: Any, scalar: bool) -> float:
 def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
     if any_box((y, yhat, sigma)):  # only reached when traces are nested
         return reference_nll(y, yhat, sigma, full, mean)
-    r = np.subtract(yhat, y)
-    if type(sigma) is float:
-        value = 0.5 * weighted_squares(r, 1.0 / (sigma * sigma), True)
-    else:
-        value = 0.5 * weighted_squares(r, 1.0 / np.square(sigma), np.ndim(sigma) == 0)
+    z = np.subtract(yhat, y) / sigma  # divided first: residuals and sigma of any finite size
+    value = 0.5 * float(np.vdot(z, z))
+    r = z
     if full:
         value += nll_constant(r.size, sigma)
     return value / n_examples(r.shape) if mean else value

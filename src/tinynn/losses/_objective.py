@@ -626,6 +626,9 @@ def _solve_last_layer(
     return out
 
 
+MAX_Y = 1e150  # |y| above this: the squared residuals overflow float64
+
+
 def build(
     x: Any,
     y: Any,
@@ -647,6 +650,13 @@ def build(
         )
     if x_arr.ndim == 2 and x_arr.shape[1] == 0:
         raise ValueError(f"x must have at least one feature column, got shape {x_arr.shape}")
+    peak = float(np.max(np.abs(y_arr)))
+    if peak > MAX_Y:
+        raise ValueError(
+            f"y holds values up to {peak:.3g}: the objective squares residuals in y's units, "
+            f"which overflows beyond {MAX_Y:.0e}; standardize y first (tinynn.data.Standardizer, "
+            "as Regressor does)"
+        )
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         raise ValueError(
             f"y must have shape ({n},) for one output (predictions of a one-output network have "

@@ -405,7 +405,8 @@ def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.n
         fn = act.fn
         rows = autograd.jacobian(lambda z: predict(net, z, activation=fn))(x_ND)
         out = np.einsum("nomd->nod", rows.reshape(len(x_ND), n_out, len(x_ND), -1))
-    out = np.asarray(out).reshape(len(x_ND), n_out, -1)
+    width = tree.size(net) if wrt_params else x_ND.shape[1]
+    out = np.asarray(out).reshape(len(x_ND), n_out, width)
     return out[:, 0, :] if n_out == 1 else out
 
 

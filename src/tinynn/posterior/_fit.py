@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from tinynn import losses, model, optim, params, tree
-from tinynn._checks import as_float_array, check_choice, check_int, check_positive
+from tinynn._checks import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    column_mean_scale,
+)
 from tinynn.posterior._laplace import STRUCTURES, Laplace, check_prior_std
 
 
@@ -33,7 +39,20 @@ def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         raise ValueError(f"y must have shape ({len(y_arr)},) for one output, got {y_arr.shape}")
+    if len(y_arr) == 0:
+        raise ValueError("x and y must hold at least one example, got 0")
+    _, spread = column_mean_scale(y_arr.reshape(len(y_arr), -1))
+    peak = float(np.max(np.abs(y_arr)))
+    if peak > MAX_SCALE or (np.any(spread != 1.0) and float(np.min(spread)) < 1.0 / MAX_SCALE):
+        raise ValueError(
+            f"y spans magnitudes up to {peak:.3g} with spread {float(np.min(spread)):.3g}: the "
+            f"Laplace evidence works in y's own units, whose squares must stay within float64 "
+            f"(1/{MAX_SCALE:.0e} to {MAX_SCALE:.0e}); standardize y first, as Regressor does"
+        )
     return x_ND, y_arr
+
+
+MAX_SCALE = 1e150  # y's magnitude and spread must lie within [1 / MAX_SCALE, MAX_SCALE]
 
 
 def initial_params(x_ND: np.ndarray, y: np.ndarray, hidden_sizes: Any, init: Any, rng: Any) -> Any:
