@@ -24,6 +24,7 @@ import pytest
 
 from tinynn import io, metrics
 from tinynn.cli import main
+from tinynn.compat import predict_y_given_x_with_NN
 from tinynn.data import Standardizer, train_test_split
 from tinynn.estimator import Regressor
 from tinynn.losses import gaussian_nll, log_prior, make_objective, mse, rmse
@@ -150,6 +151,9 @@ ENTRIES = [
     Entry("model.predict(x)", lambda v: predict(NET, v), X_GOOD),
     Entry("model.jacobian(x)", lambda v: jacobian(NET, v), X_GOOD),
     Entry(
+        "compat.predict_y_given_x_with_NN(x)", lambda v: predict_y_given_x_with_NN(v, NET), X_GOOD
+    ),
+    Entry(
         "losses.gaussian_nll(y)",
         lambda v: gaussian_nll(v, ZEROS, sigma=_spread(v)),
         Y_GOOD,
@@ -254,6 +258,7 @@ OVERRIDES: dict[tuple[str, str], tuple[Any, Any]] = {
     # zero examples: empty answers where that is what was asked for
     ("model.predict(x)", "empty"): ("ok", None),
     ("model.jacobian(x)", "empty"): ("ok", None),
+    ("compat.predict_y_given_x_with_NN(x)", "empty"): ("ok", None),
     ("Laplace.predict(x)", "empty"): ("ok", None),
     ("Regressor.predict(x)", "empty"): (ValueError, r"X has 0 samples .* at least 1 is required"),
     ("Regressor.fit(y)", "empty"): (ValueError, r"y must have shape \(24,\)"),

@@ -9,6 +9,8 @@ negative step, a NaN validation loss, and an activation that changes the shape.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import autograd.numpy as anp
 import numpy as np
@@ -135,3 +137,70 @@ def test_the_cli_does_not_offer_plain_gradient_steps() -> None:
     from tinynn.cli import main
 
     assert main(["demo", "--optimizer", "momentum"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("loss", "got"),
+    [
+        (lambda p: None, r"got None \(type NoneType\)"),
+        (lambda p: "oops", r"got 'oops' \(type str\)"),
+        (lambda p: p * 2.0, r"got an array of shape \(2,\)"),
+    ],
+)
+def test_a_loss_that_is_not_a_real_scalar_is_named(loss, got: str) -> None:
+    with pytest.raises(TypeError, match=r"loss_fn must return a real scalar .*" + got):
+        optim.minimize(loss, np.ones(2), optimizer=optim.adam(0.1), n_iters=3)
+
+
+@pytest.mark.parametrize("bad", [None, 3, "sgd"])
+def test_regressor_names_an_optimizer_that_is_not_one(bad) -> None:
+    from tinynn import Regressor
+
+    kind = ValueError if isinstance(bad, str) else TypeError
+    with pytest.raises(kind, match=r"optimizer must be one of 'auto', 'adam'"):
+        Regressor(optimizer=bad).fit(np.zeros((4, 1)), np.arange(4.0))
+
+
+def test_check_grad_says_when_the_function_is_not_finite() -> None:
+    from tinynn.gradcheck import check_grad
+
+    with pytest.raises(ValueError, match=r"fn returned nan at params, so its gradient cannot"):
+        check_grad(lambda p: anp.sum(p) * np.nan, np.ones(3))
+
+
+def test_the_regressor_warns_when_one_network_stops_at_max_iter() -> None:
+    from tinynn import Regressor
+
+    x, y = np.linspace(-1, 1, 20)[:, None], np.linspace(-1, 1, 20) ** 2
+    with pytest.warns(optim.ConvergenceWarning, match=r"stopped at max_iter=3 before it conv"):
+        Regressor((3,), uncertainty=None, optimizer="adam", max_iter=3).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tol=None: exactly max_iter iterations, no warning
+        Regressor((3,), uncertainty=None, optimizer="adam", max_iter=3, tol=None).fit(x, y)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--n-examples", "1000000000000"],
+        ["demo", "--hidden", "100000000"],
+    ],
+)
+def test_sizes_that_cannot_fit_in_memory_are_refused_before_allocating(args, tmp_path, capsys):
+    from tinynn.cli import main
+
+    assert main([*args, "--out", str(tmp_path / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"needs at least [\d,]+ bytes \([\d,.]+ GiB\) to train, more than", err), err
+    assert not (tmp_path / "demo").exists()  # refused before anything was written
+
+
+def test_fit_refuses_a_hidden_layer_too_big_for_memory(tmp_path, capsys):
+    from tinynn.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("a,y\n" + "".join(f"{i},{i * i}\n" for i in range(10)))
+    status = main(["fit", str(table), "--target", "y", "--hidden", "100000000",
+                   "--out", str(tmp_path / "m.npz")])  # fmt: skip
+    assert status == 2
+    assert "--hidden 100000000 on 8 rows of 1 features needs at least" in capsys.readouterr().err
