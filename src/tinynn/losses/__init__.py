@@ -88,7 +88,10 @@ def gaussian_nll(
     ------
     ValueError
         If y and yhat shapes differ (no broadcasting; the message suggests ``y.ravel()``), if
-        sigma is not positive or has an incompatible shape, or if form/reduction is unknown.
+        sigma is not positive, below 1.49e-154 or has an incompatible shape, if form/reduction
+        is unknown, or if concrete y or yhat hold NaN or infinity (traced values pass).
+    TypeError
+        If y or yhat are None, complex or not numeric.
 
     Examples
     --------
@@ -174,7 +177,10 @@ def mse(y: Any, yhat: Any) -> Any:
     Raises
     ------
     ValueError
-        If the shapes of y and yhat differ.
+        If the shapes of y and yhat differ, they are empty, or concrete values hold NaN or
+        infinity (traced values pass).
+    TypeError
+        If y or yhat are None, complex or not numeric.
 
     Examples
     --------
@@ -207,7 +213,10 @@ def rmse(y: Any, yhat: Any) -> Any:
     Raises
     ------
     ValueError
-        If the shapes of y and yhat differ.
+        If the shapes of y and yhat differ, they are empty, or concrete values hold NaN or
+        infinity (traced values pass).
+    TypeError
+        If y or yhat are None, complex or not numeric.
 
     Examples
     --------
@@ -259,7 +268,10 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
     Raises
     ------
     ValueError
-        If ``prior_std`` is not positive.
+        If ``prior_std`` is not positive or below 1.49e-154, or concrete parameters hold NaN
+        or infinity (traced values pass).
+    TypeError
+        If a leaf is not numeric.
 
     Examples
     --------

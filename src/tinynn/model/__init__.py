@@ -347,9 +347,12 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     ------
     ValueError
         If the feature count of ``x`` does not match ``params[0]['w']`` (both sizes named),
-        if layer shapes do not chain, or if the activation name is unknown.
+        if layer shapes do not chain, if the activation name is unknown, or if concrete ``x``
+        or parameters hold NaN or infinity (traced values pass: see the user guide's input
+        policy).
     TypeError
-        If ``params`` is not a list of ``{'w', 'b'}`` dicts or ``activation`` has the wrong kind.
+        If ``params`` is not a list of ``{'w', 'b'}`` dicts, ``activation`` has the wrong kind,
+        or ``x`` is None, complex or not numeric.
 
     Examples
     --------
