@@ -31,7 +31,8 @@ def write_table(path: Path, n_rows: int) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def test_ctrl_c_during_fit_saves_the_partial_fit_and_exits_130(tmp_path: Path) -> None:
+def signal_a_long_fit(tmp_path: Path, signum: int) -> tuple[int, str, str, Path]:
+    """Start a fit that trains for minutes, send ``signum`` while it trains; return the outcome."""
     table = tmp_path / "big.csv"
     write_table(table, 4000)
     model = tmp_path / "m.npz"
@@ -43,9 +44,14 @@ def test_ctrl_c_during_fit_saves_the_partial_fit_and_exits_130(tmp_path: Path) -
     )  # fmt: skip
     time.sleep(5.0)  # imports and reading take about a second; then it trains for minutes
     assert proc.poll() is None
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (out, err)
+    return proc.returncode, out, err, model
+
+
+def test_ctrl_c_during_fit_saves_the_partial_fit_and_exits_130(tmp_path: Path) -> None:
+    status, out, err, model = signal_a_long_fit(tmp_path, signal.SIGINT)
+    assert status == 130, (out, err)
     assert "iter " in err  # the progress lines show it was training when interrupted
     assert "tinynn: interrupted after " in err
     assert f"saved the model fitted so far to {model}" in err
@@ -72,19 +78,8 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
 
 
 def test_sigterm_during_fit_exits_143_and_leaves_no_file(tmp_path: Path) -> None:
-    table = tmp_path / "big.csv"
-    write_table(table, 4000)
-    model = tmp_path / "m.npz"
-    proc = subprocess.Popen(
-        command("fit", str(table), "--target", "y", "--hidden", "200", "--max-iter", "100000",
-                "--uncertainty", "none", "--optimizer", "adam", "--out", str(model)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(5.0)
-    assert proc.poll() is None
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, (out, err)
+    status, out, err, _ = signal_a_long_fit(tmp_path, signal.SIGTERM)
+    assert status == 143, (out, err)
     assert "tinynn: terminated; nothing was saved" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
