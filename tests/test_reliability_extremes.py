@@ -23,27 +23,32 @@ from tinynn.model import predict
 NET = [{"w": np.ones((1, 1)), "b": np.ones(1)}]
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda std: gaussian_nll(np.zeros(3), np.ones(3), sigma=std),
-        lambda std: gaussian_nll(np.zeros(3), np.ones(3), sigma=np.full(3, std)),
-        lambda std: make_objective(np.zeros((3, 1)), np.zeros(3), sigma=std)(NET),
-    ],
-    ids=["scalar sigma", "sigma per element", "make_objective"],
-)
-def test_a_sigma_whose_square_underflows_is_refused_with_advice(call) -> None:
+def test_make_objective_refuses_a_sigma_or_prior_std_whose_square_underflows() -> None:
+    """The objective keeps 1 / sigma**2 and 1 / prior_std**2, which overflow below 1.49e-154."""
     with pytest.raises(ValueError, match=r"sigma must be at least 1.49e-154, got 1e-300"):
-        call(1e-300)
-    assert np.isfinite(call(1e-150))  # just above the limit the loss is an ordinary number
-
-
-def test_a_prior_std_whose_square_underflows_is_refused() -> None:
+        make_objective(np.zeros((3, 1)), np.zeros(3), sigma=1e-300)
     with pytest.raises(ValueError, match=r"prior_std must be at least 1.49e-154, got 1e-300"):
-        log_prior(NET, prior_std=1e-300)
-    with pytest.raises(ValueError, match="prior_std must be at least"):
         make_objective(np.zeros((3, 1)), np.zeros(3), sigma=1.0, prior_std=1e-300)
-    assert np.isfinite(log_prior(NET, prior_std=1e-150))
+    assert np.isfinite(make_objective(np.zeros((3, 1)), np.zeros(3), sigma=1e-150)(NET))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e300])
+def test_nll_and_prior_with_any_positive_std_equal_the_unscaled_ones(scale: float) -> None:
+    """gaussian_nll and log_prior divide before squaring: values, gradients and std rescale."""
+    import autograd
+
+    y, yhat = np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.0])
+    nll = gaussian_nll(y * scale, yhat * scale, sigma=0.5 * scale)
+    assert nll - 3 * math.log(scale) == pytest.approx(gaussian_nll(y, yhat, sigma=0.5), rel=1e-13)
+    d_sigma = autograd.grad(lambda s: gaussian_nll(y * scale, yhat * scale, sigma=s))(0.5 * scale)
+    assert d_sigma * scale == pytest.approx(-4.0, rel=1e-12)  # d/d sigma at sigma = 0.5
+    per_element = gaussian_nll(y * scale, yhat * scale, sigma=np.full(3, 0.5 * scale))
+    assert per_element == pytest.approx(nll, rel=1e-13)
+    net = [{"w": y * scale}]
+    prior = log_prior(net, prior_std=scale) + 3 * math.log(scale)
+    assert prior == pytest.approx(log_prior([{"w": y}], prior_std=1.0), rel=1e-13)
+    grad = autograd.grad(lambda p: log_prior(p, prior_std=scale))(net)[0]["w"]
+    np.testing.assert_allclose(grad * scale, -y, rtol=1e-13)
 
 
 def test_huge_sigma_gives_the_finite_nll() -> None:

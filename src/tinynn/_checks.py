@@ -173,15 +173,16 @@ def check_positive(value: Any, name: str) -> float:
 SMALLEST_STD = math.sqrt(np.finfo(np.float64).tiny)  # about 1.5e-154: its square is still normal
 
 
-def check_std(value: Any, name: str) -> float:
+def check_std(value: Any, name: str, *, tiny_ok: bool = False) -> float:
     """Return a standard deviation as a float: positive, finite, and with a usable square.
 
     A std below about 1.5e-154 squares to a subnormal or zero float64, and ``1 / std**2``
     overflows; such a value is refused with advice rather than turned into inf or a
-    ZeroDivisionError deep in a loss.
+    ZeroDivisionError deep in a loss, unless ``tiny_ok`` (for code that divides by the std
+    before squaring, as ``gaussian_nll`` and ``log_prior`` do).
     """
     out = check_positive(value, name)
-    if out < SMALLEST_STD:
+    if out < SMALLEST_STD and not tiny_ok:
         raise ValueError(
             f"{name} must be at least {SMALLEST_STD:.3g}, got {out!r}: its square underflows "
             f"float64; rescale the data (standardize x and y) so it need not be that small"

@@ -25,6 +25,7 @@ from autograd.tracer import isbox
 
 from tinynn import tree
 from tinynn._checks import (
+    SMALLEST_STD,
     check_choice,
     check_finite,
     check_nonnegative,
@@ -106,7 +107,7 @@ def gaussian_nll(
     full = check_choice(form, "form", FORMS) == "full"
     mean = check_choice(reduction, "reduction", REDUCTIONS) == "mean"
     y, yhat = check_pair(y, yhat)
-    sigma = check_sigma(sigma, shape_of(yhat))
+    sigma = check_sigma(sigma, shape_of(yhat), tiny_ok=True)
     return gaussian_nll_value(y, yhat, sigma, full, mean)
 
 
@@ -285,12 +286,14 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
     if isbox(prior_std):
         squares = sum_squares(params, 1.0, 0.0)
         return -0.5 * squares / prior_std**2 - count * (HALF_LOG_2PI + anp.log(prior_std))
-    std = check_std(prior_std, "prior_std")
+    std = check_std(prior_std, "prior_std", tiny_ok=True)
     const = -count * (HALF_LOG_2PI + float(np.log(std)))
     leaves = tree.leaves(params)
     if not any(isbox(leaf) for leaf in leaves):  # concrete: (theta / std)**2, free of overflow
         scaled = [np.asarray(leaf, dtype=float) / std for leaf in leaves]
         return -0.5 * sum(float(np.vdot(z, z)) for z in scaled) + const
+    if not SMALLEST_STD <= std <= 1.0 / SMALLEST_STD:  # 1 / std**2 is not a float64
+        return -0.5 * sum(anp.sum((leaf / std) ** 2) for leaf in leaves) + const
     return sum_squares(params, -0.5 / std / std, const)
 
 

@@ -66,8 +66,11 @@ def check_pair(y: Any, yhat: Any) -> tuple[Any, Any]:
     return y, yhat
 
 
-def check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
-    """Return sigma checked: positive when concrete; a scalar, (O,) or yhat's shape."""
+def check_sigma(sigma: Any, yhat_shape: tuple[int, ...], tiny_ok: bool = False) -> Any:
+    """Return sigma checked: positive when concrete; a scalar, (O,) or yhat's shape.
+
+    ``tiny_ok`` admits a sigma below 1.49e-154 (see :func:`check_std`).
+    """
     if type(sigma) is float and SMALLEST_STD <= sigma < math.inf:  # the common case, cheaply
         return sigma
     value = unbox(sigma)
@@ -84,11 +87,11 @@ def check_sigma(sigma: Any, yhat_shape: tuple[int, ...]) -> Any:
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number, np.ndarray, list)):
         raise TypeError(f"sigma must be a positive number or array, got {describe(sigma)}")
     if np.ndim(sigma) == 0:
-        return check_std(sigma, "sigma")
+        return check_std(sigma, "sigma", tiny_ok=tiny_ok)
     arr = np.asarray(sigma, dtype=np.float64)
     if not np.all(np.isfinite(arr) & (arr > 0)):
         raise ValueError(f"sigma must be positive and finite everywhere, got {arr}")
-    if np.any(arr < SMALLEST_STD):
+    if np.any(arr < SMALLEST_STD) and not tiny_ok:
         check_std(float(arr.min()), "sigma")  # raises, naming the smallest value
     return arr
 
@@ -160,18 +163,18 @@ def _sum_to(e: np.ndarray, sigma: Any) -> Any:
 def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
     def backward(_cached: Any, g: Any) -> list[Any]:
         y, yhat, sigma, full, mean = args
-        r = np.subtract(yhat, y)
-        scale = g / n_examples(r.shape) if mean else g
-        inv_var = 1.0 / (sigma * sigma) if type(sigma) is float else 1.0 / np.square(sigma)
-        d_yhat = r * (scale * inv_var)
+        z = np.subtract(yhat, y) / sigma  # divided before squaring: any finite sigma works
+        scale = g / n_examples(z.shape) if mean else g
+        d_yhat = z * (scale / sigma)
+        r = z
         out: list[Any] = []
         for argnum in argnums:
             if argnum == 0:
                 out.append(np.reshape(-d_yhat, np.shape(y)))
             elif argnum == 1:
                 out.append(np.reshape(d_yhat, np.shape(yhat)))
-            else:  # d/d sigma of 0.5 r^2 / sigma^2 (+ log sigma)
-                e = -(r * r) * (scale * inv_var / sigma)
+            else:  # d/d sigma of 0.5 z^2 (+ log sigma), z = r / sigma
+                e = -(z * z) * (scale / sigma)
                 if full:
                     e = e + scale / np.broadcast_to(sigma, r.shape)
                 out.append(_sum_to(np.asarray(e), sigma))
