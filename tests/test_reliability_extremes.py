@@ -131,8 +131,9 @@ def test_plain_gradient_steps_are_refused_by_name_with_the_way_out(name: str) ->
     with pytest.raises(ValueError, match=rf"optimizer='{name}' is not offered by name.*"
                        rf"tinynn.optim.{name}\(step\)"):  # fmt: skip
         Regressor(optimizer=name).fit(x, y)
+    step = getattr(optim, name)(1e-4)
     model = Regressor(
-        (5,), optimizer=getattr(optim, name)(1e-4), uncertainty=None, max_iter=20, tol=None
+        (5,), optimizer=step, uncertainty=None, max_iter=20, tol=None, random_state=0
     ).fit(x, y)
     assert model.optimizer_reason_ == "given as an optimizer object"
     assert np.all(np.isfinite(model.predict(x)))
@@ -178,10 +179,12 @@ def test_the_regressor_warns_when_one_network_stops_at_max_iter() -> None:
 
     x, y = np.linspace(-1, 1, 20)[:, None], np.linspace(-1, 1, 20) ** 2
     with pytest.warns(optim.ConvergenceWarning, match=r"stopped at max_iter=3 before it conv"):
-        Regressor((3,), uncertainty=None, optimizer="adam", max_iter=3).fit(x, y)
+        Regressor((3,), uncertainty=None, optimizer="adam", max_iter=3, random_state=0).fit(x, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # tol=None: exactly max_iter iterations, no warning
-        Regressor((3,), uncertainty=None, optimizer="adam", max_iter=3, tol=None).fit(x, y)
+        Regressor(
+            (3,), uncertainty=None, optimizer="adam", max_iter=3, tol=None, random_state=0
+        ).fit(x, y)
 
 
 @pytest.mark.parametrize(
