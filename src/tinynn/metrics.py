@@ -73,18 +73,26 @@ def _check_level(level: Any, name: str) -> float:
     return value
 
 
+def _three_aligned(values: dict[str, Any], note: str = "") -> list[np.ndarray]:
+    """Return three named arrays checked finite, of one shape and not empty (y first)."""
+    arrays = [as_float_array(value, name) for name, value in values.items()]
+    shapes = [a.shape for a in arrays]
+    if not shapes[0] == shapes[1] == shapes[2]:
+        first, second, third = values
+        raise ValueError(
+            f"{first}, {second} and {third} must have the same shape{note}, got {shapes[0]}, "
+            f"{shapes[1]} and {shapes[2]}"
+        )
+    if arrays[0].size == 0:
+        raise ValueError("y must hold at least one target, got an empty array")
+    return arrays
+
+
 def _gaussian(y: Any, mean: Any, std: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check a Gaussian predictive: three arrays of one shape, finite, std positive."""
-    y_arr = as_float_array(y, "y")
-    mean_arr = as_float_array(mean, "mean")
-    std_arr = as_float_array(std, "std")
-    if not (y_arr.shape == mean_arr.shape == std_arr.shape):
-        raise ValueError(
-            "y, mean and std must have the same shape (nothing is broadcast), got "
-            f"{y_arr.shape}, {mean_arr.shape} and {std_arr.shape}"
-        )
-    if y_arr.size == 0:
-        raise ValueError("y must hold at least one target, got an empty array")
+    y_arr, mean_arr, std_arr = _three_aligned(
+        {"y": y, "mean": mean, "std": std}, " (nothing is broadcast)"
+    )
     if np.any(std_arr <= 0):
         raise ValueError(f"std must be positive everywhere, got minimum {std_arr.min()!r}")
     return y_arr, mean_arr, std_arr
@@ -170,16 +178,7 @@ def mixture_log_likelihood(y: Any, means_K: Any, stds_K: Any) -> float:
 
 
 def _interval(y: Any, lower: Any, upper: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y_arr = as_float_array(y, "y")
-    lo = as_float_array(lower, "lower")
-    hi = as_float_array(upper, "upper")
-    if not (y_arr.shape == lo.shape == hi.shape):
-        raise ValueError(
-            f"y, lower and upper must have the same shape, got {y_arr.shape}, {lo.shape} and "
-            f"{hi.shape}"
-        )
-    if y_arr.size == 0:
-        raise ValueError("y must hold at least one target, got an empty array")
+    y_arr, lo, hi = _three_aligned({"y": y, "lower": lower, "upper": upper})
     if np.any(hi < lo):
         raise ValueError("upper must be at least lower everywhere; are they swapped?")
     return y_arr, lo, hi
