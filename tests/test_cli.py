@@ -381,7 +381,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        f"tinynn: error: {bad} is not a tinynn model file: it is not a .npz (zip) archive at all"
+        f"tinynn: error: {bad} is not a tinynn model file: it is not a .npz (zip) archive"
     ]
     version = subprocess.run(
         [sys.executable, "-m", "tinynn", "--version"],

@@ -342,7 +342,8 @@ def save(
     --------
     >>> import tempfile, os
     >>> import numpy as np
-    >>> params = [{"w": np.ones((2, 3)), "b": np.zeros(3)}, {"w": np.ones((3, 1)), "b": np.ones(1)}]
+    >>> params = [{"w": np.ones((2, 3)), "b": np.zeros(3)},
+    ...           {"w": np.ones((3, 1)), "b": np.ones(1)}]
     >>> folder = tempfile.mkdtemp()
     >>> path = save(os.path.join(folder, "net.npz"), params, activation="tanh")
     >>> read_metadata(path)["layer_sizes"]
@@ -440,9 +441,7 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not head:
         raise ValueError(f"{path} is empty (0 bytes): the file was truncated")
     if head != _ZIP_MAGIC:
-        raise ValueError(
-            f"{path} is not a tinynn model file: it is not a .npz (zip) archive at all"
-        )
+        raise ValueError(f"{path} is not a tinynn model file: it is not a .npz (zip) archive")
     _check_declared_sizes(path)
     arrays: dict[str, np.ndarray] = {}
     try:
@@ -561,7 +560,8 @@ def load_params(path: PathLike) -> Any:
     --------
     >>> import tempfile, os
     >>> import numpy as np
-    >>> path = save(os.path.join(tempfile.mkdtemp(), "t.npz"), ([1.0, 2.0], {"a": np.eye(2)}))
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.npz")
+    >>> path = save(path, ([1.0, 2.0], {"a": np.eye(2)}))
     >>> tree = load_params(path)
     >>> type(tree).__name__, tree[1]["a"].shape
     ('tuple', (2, 2))
@@ -611,7 +611,8 @@ def load(path: PathLike) -> Any:
     --------
     >>> import tempfile, os
     >>> import numpy as np
-    >>> path = save(os.path.join(tempfile.mkdtemp(), "p.npz"), [{"w": np.eye(2), "b": np.ones(2)}])
+    >>> path = os.path.join(tempfile.mkdtemp(), "p.npz")
+    >>> path = save(path, [{"w": np.eye(2), "b": np.ones(2)}])
     >>> load(path)[0]["b"]
     array([1., 1.])
     """

@@ -122,7 +122,8 @@ def _read_metadata(path: str) -> dict[str, Any]:
 
 def _save_figure(fig: Any, path: Path) -> None:
     with io.atomic_write(path) as handle:
-        fig.savefig(handle, format="png", dpi=90)
+        # trimmed to the drawing, at a resolution whose text reads at the figure's own size
+        fig.savefig(handle, format="png", dpi=110, bbox_inches="tight", pad_inches=0.1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,22 +149,21 @@ def demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     x, y = make_quadratic_data(args.n_examples, rng=args.seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction=args.test_fraction, rng=args.seed)
-    print(
-        f"tinynn demo: the notebook's quadratic toy data, y = -2 x0^2 + 2 x1^2 + 4.2 x0 - 4.2 x1 "
-        f"+ noise (std {NOISE_STD}); {len(y_tr)} training and {len(y_te)} test examples"
-    )
+    # lines of at most 88 characters: they read whole in a terminal and on the CLI page
+    print("tinynn demo: the notebook's quadratic toy data")
+    print(f"  y = -2 x0^2 + 2 x1^2 + 4.2 x0 - 4.2 x1 + noise (std {NOISE_STD})")
+    print(f"  {len(y_tr)} training and {len(y_te)} test examples")
     est = _regressor(args)
     seconds = _fit_with_progress(est, x_tr, y_tr, args.quiet)
     train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
     test_ll = _log_likelihood(est, x_te, y_te)
     print(
         f"fitted a {'-'.join(map(str, [2, *args.hidden, 1]))} {args.activation} network with "
-        f"{_method(est)} in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})"
+        f"{_method(est)}"
     )
-    print(
-        f"train RMSE {train:.4f} | test RMSE {test:.4f} | test log-likelihood {test_ll:.3f} | "
-        f"noise level {NOISE_STD} | sigma {est.sigma_:.4f}"
-    )
+    print(f"  in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})")
+    print(f"  train RMSE {train:.4f} | test RMSE {test:.4f} | noise level {NOISE_STD}")
+    print(f"  test log-likelihood {test_ll:.3f} | sigma {est.sigma_:.4f}")
     gap = _demo_gap(args)
     names = ["x0", "x1"]
     extra = {
@@ -182,11 +182,9 @@ def demo(args: argparse.Namespace) -> int:
     write_text_atomic(out / "data.csv", lambda h: write_csv(h, [*names, "y"], rows))
     written.append(out / "data.csv")
     written.extend(_demo_figures(est, out, x_te, y_te, gap))
-    print("wrote " + ", ".join(str(p) for p in written))
-    print(
-        f"next: tinynn info {out / 'model.npz'}  |  "
-        f"tinynn predict {out / 'model.npz'} {out / 'data.csv'}"
-    )
+    print("wrote " + ", ".join(str(p.name) for p in written) + f" into {out}")
+    print(f"next: tinynn info {out / 'model.npz'}")
+    print(f"      tinynn predict {out / 'model.npz'} {out / 'data.csv'}")
     return 0
 
 
@@ -218,13 +216,14 @@ def _demo_gap(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray]:
     far = np.array([[-7.0], [7.0]])  # three data-widths outside [-1, 1]
     _, std_far = est.predict(far, return_std=True)
     _, std_on = est.predict(x, return_std=True)
+    print("1-D data with a gap: 60 examples on [-1, -0.4] and [0.4, 1]")
+    print(f"  a 1-20-1 network with {_method(est)} in {seconds:.2f} s")
     print(
-        f"1-D data with a gap (60 examples on [-1, -0.4] and [0.4, 1]), a 1-20-1 network with "
-        f"{_method(est)} in {seconds:.2f} s: test RMSE {_rmse(est.predict(x_te), y_te):.4f} | "
+        f"  test RMSE {_rmse(est.predict(x_te), y_te):.4f} | "
         f"test log-likelihood {_log_likelihood(est, x_te, y_te):.3f}"
     )
     print(
-        f"predictive std: {np.mean(std_on):.3f} on the data (noise 0.1), "
+        f"  predictive std: {np.mean(std_on):.3f} on the data (noise 0.1), "
         f"{np.min(std_far):.3f} or more three data-widths away"
     )
     return est, x, y
@@ -256,12 +255,13 @@ def _demo_figures(est: Any, out: Path, x_te: Any, y_te: Any, gap: Any) -> list[P
     fig.subplots_adjust(bottom=0.15, left=0.16)
     _save_figure(fig, paths[0])
     plt.close(fig)
-    fig, axes = plt.subplots(1, 3, figsize=(14.0, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.6), layout="constrained")
     yhat_te = est.predict(x_te)
-    plot.plot_feature_panels(x_te, y_te, yhat_te, feature_names=["x0", "x1"], axes=axes[:2])
+    # the data file's columns x0 and x1 are the x_0 and x_1 of the docs
+    names = ["$x_0$ (column x0)", "$x_1$ (column x1)"]
+    plot.plot_feature_panels(x_te, y_te, yhat_te, feature_names=names, axes=axes[:2])
     plot.plot_predicted_vs_true(y_te, yhat_te, ax=axes[2])
     fig.suptitle("test set: data (black) and predictions (orange rings); predicted vs true")
-    fig.subplots_adjust(wspace=0.3, bottom=0.16)
     _save_figure(fig, paths[1])
     plt.close(fig)
     gap_est, x, y = gap

@@ -155,8 +155,7 @@ class Progress:
             self.drawn = True
         elif done == 1 or done % self.every == 0 or done == self.total:
             self.stream.write(
-                f"iter {done:5d}/{self.total} after {info.elapsed:7.1f} sec | "
-                f"loss {info.loss:.6e}\n"
+                f"iter {done:5d}/{self.total} after {info.elapsed:6.2f} s | loss {info.loss:.6e}\n"
             )
         self.stream.flush()
 

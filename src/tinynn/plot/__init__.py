@@ -220,7 +220,7 @@ def plot_predicted_vs_true(y_true: Any, y_pred: Any, *, ax: Any = None) -> Any:
     ax.plot(yhat_N, y_N, "k.", label="examples")
     lo = float(min(y_N.min(), yhat_N.min()))
     hi = float(max(y_N.max(), yhat_N.max()))
-    ax.plot([lo, hi], [lo, hi], "r-", linewidth=1, label="y = x")
+    ax.plot([lo, hi], [lo, hi], "r-", linewidth=1, label="y = x", zorder=3)  # on top of the data
     ax.set_xlabel("predicted y|x")
     ax.set_ylabel("true y")
     ax.legend()
