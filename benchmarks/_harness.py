@@ -139,9 +139,9 @@ def _time_once(run: Callable[[int], object], number: int) -> float:
 
 
 def format_seconds(seconds: float) -> str:
-    """Format a duration with a unit that keeps three significant digits (``47.1 us``)."""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale or unit == "us":
+    """Format a duration with a unit that keeps three significant digits (``47.1 µs``)."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale or unit == "µs":
             value = seconds / scale
             return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
     raise AssertionError("unreachable")
@@ -180,7 +180,7 @@ class Check:
 def checks_table(checks: Sequence[Check]) -> str:
     """Render acceptance checks as a markdown table with PASS/FAIL/SKIP."""
     return markdown_table(
-        ["acceptance ratio", "target", "measured", "status", "note"], [c.row() for c in checks]
+        ["ratio", "target", "measured", "status", "note"], [c.row() for c in checks]
     )
 
 
@@ -192,6 +192,8 @@ class Report:
     sections: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # paired ratios for charts: ratios[case][implementation] = (median, 25th, 75th percentile)
+    ratios: dict[str, dict[str, tuple[float, float, float]]] = field(default_factory=dict)
 
     def markdown(self, level: int = 2, checks: bool = True) -> str:
         """Return the report as markdown, its title a heading of the given level."""

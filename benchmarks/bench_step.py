@@ -407,6 +407,7 @@ def report(seconds, notes, cases) -> _harness.Report:
         f"H={h}, N={n}" + (" (fixed cost)" if (h, n) == OVERHEAD_CASE else "") for h, n in cases
     ]
     rows = []
+    ratios: dict[str, dict[str, tuple[float, float, float]]] = {}
     for name in IMPLEMENTATIONS:
         cells = []
         for case in cases:
@@ -416,11 +417,14 @@ def report(seconds, notes, cases) -> _harness.Report:
                 cells.append("skipped")
                 continue
             mid, low, high = paired
+            label = f"H={case[0]}, N={case[1]}"
+            ratios.setdefault(label, {})[name] = (mid, low, high)
             spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
             cells.append(f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})")
         rows.append([name, *cells])
     result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
     result.sections.append(_harness.markdown_table(header, rows))
+    result.ratios = ratios
     small, large = (30, 300), (100, 30000)
     compat = "tinynn notebook-compatible loop (per iteration)"
     if seconds[compat].get(small) is None:
