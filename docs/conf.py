@@ -24,8 +24,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import tinynn
+import tinynn.params
 
 DOCS = Path(__file__).resolve().parent
+API = DOCS / "api"  # one page per module, docs/api/<module>.rst
 ROOT = DOCS.parent
 
 project = "tinynn"
@@ -70,8 +72,11 @@ html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
+    # the first six pages in the top bar, the rest under "More"
+    "header_links_before_dropdown": 6,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    "secondary_sidebar_items": ["page-toc", "notebook-download", "sourcelink"],
 }
 html_sidebars = {"index": [], "getting_started": [], "changelog": []}
 
@@ -84,6 +89,78 @@ numpydoc_show_class_members = False  # the class template lists methods itself
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_use_plots = False
+
+# -- "Read more in the user guide" on every API page ---------------------------------------------
+# The autosummary templates look a name up here, then its module; the value is a reference to the
+# guide section (labels "guide-..." in docs/user_guide/) or page that explains it. An unknown label
+# fails the build (-W), and tests/test_docs_build.py checks that every public name finds an entry.
+_REF = ":ref:`{}`".format
+_DOC = ":doc:`{}`".format
+USER_GUIDE = {
+    "tinynn": _DOC("/getting_started"),
+    "tinynn.params": _REF("guide-network-params"),
+    "tinynn.params.sample_prior": _REF("guide-prior-samples"),
+    **{
+        f"tinynn.params.{name}": _REF("guide-initialization")
+        for name in ["Initializer", "INITIALIZERS", "constant", *tinynn.params.INITIALIZERS]
+    },
+    "tinynn.model": _REF("guide-predict"),
+    **{
+        f"tinynn.model.{name}": _REF("guide-activations")
+        for name in ["ACTIVATIONS", "Activation", "get_activation", "resolve_activation"]
+    },
+    **{f"tinynn.model.{name}": _REF("guide-gradients") for name in ["forward", "backward"]},
+    "tinynn.model.layer_shapes": _REF("guide-network-params"),
+    "tinynn.model.jacobian": _REF("guide-jacobians"),
+    "tinynn.model.input_jacobian": _REF("guide-jacobians"),
+    "tinynn.model.stack_size": _REF("guide-sample-axis"),
+    "tinynn.losses": _REF("guide-gaussian-nll"),
+    "tinynn.losses.heteroscedastic_nll": _REF("guide-ensembles"),
+    **{
+        f"tinynn.losses.{name}": _REF("guide-objective")
+        for name in ["make_objective", "Objective", "FlatObjective"]
+    },
+    "tinynn.losses.log_prior": _REF("guide-priors"),
+    "tinynn.losses.l2_penalty": _REF("guide-priors"),
+    "tinynn.losses.mse": _REF("guide-metrics"),
+    "tinynn.losses.rmse": _REF("guide-metrics"),
+    "tinynn.optim": _REF("guide-optimizers"),
+    "tinynn.optim.minimize": _DOC("/user_guide/optimization"),
+    **{
+        f"tinynn.optim.{name}": _REF("guide-schedules")
+        for name in ["constant", "cosine_decay", "exponential_decay", "step_decay"]
+    },
+    "tinynn.optim.OptimizeResult": _REF("guide-result"),
+    "tinynn.optim.History": _REF("guide-history"),
+    "tinynn.optim.CallbackInfo": _REF("guide-progress"),
+    "tinynn.optim.ConvergenceWarning": _REF("guide-stopping"),
+    **{
+        f"tinynn.optim.{name}": _REF("guide-divergence")
+        for name in ["DivergenceError", "DivergenceWarning"]
+    },
+    "tinynn.posterior": _REF("guide-posterior"),
+    **{
+        f"tinynn.posterior.{name}": _REF("guide-laplace")
+        for name in ["Laplace", "fit_laplace", "STRUCTURES"]
+    },
+    "tinynn.posterior.Ensemble": _REF("guide-ensembles"),
+    "tinynn.posterior.fit_ensemble": _REF("guide-ensembles"),
+    "tinynn.metrics": _REF("guide-scoring"),
+    "tinynn.data": _REF("guide-toy-data"),
+    "tinynn.data.Standardizer": _REF("guide-standardization"),
+    "tinynn.data.make_gap_data": _REF("guide-posterior"),
+    "tinynn.gradcheck": _REF("guide-gradcheck"),
+    "tinynn.estimator": _DOC("/user_guide/regressor"),
+    "tinynn.plot": _DOC("/user_guide/plotting"),
+    "tinynn.io": _DOC("/user_guide/saving"),
+    "tinynn.io.atomic_write": _REF("guide-file-safety"),
+    "tinynn.io.Terminated": _REF("guide-file-safety"),
+    "tinynn.tree": _REF("guide-trees"),
+    **{f"tinynn.tree.{name}": _REF("guide-sample-axis") for name in ["stack", "unstack", "index"]},
+    "tinynn.compat": _DOC("/migration"),
+    "tinynn.cli": _DOC("/user_guide/cli"),
+}
+autosummary_context = {"user_guide": USER_GUIDE}
 
 # -- MyST and myst-nb ---------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
@@ -142,6 +219,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": "|".join([r"__init__\.py", *(re.escape(name) for name in _skipped)]),
     "within_subsection_order": "FileNameSortKey",
     "image_scrapers": ("matplotlib",),
+    "image_srcset": ["2x"],  # sharp figures on high-density screens, at the same size
     "doc_module": ("tinynn",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"tinynn": None},
@@ -169,7 +247,7 @@ def _write_cli_help() -> None:
     except ImportError:
         main = None
     saved_columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"  # argparse wraps its help to this width
+    os.environ["COLUMNS"] = "88"  # argparse wraps its help to this width (check_site.MAX_LINE)
     try:
         for command in ["tinynn", "demo", "fit", "predict", "info"]:
             text = "(the tinynn command is not available in this build)\n"
@@ -189,14 +267,33 @@ def _write_cli_help() -> None:
 
 _write_cli_help()
 
+
+def _write_demo_run() -> None:
+    """Run ``tinynn demo`` in a scratch folder and keep what it printed (generated/cli/run.txt)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from tinynn.cli import main
+
+    buffer = io.StringIO()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(buffer):
+        main(["demo", "--quiet", "--out", str(Path(scratch) / "tinynn-demo")])
+    text = buffer.getvalue().replace(str(Path(scratch) / "tinynn-demo"), "tinynn-demo")
+    (DOCS / "generated" / "cli" / "run.txt").write_text("$ tinynn demo\n" + text, encoding="utf-8")
+
+
+_write_demo_run()
+
 # -- the names ``import tinynn`` gives, each linked to its page in the API reference -------------
 
 
 def _documented_names() -> dict[int, str]:
-    """Map id(object) -> fully qualified name for every autosummary entry of api/index.rst."""
+    """Map id(object) -> fully qualified name for every autosummary entry of the API pages."""
     found: dict[int, str] = {}
     module, in_table = "", False
-    for line in (DOCS / "api" / "index.rst").read_text(encoding="utf-8").splitlines():
+    text = "\n".join(page.read_text(encoding="utf-8") for page in sorted(API.glob("*.rst")))
+    for line in text.splitlines():
         if line.startswith(".. currentmodule:: "):
             module = line.split()[-1]
         if line.startswith(".. autosummary::"):
@@ -275,6 +372,29 @@ def _drop_type_docstring(app, what, name, obj, options, lines):  # type: ignore[
             lines.clear()
 
 
+# -- executed pages can be downloaded as Jupyter notebooks -------------------------------------
+NOTEBOOKS = "_notebooks"  # folder of the built site that holds the downloadable notebooks
+
+
+def _executed_notebook(app, pagename: str) -> Path | None:  # type: ignore[no-untyped-def]
+    """Return the notebook myst-nb executed for ``pagename`` (a page with a kernel), or None."""
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    is_notebook = "kernelspec" in app.env.metadata.get(pagename, {})
+    return path if is_notebook and path.exists() else None
+
+
+def _offer_notebook(app, pagename, templatename, context, doctree):  # type: ignore[no-untyped-def]
+    """Give the page template a link to the page's notebook, copied into the built site."""
+    source = _executed_notebook(app, pagename)
+    if source is None:
+        return
+    target = Path(app.outdir) / NOTEBOOKS / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+    context["notebook_download"] = f"{NOTEBOOKS}/{pagename}.ipynb"
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("source-read", _drop_missing_optional)
+    app.connect("html-page-context", _offer_notebook)
     app.connect("autodoc-process-docstring", _drop_type_docstring, priority=100)

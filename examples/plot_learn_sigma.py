@@ -46,14 +46,19 @@ result = minimize(
 )
 sigma_hat = learned_sigma(result.params)
 residual_N = y_N - predict(result.params["net"], x_ND)
-print(f"learned sigma {sigma_hat:.4f}, RMSE of the residuals {np.sqrt(np.mean(residual_N**2)):.4f}")
+print(
+    f"learned sigma {sigma_hat:.4f}, "
+    f"RMSE of the residuals {np.sqrt(np.mean(residual_N**2)):.4f}"
+)
 
 # %%
 # The learned sigma during training. It first grows to cover the large early errors, then falls
 # as the network fits the curve, and settles near the true noise level (a little below it: the
 # maximum-likelihood sigma is the RMSE of the training residuals, which the network has partly fit).
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(result.history.metric_iters, result.history.metrics["sigma"], label="learned sigma")
+ax.plot(
+    result.history.metric_iters, result.history.metrics["sigma"], label="learned sigma"
+)
 ax.axhline(0.1, color="k", linestyle="--", label="true noise sigma")
 ax.set_yscale("log")
 ax.set_xlabel("iteration")
@@ -70,7 +75,9 @@ fig.tight_layout()
 yhat_N = predict(result.params["net"], x_ND)
 sigma_grid = np.geomspace(0.02, 2.0, 200)
 full = [gaussian_nll(y_N, yhat_N, s, reduction="mean") for s in sigma_grid]
-notebook = [gaussian_nll(y_N, yhat_N, s, form="notebook", reduction="mean") for s in sigma_grid]
+notebook = [
+    gaussian_nll(y_N, yhat_N, s, form="notebook", reduction="mean") for s in sigma_grid
+]
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(sigma_grid, full, label='form="full"')
 ax.plot(sigma_grid, notebook, label='form="notebook"')

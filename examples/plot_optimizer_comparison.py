@@ -22,7 +22,14 @@ import numpy as np
 
 from tinynn.data import Standardizer, make_quadratic_data
 from tinynn.losses import make_objective
-from tinynn.optim import adam, gradient_descent, lbfgs, levenberg_marquardt, minimize, momentum
+from tinynn.optim import (
+    adam,
+    gradient_descent,
+    lbfgs,
+    levenberg_marquardt,
+    minimize,
+    momentum,
+)
 from tinynn.params import make_params
 
 x_ND, y_N = make_quadratic_data()
@@ -52,7 +59,11 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for name, result in results.items():
     history = result.history
     best = np.minimum.accumulate(history.losses)
-    ax.plot(history.iters, best, label=f"{name} ({result.reason}, {history.elapsed[-1]:.1f} s)")
+    ax.plot(
+        history.iters,
+        best,
+        label=f"{name} ({result.reason}, {history.elapsed[-1]:.1f} s)",
+    )
 ax.set_yscale("log")
 ax.set_xlabel("iteration")
 ax.set_ylabel("half mean squared error (best so far)")
@@ -61,4 +72,7 @@ fig.tight_layout()
 
 for name, result in results.items():
     rmse_std = np.sqrt(2.0 * result.best_loss)
-    print(f"{name:>16}: RMSE {rmse_std:.4f} (standardized units) after {result.n_iters} iterations")
+    print(
+        f"{name:>16}: RMSE {rmse_std:.4f} (standardized units) "
+        f"after {result.n_iters} iterations"
+    )

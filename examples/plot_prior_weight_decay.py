@@ -33,7 +33,9 @@ init = make_params(1, [100], 1, rng=0)
 s = 0.5
 g_prior = grad(lambda p: -log_prior(p, prior_std=s))(init)
 g_l2 = grad(lambda p: l2_penalty(p, strength=1.0 / s**2))(init)
-print("largest difference of the two gradients:", float(global_norm(sub(g_prior, g_l2))))
+print(
+    "largest difference of the two gradients:", float(global_norm(sub(g_prior, g_l2)))
+)
 
 # %%
 # Fit with no prior and with three priors.
@@ -43,7 +45,9 @@ for prior_std in prior_stds:
     loss = make_objective(x_N, y_N, sigma=sigma, prior_std=prior_std)
     result = minimize(loss, init, optimizer=lbfgs(), n_iters=2000)
     fits[prior_std] = result.params
-    print(f"prior_std {prior_std}: weight norm {float(global_norm(result.params)):8.2f}")
+    print(
+        f"prior_std {prior_std}: weight norm {float(global_norm(result.params)):8.2f}"
+    )
 
 # %%
 # The fitted curves (the one without a prior swings far outside this frame between the data

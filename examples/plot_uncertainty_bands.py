@@ -25,7 +25,11 @@ print(f"noise std set by the evidence: {laplace.sigma:.3f} (the data's is 0.1)")
 
 fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.8), sharey=True)
 plot_posteriors(
-    {"point estimate": point, "Laplace (linearized)": laplace, "ensemble of 5": ensemble},
+    {
+        "point estimate": point,
+        "Laplace (linearized)": laplace,
+        "ensemble of 5": ensemble,
+    },
     x,
     y,
     axes=axes,

@@ -38,7 +38,9 @@ hidden_sizes = [1, 2, 3, 5, 10, 30, 100]
 loss = make_objective(x_train_N, y_train_N, sigma=sigma)
 fits = {}
 for n_hidden in hidden_sizes:
-    result = minimize(loss, make_params(1, [n_hidden], 1, rng=0), optimizer=lbfgs(), n_iters=1000)
+    result = minimize(
+        loss, make_params(1, [n_hidden], 1, rng=0), optimizer=lbfgs(), n_iters=1000
+    )
     fits[n_hidden] = result.params
 
 train_rmse = [rmse(y_train_N, predict(fits[h], x_train_N)) for h in hidden_sizes]

@@ -21,7 +21,12 @@ import tinynn
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLES = DOCS.parent / "examples"
-API_INDEX = DOCS / "api" / "index.rst"
+API = DOCS / "api"
+
+
+def api_text() -> str:
+    """Return the text of every API page (one per module, docs/api/<module>.rst) as one string."""
+    return "\n".join(page.read_text(encoding="utf-8") for page in sorted(API.glob("*.rst")))
 
 
 def public_modules() -> list[str]:
@@ -82,7 +87,7 @@ def test_documented_names_parser_reads_autosummary_tables():
 
 
 def test_every_public_name_has_an_api_page():
-    names = documented_names(API_INDEX.read_text(encoding="utf-8"))
+    names = documented_names(api_text())
     documented_ids = {id(resolve(name)) for name in names}
     missing = []
     for module_name, name in exported():
@@ -91,18 +96,18 @@ def test_every_public_name_has_an_api_page():
         if f"{module_name}.{name}" in names or (is_code and id(obj) in documented_ids):
             continue
         missing.append(f"{module_name}.{name}")
-    assert not missing, f"add these to docs/api/index.rst: {missing}"
+    assert not missing, f"add these to their module's page in docs/api/: {missing}"
 
 
 def test_every_api_entry_exists():
-    for name in documented_names(API_INDEX.read_text(encoding="utf-8")):
+    for name in documented_names(api_text()):
         resolve(name)  # raises ImportError or AttributeError for a stale entry
 
 
 def test_every_public_module_has_a_section():
-    text = API_INDEX.read_text(encoding="utf-8")
+    text = api_text()
     missing = [m for m in public_modules() if f".. automodule:: {m}\n" not in text]
-    assert not missing, f"add an automodule section to docs/api/index.rst for {missing}"
+    assert not missing, f"add a page docs/api/<module>.rst with an automodule for {missing}"
 
 
 def has_example(doc: str) -> bool:
@@ -135,7 +140,7 @@ def test_has_example_finds_doctests_only_in_an_examples_section():
 
 def test_every_documented_function_and_class_has_a_runnable_example():
     lacking = []
-    for name in sorted(documented_names(API_INDEX.read_text(encoding="utf-8"))):
+    for name in sorted(documented_names(api_text())):
         obj = resolve(name)
         if not (inspect.isclass(obj) or inspect.isfunction(obj)):
             continue  # constants show their value instead
@@ -166,3 +171,23 @@ def test_kernel_spec_runs_the_interpreter_running_sphinx():
     assert spec["env"]["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
     conf = (DOCS / "conf.py").read_text(encoding="utf-8")
     assert 'nb_kernel_rgx_aliases = {".*": "tinynn-docs"}' in conf
+
+
+def test_every_module_page_enters_the_module_index():
+    # ":no-index:" keeps a module out of the module index and makes :mod: links plain text
+    assert ":no-index:" not in api_text()
+    index = (API / "index.rst").read_text(encoding="utf-8")
+    pages = sorted(page.stem for page in API.glob("*.rst") if page.stem != "index")
+    missing = [page for page in pages if f"\n   {page}\n" not in index]
+    assert not missing, f"add these pages to the toctree of docs/api/index.rst: {missing}"
+
+
+def test_every_public_module_links_to_the_user_guide():
+    # the autosummary templates print "Read more in the user guide" from conf.USER_GUIDE, which
+    # falls back to the module's entry; an unknown target fails the build itself (-W)
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    missing = [m for m in ["tinynn", *public_modules()] if f'"{m}": _' not in conf]
+    assert not missing, f"add a user-guide entry to USER_GUIDE in docs/conf.py for {missing}"
+    for template in ["base", "class", "function"]:
+        text = (DOCS / "_templates" / "autosummary" / f"{template}.rst").read_text()
+        assert "Read more in the user guide: {{ guide }}." in text

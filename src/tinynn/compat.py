@@ -189,7 +189,8 @@ def predict_y_given_x_with_NN(x=None, nn_param_list=None, activation_func=ag_np.
 
     Examples
     --------
-    >>> params = make_nn_params_as_list_of_dicts([], n_dims_input=2, weight_fill_func=np.ones)
+    >>> params = make_nn_params_as_list_of_dicts(
+    ...     [], n_dims_input=2, weight_fill_func=np.ones)
     >>> predict_y_given_x_with_NN(np.array([[1.0, 2.0], [3.0, 4.0]]), params)
     array([3., 7.])
     >>> predict_y_given_x_with_NN(np.array([1.0, 2.0]), params).shape  # one example: 0-d

@@ -190,7 +190,8 @@ def interval_coverage(y: Any, lower: Any, upper: Any) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> interval_coverage(np.array([0.0, 2.0]), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
+    >>> interval_coverage(np.array([0.0, 2.0]), np.array([-1.0, -1.0]),
+    ...                   np.array([1.0, 1.0]))
     0.5
     """
     y_arr, lo, hi = _interval(y, lower, upper)

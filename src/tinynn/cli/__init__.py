@@ -3,7 +3,8 @@
 Usage::
 
     tinynn demo [--out DIR] [--seed N]
-    tinynn fit DATA.csv --target COLUMN [--features A B ...] [--hidden 30,30] [--out model.npz]
+    tinynn fit DATA.csv --target COLUMN [--features A B ...] [--hidden 30,30]
+               [--out model.npz]
     tinynn predict MODEL.npz DATA.csv [--out predictions.csv]
     tinynn info MODEL.npz
 

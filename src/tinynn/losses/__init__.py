@@ -278,7 +278,8 @@ def log_prior(params: Any, *, prior_std: Any = 1.0) -> Any:
     --------
     >>> import numpy as np
     >>> from tinynn.losses import log_prior
-    >>> round(log_prior([{'w': np.zeros((1, 1)), 'b': np.zeros(1)}]), 6)  # 2 * -0.5 log(2 pi)
+    >>> zero = [{'w': np.zeros((1, 1)), 'b': np.zeros(1)}]
+    >>> round(log_prior(zero), 6)  # 2 * -0.5 log(2 pi)
     -1.837877
     """
     _check_tree(params)

@@ -358,7 +358,8 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
     --------
     >>> import numpy as np
     >>> from tinynn.model import predict
-    >>> params = [{'w': np.ones((2, 3)), 'b': np.zeros(3)}, {'w': np.ones((3, 1)), 'b': np.ones(1)}]
+    >>> params = [{'w': np.ones((2, 3)), 'b': np.zeros(3)},
+    ...           {'w': np.ones((3, 1)), 'b': np.ones(1)}]
     >>> predict(params, np.zeros((4, 2))).shape
     (4,)
     >>> predict(params, np.array([0.0, 0.0]))

@@ -55,7 +55,8 @@ class History:
     >>> import autograd.numpy as anp
     >>> from tinynn.optim import gradient_descent, minimize
     >>> result = minimize(lambda x: anp.sum(x**2), np.array([1.0]),
-    ...                   optimizer=gradient_descent(0.25), n_iters=4, record_params_every=2)
+    ...                   optimizer=gradient_descent(0.25), n_iters=4,
+    ...                   record_params_every=2)
     >>> result.history.losses.tolist()
     [1.0, 0.25, 0.0625, 0.015625]
     >>> sorted(result.history.params)

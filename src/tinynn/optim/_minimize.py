@@ -152,7 +152,8 @@ def minimize(
     >>> from tinynn.optim import adam, minimize
     >>> def loss(params):
     ...     return anp.sum((params['x'] - 1.0) ** 2) + params['y'] ** 2
-    >>> result = minimize(loss, {'x': np.zeros(2), 'y': 3}, optimizer=adam(0.1), n_iters=500)
+    >>> start = {'x': np.zeros(2), 'y': 3}
+    >>> result = minimize(loss, start, optimizer=adam(0.1), n_iters=500)
     >>> result.reason, len(result.history)
     ('completed', 500)
     >>> np.round(result.params['x'], 3), round(float(result.params['y']), 3)

@@ -52,7 +52,8 @@ class TrainState(NamedTuple):
     >>> first = optim.minimize(loss, np.array([1.0, -2.0]), optimizer=opt, n_iters=3)
     >>> first.state.iteration, first.state.opt_state
     (3, GradientDescentState(n_updates=2))
-    >>> more = optim.minimize(loss, first.params, optimizer=opt, n_iters=2, state=first.state)
+    >>> more = optim.minimize(
+    ...     loss, first.params, optimizer=opt, n_iters=2, state=first.state)
     >>> more.history.iters
     array([3, 4])
     >>> once = optim.minimize(loss, np.array([1.0, -2.0]), optimizer=opt, n_iters=5)

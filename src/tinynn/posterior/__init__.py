@@ -19,7 +19,8 @@ Shape suffixes: N examples, D input features, O outputs, P parameters, K samples
 >>> import numpy as np
 >>> from tinynn.posterior import fit_laplace
 >>> rng = np.random.default_rng(0)
->>> x = rng.uniform(-1, 1, size=(40, 1)); y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
+>>> x = rng.uniform(-1, 1, size=(40, 1))
+>>> y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
 >>> post = fit_laplace(x, y, hidden_sizes=(10,), rng=0)
 >>> pred = post.predict(np.array([[0.0], [4.0]]))
 >>> bool(pred.epistemic_std[1] > 3 * pred.epistemic_std[0])
