@@ -4,14 +4,16 @@ Build locally (warnings are errors, as in CI)::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The build needs no network: no intersphinx inventories are fetched and every figure is made here,
-by the executed tutorial (myst-nb) and the gallery scripts in ``examples/`` (sphinx-gallery).
+The build needs no network: the intersphinx inventories are written here (docs/inventories.py),
+and every figure is made here, by the executed tutorial (myst-nb) and the gallery scripts in
+``examples/`` (sphinx-gallery).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -38,6 +40,7 @@ version = release = tinynn.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",  # links to Python, NumPy, SciPy, Matplotlib, scikit-learn
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",  # "[source]" links from every API entry to its code, offline
     "sphinx_copybutton",
@@ -87,7 +90,36 @@ autodoc_typehints = "none"  # numpydoc's Parameters section carries the types
 autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False  # the class template lists methods itself
 numpydoc_class_members_toctree = False
-numpydoc_xref_param_type = False
+numpydoc_xref_param_type = True  # parameter types link to their pages, here and outside
+numpydoc_xref_ignore = "all"  # only the names below and numpydoc's own become links
+numpydoc_xref_aliases = {
+    "Generator": "numpy.random.Generator",
+    "Figure": "matplotlib.figure.Figure",
+    "matplotlib.figure.Figure": "matplotlib.figure.Figure",
+    "Axes": "matplotlib.axes.Axes",
+    "matplotlib Axes": "matplotlib.axes.Axes",
+    "PathLike": "os.PathLike",
+    "os.PathLike": "os.PathLike",
+    "Regressor": "tinynn.estimator.Regressor",
+    "History": "tinynn.optim.History",
+    "OptimizeResult": "tinynn.optim.OptimizeResult",
+    "Objective": "tinynn.losses.Objective",
+    "FlatObjective": "tinynn.losses.FlatObjective",
+    "Posterior": "tinynn.posterior.Posterior",
+    "Predictive": "tinynn.posterior.Predictive",
+    "Laplace": "tinynn.posterior.Laplace",
+    "Ensemble": "tinynn.posterior.Ensemble",
+    "Standardizer": "tinynn.data.Standardizer",
+    "Optimizer": "tinynn.optim.Optimizer",
+    "TrainState": "tinynn.optim.TrainState",
+}
+
+# -- intersphinx, offline: inventories written here from docs/inventories.py, nothing fetched ---
+_inventories_spec = importlib.util.spec_from_file_location("inventories", DOCS / "inventories.py")
+_inventories = importlib.util.module_from_spec(_inventories_spec)
+_inventories_spec.loader.exec_module(_inventories)
+intersphinx_mapping = _inventories.write_inventories(DOCS / "generated" / "inventories")
+intersphinx_timeout = 1
 numpydoc_use_plots = False
 
 # -- "Read more in the user guide" on every API page ---------------------------------------------
