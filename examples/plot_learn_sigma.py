@@ -78,13 +78,18 @@ full = [gaussian_nll(y_N, yhat_N, s, reduction="mean") for s in sigma_grid]
 notebook = [
     gaussian_nll(y_N, yhat_N, s, form="notebook", reduction="mean") for s in sigma_grid
 ]
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(sigma_grid, full, label='form="full"')
-ax.plot(sigma_grid, notebook, label='form="notebook"')
-ax.axvline(sigma_hat, color="k", linestyle=":", label="learned sigma")
-ax.set_xscale("log")
-ax.set_yscale("symlog")
-ax.set_xlabel("sigma")
-ax.set_ylabel("mean loss per example")
-ax.legend()
+# The full form goes below zero near its minimum, so it gets a linear axis; the notebook's form
+# is positive everywhere and spans orders of magnitude, so it gets a log axis.
+fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+left.plot(sigma_grid, full, color="C0", label='form="full"')
+right.plot(sigma_grid, notebook, color="C1", label='form="notebook"')
+for ax in (left, right):
+    ax.axvline(sigma_hat, color="k", linestyle=":", label="learned sigma")
+    ax.set_xscale("log")
+    ax.set_xlabel("sigma")
+    ax.legend(fontsize="small")
+left.set_ylim(min(full) - 0.5, 4.0)
+left.set_ylabel("mean loss per example")
+right.set_yscale("log")
+right.set_ylabel("mean loss per example (log axis)")
 fig.tight_layout()

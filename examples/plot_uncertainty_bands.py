@@ -23,7 +23,7 @@ ensemble = fit_ensemble(
 )
 print(f"noise std set by the evidence: {laplace.sigma:.3f} (the data's is 0.1)")
 
-fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.8), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.4), sharey=True)
 plot_posteriors(
     {
         "point estimate": point,

@@ -237,8 +237,9 @@ def plot_feature_panels(
 ) -> Any:
     """Plot the target against each input feature, one panel per feature, with predictions.
 
-    The notebook's panels: data in black dots, predictions in blue dots, x-axis labels ``x_0``,
-    ``x_1``, ...
+    The notebook's panels, drawn so that neither hides the other: the data as small black dots
+    on top, the predictions as larger orange rings under them, a legend, x-axis labels ``x_0``,
+    ``x_1``, ... and ``y`` on every panel.
 
     Parameters
     ----------
@@ -295,7 +296,7 @@ def plot_feature_panels(
                 label="predicted", zorder=2,
             )  # fmt: skip
         ax.set_xlabel(names[d])
-    panels[0].set_ylabel("y")
+        ax.set_ylabel("y")  # every panel: their y axes are not shared
     if yhat is not None:
         panels[0].legend()
     return panels[0].figure
@@ -370,7 +371,7 @@ def plot_fit_1d(
         mean_G = predict_fn(grid_G1)
     mean_G = np.asarray(mean_G, dtype=float).ravel()
     fig, ax = _single_axes(ax, (6.0, 4.0))
-    ax.plot(x, y, "k.", label="data")
+    ax.plot(x, y, "k.", label="data", zorder=3)  # over the curve and the band
     ax.plot(grid_G1[:, 0], mean_G, "b-", label="prediction")
     if std is not None:
         band = 2.0 * np.broadcast_to(np.asarray(std, dtype=float).ravel(), mean_G.shape)

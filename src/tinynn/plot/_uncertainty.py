@@ -223,14 +223,22 @@ def plot_posteriors(
         raise TypeError(
             f"sources must be a non-empty dict of title -> posterior, got {describe(sources)}"
         )
-    panels = row_of_axes(axes, len(sources), (4.6 * len(sources), 3.8), sharey=True)
+    panels = row_of_axes(axes, len(sources), (3.0 * len(sources) + 0.5, 3.4), sharey=True)
     for ax, (name, source) in zip(panels, sources.items(), strict=True):
         plot_predictive(source, x, y, grid=grid, level=level, ax=ax, title=name)
-    for ax in panels[1:]:
-        ax.set_ylabel("")
+    handles, labels = panels[0].get_legend_handles_labels()
+    for ax in panels:
+        spec = ax.get_subplotspec()
+        if spec is not None:  # panels of a grid keep the labels of the outer edge only
+            if not spec.is_first_col():
+                ax.set_ylabel("")
+            if not spec.is_last_row():
+                ax.set_xlabel("")
         legend = ax.get_legend()
         if legend is not None:
             legend.remove()
+    # one legend for all panels, below them, where it covers no data
     fig = panels[0].figure
-    fig.tight_layout()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small")
+    fig.tight_layout(rect=(0.0, 0.35 / fig.get_figheight(), 1.0, 1.0))
     return fig

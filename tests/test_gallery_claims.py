@@ -1,0 +1,46 @@
+"""The gallery examples' text states what their numbers show; these tests rerun them and check."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_underfit_overfit_tells_its_story_over_the_draws():
+    try:
+        ns = runpy.run_path(str(EXAMPLES / "plot_underfit_overfit.py"))
+    finally:
+        plt.close("all")
+    sizes, train, test = ns["hidden_sizes"], ns["median_train"], ns["median_test"]
+    # underfitting at H=1: both errors high; the best test error at two or three units
+    assert sizes[int(np.argmin(test))] in (2, 3)
+    assert test[0] > 1.4 * test.min() and train[0] > 1.5 * ns["sigma"]
+    # overfitting: the training error keeps falling below the noise while the test error is,
+    # from 10 units on, more than twice its best
+    assert np.all(np.diff(train) < 0) and train[-1] < ns["sigma"]
+    assert np.all(test[sizes.index(10) :] > 2 * test.min())
+    # the median, not the mean: some draws' test RMSE is huge
+    assert ns["test_rmse"].max() > 10 * np.median(ns["test_rmse"])
+
+
+def test_learn_sigma_finds_the_rms_residual():
+    try:
+        ns = runpy.run_path(str(EXAMPLES / "plot_learn_sigma.py"))
+    finally:
+        plt.close("all")
+    residual = np.sqrt(np.mean(ns["residual_N"] ** 2))
+    assert abs(ns["sigma_hat"] - residual) < 1e-3 and 0.08 < ns["sigma_hat"] < 0.11
+    full, notebook = np.asarray(ns["full"]), np.asarray(ns["notebook"])
+    grid = ns["sigma_grid"]
+    # the full form has its minimum at the learned sigma; the notebook form only falls
+    assert abs(np.log(grid[np.argmin(full)] / ns["sigma_hat"])) < 0.05
+    assert np.all(np.diff(notebook) < 0) and np.min(full) < 0 < np.min(notebook)
