@@ -78,8 +78,8 @@ full = [gaussian_nll(y_N, yhat_N, s, reduction="mean") for s in sigma_grid]
 notebook = [
     gaussian_nll(y_N, yhat_N, s, form="notebook", reduction="mean") for s in sigma_grid
 ]
-# The full form goes below zero near its minimum, so it gets a linear axis; the notebook's form
-# is positive everywhere and spans orders of magnitude, so it gets a log axis.
+# The full form goes below zero near its minimum: a linear axis. The notebook's
+# form is positive and spans orders of magnitude: a log axis.
 fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
 left.plot(sigma_grid, full, color="C0", label='form="full"')
 right.plot(sigma_grid, notebook, color="C1", label='form="notebook"')
