@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 
 def seed_check_grads(seed):
@@ -28,3 +29,12 @@ def quad_value_and_grad(x):
 def rosenbrock(x_D):
     """Return Rosenbrock's banana, minimum 0 at (1, 1)."""
     return (1 - x_D[0]) ** 2 + 100 * (x_D[1] - x_D[0] ** 2) ** 2
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test made (use with ``pytest.mark.usefixtures``)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

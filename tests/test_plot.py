@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,11 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from tinynn import plot  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _close_figures() -> Iterator[None]:
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def test_loss_curve_from_array_history_dict_and_estimator() -> None:

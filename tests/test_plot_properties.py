@@ -4,7 +4,7 @@ for positive values. Each public function of ``tinynn.plot`` has a case here (a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,17 +13,12 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import autograd.numpy as anp  # noqa: E402
 import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 
 from tinynn import plot  # noqa: E402
 from tinynn.data import make_gap_data  # noqa: E402
 from tinynn.posterior import PointEstimate, fit_laplace  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _close_figures() -> Iterator[None]:
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture(scope="module")
