@@ -5,7 +5,8 @@ every notebook myst-nb executed (``docs/_build/jupyter_execute``), prints each p
 file, and exits with status 1 when there is one:
 
 - a script or stylesheet loaded from another host (the pages must read offline);
-- an image without alt text, or whose alt text is only its file name (gallery thumbnails, which
+- an image without alt text, or whose alt text is only its file name or its gallery script's
+  name (give a gallery figure a title: sphinx-gallery uses it as the alt text; thumbnails, which
   sit beside their title, may have an empty alt: they are decorative);
 - an executed cell that displays a figure twice (a cell whose value is a figure is shown once by
   the inline backend and once more as the cell's result);
@@ -59,7 +60,15 @@ def images_without_alt(page: str) -> list[str]:
         src, alt = attributes.get("src", ""), attributes.get("alt")
         if alt == "" and "_thumb." in src:
             continue  # a gallery thumbnail, decorative beside its title
-        if not alt or not alt.strip() or alt == src or re.search(r"\.(png|svg|jpe?g|gif)$", alt):
+        # sphinx-gallery's fallback alt is the script's name: "plot learn sigma"
+        file_words = re.sub(r"^sphx_glr_|_\d+$", "", Path(src).stem).replace("_", " ")
+        if (
+            not alt
+            or not alt.strip()
+            or alt == src
+            or re.search(r"\.(png|svg|jpe?g|gif)$", alt)
+            or alt.strip().lower() == file_words.lower()
+        ):
             found.append(src)
     return found
 

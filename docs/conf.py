@@ -81,7 +81,19 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
     "secondary_sidebar_items": ["page-toc", "notebook-download", "sourcelink"],
 }
-html_sidebars = {"index": [], "getting_started": [], "changelog": []}
+# pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {
+    page: []
+    for page in [
+        "index",
+        "getting_started",
+        "changelog",
+        "performance",
+        "uci",
+        "migration",
+        "architecture",
+    ]
+}
 
 # -- autodoc, autosummary, numpydoc -------------------------------------------------------------
 autosummary_generate = True

@@ -56,6 +56,7 @@ print(
 # as the network fits the curve, and settles near the true noise level (a little below it: the
 # maximum-likelihood sigma is the RMSE of the training residuals, which the network has partly fit).
 fig, ax = plt.subplots(figsize=(6, 4))
+ax.set_title("The learned sigma settles near the true noise level")
 ax.plot(
     result.history.metric_iters, result.history.metrics["sigma"], label="learned sigma"
 )
@@ -80,7 +81,8 @@ notebook = [
 ]
 # The full form goes below zero near its minimum: a linear axis. The notebook's
 # form is positive and spans orders of magnitude: a log axis.
-fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4))
+fig.suptitle("The loss as a function of sigma: full form and notebook form")
 left.plot(sigma_grid, full, color="C0", label='form="full"')
 right.plot(sigma_grid, notebook, color="C1", label='form="notebook"')
 for ax in (left, right):

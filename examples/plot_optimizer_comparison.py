@@ -56,6 +56,7 @@ results = {
 # Loss against iterations, on a log scale. Each line shows the best loss found so far; the legend
 # gives the reason each run stopped and its wall-clock time.
 fig, ax = plt.subplots(figsize=(7, 4))
+ax.set_title("Best loss so far against iterations, one line per optimizer")
 for name, result in results.items():
     history = result.history
     best = np.minimum.accumulate(history.losses)

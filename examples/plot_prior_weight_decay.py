@@ -54,7 +54,8 @@ for prior_std in prior_stds:
 # points). The weight norm in each legend shrinks as the prior narrows.
 grid_G = np.linspace(-3.0, 3.0, 300)
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(x_N, y_N, "k.", label="data")
+ax.set_title("Fits with no prior and with narrower and narrower priors")
+ax.plot(x_N, y_N, "k.", label="data", zorder=3)  # over the curves
 ax.plot(grid_G, np.sin(grid_G), "k--", label="true curve")
 for prior_std, params in fits.items():
     name = "no prior" if prior_std is None else f"prior_std = {prior_std}"

@@ -23,7 +23,8 @@ ensemble = fit_ensemble(
 )
 print(f"noise std set by the evidence: {laplace.sigma:.3f} (the data's is 0.1)")
 
-fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.4), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.6), sharey=True)
+fig.suptitle("95% predictive bands of a point estimate, Laplace and an ensemble")
 plot_posteriors(
     {
         "point estimate": point,

@@ -69,6 +69,7 @@ print("worst test RMSE of any draw:", round(float(test_rmse.max()), 1))
 # a large network swings so far between the points that its test RMSE reaches the tens or
 # hundreds, which would swamp a mean.
 fig, ax = plt.subplots(figsize=(6, 4))
+ax.set_title("Training and test RMSE against the number of hidden units")
 for values, median, marker, name in [
     (train_rmse, median_train, "o-", "training"),
     (test_rmse, median_test, "s-", "test"),
@@ -89,7 +90,8 @@ fig.tight_layout()
 # flexible.
 x_train_N, y_train_N = first_draw
 grid_G = np.linspace(-3.0, 3.0, 300)
-fig, axes = plt.subplots(1, 3, figsize=(8, 2.8), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(8, 3.1), sharey=True)
+fig.suptitle("Too simple, about right and too flexible, on the first draw")
 for ax, h in zip(axes, [1, 3, 100], strict=True):
     ax.plot(grid_G, true_curve(grid_G), "k--", label="true curve")
     ax.plot(grid_G, predict(first_draw_fits[h], grid_G), "C0-", label="network")

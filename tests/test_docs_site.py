@@ -34,8 +34,16 @@ def test_images_need_alt_text_that_is_more_than_a_file_name():
         '<img alt="_images/d.png" src="_images/d.png" />'
         '<img alt="   " src="e.png" />'
         '<img alt="" src="../_images/sphx_glr_plot_x_thumb.png" />'
+        '<img alt="plot learn sigma" src="../_images/sphx_glr_plot_learn_sigma_002.png" />'
+        '<img alt="Sigma settles" src="../_images/sphx_glr_plot_learn_sigma_001.png" />'
     )
-    assert check_site.images_without_alt(html) == ["b.png", "c.png", "_images/d.png", "e.png"]
+    assert check_site.images_without_alt(html) == [
+        "b.png",
+        "c.png",
+        "_images/d.png",
+        "e.png",
+        "../_images/sphx_glr_plot_learn_sigma_002.png",
+    ]
 
 
 def test_long_code_lines_are_found_but_prose_outputs_may_wrap():
