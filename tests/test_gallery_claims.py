@@ -38,7 +38,9 @@ def test_learn_sigma_finds_the_rms_residual():
     finally:
         plt.close("all")
     residual = np.sqrt(np.mean(ns["residual_N"] ** 2))
-    assert abs(ns["sigma_hat"] - residual) < 1e-3 and 0.08 < ns["sigma_hat"] < 0.11
+    # at the fit sigma is (to the optimizer's tolerance: 2% on the oldest numpy and scipy) the RMS
+    # residual, a little below the true 0.1
+    assert abs(ns["sigma_hat"] / residual - 1) < 0.02 and 0.08 < ns["sigma_hat"] < 0.1
     full, notebook = np.asarray(ns["full"]), np.asarray(ns["notebook"])
     grid = ns["sigma_grid"]
     # the full form has its minimum at the learned sigma; the notebook form only falls
