@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_figure_reads_well
 
 pytest.importorskip("matplotlib", reason="the tutorial draws figures: pip install '.[plot]'")
 pytest.importorskip("scipy", reason="the ensemble trains with L-BFGS: pip install '.[scipy]'")
@@ -79,6 +80,8 @@ def test_in_distribution_scores_agree_and_the_gap_separates_them(run) -> None:
 
 def test_figures_show_what_the_prose_says(run) -> None:
     _, _, figures = run
+    for k, fig in enumerate(figures):
+        assert_figure_reads_well(fig, f"Bayesian tutorial figure {k}")
     grid, calibration = figures
     assert [ax.get_title() for ax in grid.axes] == [
         "point estimate (MAP)",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_figure_reads_well
 
 pytest.importorskip("matplotlib", reason="the tutorial draws figures: pip install '.[plot]'")
 pytest.importorskip("scipy", reason="the tutorial uses L-BFGS: pip install '.[scipy]'")
@@ -177,6 +178,7 @@ def test_tutorial_makes_its_figures(executed):
     _, _, figures = executed
     n_figures = sum(len(figs) for figs in figures)
     assert n_figures >= 15
-    for figs in figures:
+    for index, figs in enumerate(figures):
         for fig in figs:
             assert all(ax.has_data() for ax in fig.axes)
+            assert_figure_reads_well(fig, f"tutorial code cell {index}")
