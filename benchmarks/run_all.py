@@ -85,6 +85,7 @@ def draw_ratios(ratios: dict[str, dict[str, tuple[float, float, float]]], path: 
     )  # fmt: skip
     for row in axes:
         row[0].set_yticks(positions, names, fontsize=7)
+        row[0].set_ylabel("implementation", fontsize=8)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 

@@ -55,14 +55,19 @@ def _legend_texts(fig) -> set[str]:
 
 
 def _y_values(ax) -> np.ndarray:
-    values = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
+    """Return the y data of the axes' lines that are in data units (not an axvline's 0 to 1)."""
+    values = [
+        np.asarray(line.get_ydata(), dtype=float)
+        for line in ax.lines
+        if line.get_transform().contains_branch_seperately(ax.transData)[1]
+    ]
     return np.concatenate(values) if values else np.array([1.0])
 
 
 def assert_figure_reads_well(fig, name: str) -> None:
     """Fail unless ``fig`` shows what it claims: labelled axes, every series of an axes with
-    more than one in a legend and in its own colour, log axes only for positive values, and
-    data points (markers without lines) over fitted curves."""
+    more than one in a legend and told apart by colour, line style or marker, log axes only for
+    positive values, and data points (markers without lines) over fitted curves."""
     import matplotlib.colors as mcolors
 
     drawn = [ax for ax in fig.axes if ax.has_data()]
@@ -79,8 +84,15 @@ def assert_figure_reads_well(fig, name: str) -> None:
         if len(series) > 1:
             missing = {a.get_label() for a in series} - _legend_texts(fig)
             assert not missing, f"{name}: series {missing} are in no legend of the figure"
-            colours = [mcolors.to_hex(line.get_color()) for line in ax.lines if line in series]
-            assert len(set(colours)) == len(colours), f"{name}: two series share a colour"
+            # each line series differs from the others in colour, line style or marker
+            looks = [
+                (mcolors.to_hex(line.get_color()), line.get_linestyle(), line.get_marker())
+                for line in ax.lines
+                if line in series
+            ]
+            assert len(set(looks)) == len(looks), f"{name}: two series look the same"
+        # a symmetric-log axis draws a cliff where values cross zero (plot loss minus its minimum)
+        assert "symlog" not in (ax.get_xscale(), ax.get_yscale()), f"{name}: a symlog axis"
         if ax.get_yscale() == "log":
             assert np.all(_y_values(ax) > 0), f"{name}: a log axis for values <= 0"
         data = [ln for ln in ax.lines if ln.get_linestyle() == "None" and ln.get_marker() != "None"]
