@@ -141,7 +141,8 @@ def _time_once(run: Callable[[int], object], number: int) -> float:
 def format_seconds(seconds: float) -> str:
     """Format a duration with a unit that keeps three significant digits (``47.1 µs``)."""
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale or unit == "µs":
+        # 0.99996 ms shows as "1 ms", not "1000 µs"
+        if seconds >= scale * 0.9995 or unit == "µs":
             value = seconds / scale
             return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
     raise AssertionError("unreachable")

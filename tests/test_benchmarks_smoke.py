@@ -163,6 +163,8 @@ def test_check_status_and_tables():
     table = _harness.markdown_table(["x", "y"], [["1", "2"]])
     assert table.splitlines() == ["| x | y |", "|---|---|", "| 1 | 2 |"]
     assert _harness.format_seconds(4.7e-5) == "47 µs"
+    assert _harness.format_seconds(0.99996e-3) == "1 ms"
+    assert _harness.format_seconds(0.9990e-3) == "999 µs"
     assert _harness.format_seconds(1.09e-3) == "1.09 ms"
     assert _harness.format_seconds(0.41) == "410 ms"
 
