@@ -190,6 +190,7 @@ USER_GUIDE = {
     "tinynn.posterior.Ensemble": _REF("guide-ensembles"),
     "tinynn.posterior.fit_ensemble": _REF("guide-ensembles"),
     "tinynn.metrics": _REF("guide-scoring"),
+    "tinynn.diagnostics": _REF("guide-diagnostics"),
     "tinynn.data": _REF("guide-toy-data"),
     "tinynn.data.Standardizer": _REF("guide-standardization"),
     "tinynn.data.make_gap_data": _REF("guide-posterior"),

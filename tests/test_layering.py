@@ -32,6 +32,7 @@ LAYERS = {
     "tree": 0,
     "params": 0,
     "metrics": 0,
+    "diagnostics": 0,
     "model": 1,
     "losses": 2,
     "optim": 3,
