@@ -191,6 +191,8 @@ USER_GUIDE = {
     "tinynn.posterior.fit_ensemble": _REF("guide-ensembles"),
     "tinynn.metrics": _REF("guide-scoring"),
     "tinynn.diagnostics": _REF("guide-diagnostics"),
+    "tinynn.plot.plot_trace": _REF("guide-diagnostics"),
+    "tinynn.plot.plot_rank": _REF("guide-diagnostics"),
     "tinynn.data": _REF("guide-toy-data"),
     "tinynn.data.Standardizer": _REF("guide-standardization"),
     "tinynn.data.make_gap_data": _REF("guide-posterior"),

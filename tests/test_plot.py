@@ -223,3 +223,35 @@ def test_plots_from_a_real_minimize_history() -> None:
     curve = plot.plot_loss_curve(result.history).axes[0]
     np.testing.assert_array_equal(curve.lines[0].get_ydata(), result.history.losses)
     assert curve.get_yscale() == "log"
+
+
+def test_trace_draws_every_chain_and_names_the_quantity() -> None:
+    draws = np.arange(12.0).reshape(3, 4)
+    ax = plot.plot_trace(draws, name="w").axes[0]
+    assert len(ax.lines) == 3
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [4.0, 5.0, 6.0, 7.0])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("draw", "w")
+    many = plot.plot_trace(np.zeros((12, 5))).axes[0]
+    assert many.get_legend() is None  # twelve entries would hide the lines
+
+
+def test_rank_histograms_are_flat_for_agreeing_chains_and_not_otherwise() -> None:
+    rng = np.random.default_rng(0)
+    agree = rng.normal(size=(4, 1000))
+    ax = plot.plot_rank(agree, bins=10).axes[0]
+    counts = np.array([line.get_ydata() for line in ax.lines[:4]])
+    assert counts.sum() == agree.size and np.all(np.abs(counts - 100) < 45)
+    apart = agree + np.array([0.0, 0.0, 0.0, 2.0])[:, None]
+    ax = plot.plot_rank(apart, bins=10).axes[0]
+    highest = ax.lines[3].get_ydata()
+    assert highest[-1] > 300 and highest[0] < 5  # the fourth chain holds the top ranks
+    np.testing.assert_array_equal(ax.lines[4].get_ydata(), [100.0, 100.0])
+
+
+def test_chain_plots_refuse_bad_input() -> None:
+    with pytest.raises(ValueError, match="draws_CD"):
+        plot.plot_trace(np.zeros(10))
+    with pytest.raises(ValueError, match=r"at least 4 draws per chain, got shape \(2, 3\)"):
+        plot.plot_rank(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="bins must be a positive integer, got 0"):
+        plot.plot_rank(np.zeros((2, 10)), bins=0)

@@ -39,6 +39,7 @@ def _cases(gap) -> dict[str, Callable[[], object]]:
     x, y, laplace = gap
     x_ND = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
     y_N = x_ND.sum(axis=1)
+    chains = np.random.default_rng(0).normal(size=(3, 200))
 
     def two_loss_curves():
         fig = plot.plot_loss_curve([3.0, 2.0, 1.0], label="from zeros")
@@ -55,6 +56,8 @@ def _cases(gap) -> dict[str, Callable[[], object]]:
         "plot_posteriors": lambda: plot.plot_posteriors(
             {"MAP": PointEstimate(laplace.params, sigma=laplace.sigma), "Laplace": laplace}, x, y
         ),
+        "plot_trace": lambda: plot.plot_trace(chains, name="theta"),
+        "plot_rank": lambda: plot.plot_rank(chains, name="theta", bins=10),
         "plot_calibration": lambda: plot.plot_calibration(
             y, laplace.predict(x).mean, laplace.predict(x).std, label="Laplace"
         ),

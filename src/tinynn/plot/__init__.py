@@ -18,6 +18,7 @@ import numpy as np
 from tinynn._checks import as_float_array, check_int, describe
 from tinynn.plot._axes import row_of_axes as _row_of_axes
 from tinynn.plot._axes import single_axes as _single_axes
+from tinynn.plot._chains import plot_rank, plot_trace
 from tinynn.plot._uncertainty import plot_calibration, plot_posteriors, plot_predictive
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "plot_posteriors",
     "plot_predicted_vs_true",
     "plot_predictive",
+    "plot_rank",
+    "plot_trace",
 ]
 
 
