@@ -128,10 +128,9 @@ def _nll_raw(y: Any, yhat: Any, sigma: Any, full: bool, mean: bool) -> Any:
         return reference_nll(y, yhat, sigma, full, mean)
     z = np.subtract(yhat, y) / sigma  # divided first: residuals and sigma of any finite size
     value = 0.5 * float(np.vdot(z, z))
-    r = z
     if full:
-        value += nll_constant(r.size, sigma)
-    return value / n_examples(r.shape) if mean else value
+        value += nll_constant(z.size, sigma)
+    return value / n_examples(z.shape) if mean else value
 
 
 # ---------------------------------------------------------------- the Gaussian NLL, traced
@@ -166,7 +165,6 @@ def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
         z = np.subtract(yhat, y) / sigma  # divided before squaring: any finite sigma works
         scale = g / n_examples(z.shape) if mean else g
         d_yhat = z * (scale / sigma)
-        r = z
         out: list[Any] = []
         for argnum in argnums:
             if argnum == 0:
@@ -176,7 +174,7 @@ def _nll_vjp(argnums: Any, ans: Any, args: tuple, kwargs: dict) -> Any:
             else:  # d/d sigma of 0.5 z^2 (+ log sigma), z = r / sigma
                 e = -(z * z) * (scale / sigma)
                 if full:
-                    e = e + scale / np.broadcast_to(sigma, r.shape)
+                    e = e + scale / np.broadcast_to(sigma, z.shape)
                 out.append(_sum_to(np.asarray(e), sigma))
         return out
 
