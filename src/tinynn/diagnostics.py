@@ -156,6 +156,22 @@ def _per_quantity(draws: np.ndarray, one: Any) -> np.ndarray:
     return np.asarray(values, dtype=float).reshape(draws.shape[2:])
 
 
+def _smaller_tail_ess(chains: np.ndarray) -> float:
+    """Return the smaller ESS of the indicators of the 5% and 95% quantiles of (M, n) chains."""
+    low, high = np.quantile(chains, [0.05, 0.95])
+    return min(
+        _ess_of_chains((chains <= low).astype(float)),
+        _ess_of_chains((chains <= high).astype(float)),
+    )
+
+
+def _split_rhat(split: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """Return the larger of the bulk R-hat (of ``ranked``, the rank-normalized ``split``) and
+    the tail R-hat (of the ranks of the distance to the median)."""
+    folded = np.abs(split - np.median(split.reshape(-1, *split.shape[2:]), axis=0))
+    return np.fmax(_rhat(ranked), _rhat(_rank_normalize(folded)))
+
+
 def ess(draws_CD: Any) -> np.ndarray:
     """Return the effective sample size of the draws themselves (split chains, no ranks).
 
@@ -246,16 +262,7 @@ def ess_tail(draws_CD: Any) -> np.ndarray:
     >>> bool(ess_tail(draws_CD) > 2500)
     True
     """
-    split = _split(_draws(draws_CD))
-
-    def smaller_of_the_tails(chains: np.ndarray) -> float:
-        low, high = np.quantile(chains, [0.05, 0.95])
-        return min(
-            _ess_of_chains((chains <= low).astype(float)),
-            _ess_of_chains((chains <= high).astype(float)),
-        )
-
-    return _per_quantity(split, smaller_of_the_tails)
+    return _per_quantity(_split(_draws(draws_CD)), _smaller_tail_ess)
 
 
 def split_rhat(draws_CD: Any) -> np.ndarray:
@@ -287,10 +294,7 @@ def split_rhat(draws_CD: Any) -> np.ndarray:
     True
     """
     split = _split(_draws(draws_CD))
-    bulk = _rhat(_rank_normalize(split))
-    folded = np.abs(split - np.median(split.reshape(-1, *split.shape[2:]), axis=0))
-    tail = _rhat(_rank_normalize(folded))
-    return np.fmax(bulk, tail)
+    return _split_rhat(split, _rank_normalize(split))
 
 
 def summary(draws: Any, *, names: list[str] | None = None) -> dict[str, Any]:
@@ -328,17 +332,19 @@ def summary(draws: Any, *, names: list[str] | None = None) -> dict[str, Any]:
         raise ValueError(
             f"names must have {len(columns)} entries (one per scalar), got {len(names)}"
         )
-    stacked = np.stack(columns, axis=-1)  # (C, D, P)
+    stacked = np.stack(columns, axis=-1)  # (C, D, P), every column checked by _columns
     pooled = stacked.reshape(-1, stacked.shape[-1])
+    split = _split(stacked)
+    ranked = _rank_normalize(split)  # shared by the bulk ESS and the R-hat
     return {
         "name": [str(name) for name in (default_names if names is None else names)],
         "mean": pooled.mean(axis=0),
         "sd": pooled.std(axis=0, ddof=1),
         "q5": np.quantile(pooled, 0.05, axis=0),
         "q95": np.quantile(pooled, 0.95, axis=0),
-        "ess_bulk": ess_bulk(stacked),
-        "ess_tail": ess_tail(stacked),
-        "r_hat": split_rhat(stacked),
+        "ess_bulk": _per_quantity(ranked, _ess_of_chains),
+        "ess_tail": _per_quantity(split, _smaller_tail_ess),
+        "r_hat": _split_rhat(split, ranked),
     }
 
 
