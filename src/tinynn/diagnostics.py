@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from tinynn import tree
 from tinynn._checks import as_float_array
 
 __all__ = ["ess", "ess_bulk", "ess_tail", "format_summary", "split_rhat", "summary"]
@@ -351,8 +352,6 @@ def summary(draws: Any, *, names: list[str] | None = None) -> dict[str, Any]:
 def _columns(draws: Any) -> tuple[list[np.ndarray], list[str]]:
     """Flatten (C, D, ...) draws, or a tree of them, into a list of (C, D) columns with names."""
     if isinstance(draws, (list, tuple, dict)) and not _is_numeric_nest(draws):
-        from tinynn import tree
-
         pairs = tree.leaves_with_paths(draws)  # each leaf is checked as (C, D, ...) draws below
         columns, names = [], []
         shape: tuple[int, ...] | None = None
