@@ -36,6 +36,7 @@ LAYERS = {
     "model": 1,
     "losses": 2,
     "optim": 3,
+    "mcmc": 3,
     "posterior": 4,
     "data": 5,
     "plot": 5,
