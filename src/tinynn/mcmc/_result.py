@@ -37,6 +37,19 @@ class MCMCResult:
         ``"nuts"`` or ``"hmc"``.
     n_warmup, n_draws : int
         The warm-up length asked for and the number of draws per chain held.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import mcmc
+    >>> run = mcmc.nuts(lambda q: -0.5 * (q**2).sum(1), np.zeros((2, 1)), n_warmup=100,
+    ...                 n_draws=100, rng=0)
+    >>> run.stats["tree_depth"].shape, int(run.chain_stats()["n_divergent"].sum())
+    ((2, 100), 0)
+    >>> run.resume(50).n_draws  # 50 more draws per chain, as one longer run would give
+    150
+    >>> print(run.format().splitlines()[0])
+    completed 200 iterations (100 warm-up, 100 draws)
     """
 
     def __init__(
@@ -128,8 +141,8 @@ class MCMCResult:
         if n_draws is not None:
             extra = check_int(n_draws, "n_draws", minimum=1)
             plan = replace(plan, n_draws=plan.n_draws + extra)
+        self._rng.bit_generator.state = self._state.rng_state  # the generator may have moved on
         state = self._state.snapshot(self._rng)
-        self._rng.bit_generator.state = state.rng_state
         state, interrupted = run(self._target, state, plan, self._rng)
         return MCMCResult(self._target, self._layout, plan, state, self._rng, interrupted)
 

@@ -129,7 +129,7 @@ def run(
     except KeyboardInterrupt:
         rng.bit_generator.state = safe.rng_state
         return safe, True
-    return state, False
+    return safe, False  # the copy holds the generator's state after the last iteration
 
 
 def _adapt(

@@ -11,6 +11,11 @@ through :mod:`tinynn.io`.
   tunes the prior std and the noise.
 - :class:`Ensemble` / :func:`fit_ensemble`: K networks trained together through the sample axis,
   optionally with randomized (anchored) priors; the predictive is the Gaussian mixture.
+- :class:`Samples` / :func:`fit_nuts`, :func:`fit_hmc`: draws of C Markov chains run together
+  by :mod:`tinynn.mcmc` (one batched gradient per leapfrog step); the predictive is the
+  mixture of the draws, and the chains keep their statistics for diagnostics.
+- :class:`MeanField` / :func:`fit_vi`: a diagonal Gaussian fitted by maximizing the ELBO
+  (Bayes by backprop), K reparameterized draws per estimate in one batched pass.
 - :class:`PointEstimate`: one fitted network and its noise, for comparing a MAP or
   maximum-likelihood fit with the others in the same code.
 
@@ -32,15 +37,22 @@ from tinynn.posterior._ensemble import Ensemble, fit_ensemble
 from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._point import PointEstimate
+from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
+from tinynn.posterior._variational import MeanField, fit_vi
 
 __all__ = [
     "STRUCTURES",
     "Ensemble",
     "Laplace",
+    "MeanField",
     "PointEstimate",
     "Posterior",
     "Predictive",
+    "Samples",
     "fit_ensemble",
+    "fit_hmc",
     "fit_laplace",
+    "fit_nuts",
+    "fit_vi",
     "from_state",
 ]

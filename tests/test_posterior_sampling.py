@@ -1,0 +1,274 @@
+"""fit_nuts, fit_hmc and fit_vi on network parameters, against Bayesian linear regression.
+
+A network without hidden layer and with fixed prior std and noise has the closed-form posterior
+of Bayesian linear regression, so the whole path (the batched network gradient, the prior, the
+samplers, the variational family) is checked against exact numbers: the chains' means and
+covariances within their Monte Carlo error (z-scores below 4 with the ESS of each quantity),
+and mean-field VI's means and stds against the exact mean-field optimum (the exact means, and
+``1 / sqrt(diag(precision))``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from tinynn import diagnostics, io, optim, tree
+from tinynn.posterior import MeanField, Samples, fit_hmc, fit_nuts, fit_vi
+
+SIGMA, PRIOR_STD = 0.3, 1.0
+
+
+@pytest.fixture(scope="module")
+def blr():
+    """Data and the exact posterior mean and covariance, ordered as the network's [w1, w2, b]."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    features = np.column_stack([x, np.ones(30)])
+    y = features @ np.array([1.5, -0.5, 0.3]) + SIGMA * rng.normal(size=30)
+    precision = features.T @ features / SIGMA**2 + np.eye(3) / PRIOR_STD**2
+    cov = np.linalg.inv(precision)
+    return x, y, cov @ features.T @ y / SIGMA**2, cov, precision
+
+
+def flat_chains(post: Samples) -> np.ndarray:
+    chains = post.chains()
+    n_chains, n_draws = chains[0]["w"].shape[:2]
+    return np.concatenate(
+        [np.reshape(leaf, (n_chains, n_draws, -1)) for leaf in tree.leaves(chains)], axis=2
+    )
+
+
+def max_z_score(draws_CSP: np.ndarray, mean_P: np.ndarray, cov_PP: np.ndarray) -> float:
+    centred = draws_CSP - mean_P
+    pairs = [(draws_CSP[..., i], mean_P[i]) for i in range(len(mean_P))]
+    for i in range(len(mean_P)):
+        for j in range(i, len(mean_P)):
+            pairs.append((centred[..., i] * centred[..., j], cov_PP[i, j]))
+    scores = [
+        abs(values.mean() - truth) / (values.std() / np.sqrt(float(diagnostics.ess(values))))
+        for values, truth in pairs
+    ]
+    return float(max(scores))
+
+
+@pytest.mark.parametrize("method", ["nuts", "hmc"])
+def test_network_chains_recover_the_bayesian_linear_regression_posterior(blr, method):
+    x, y, mean, cov, _ = blr
+    if method == "nuts":
+        post = fit_nuts(x, y, (), n_draws=1000, prior_std=PRIOR_STD, sigma=SIGMA, rng=0)
+    else:
+        post = fit_hmc(x, y, (), n_steps=8, prior_std=PRIOR_STD, sigma=SIGMA, rng=0)
+    draws = flat_chains(post)
+    assert draws.shape[:2] == ((4, 1000) if method == "nuts" else (4, 500))
+    assert max_z_score(draws, mean, cov) < 4.0
+    # HMC's fixed 8 steps are a shorter path than NUTS picks: it mixes more slowly
+    assert np.all(diagnostics.split_rhat(draws) < (1.01 if method == "nuts" else 1.05))
+
+
+def test_samples_predict_save_load_and_resume(blr, tmp_path):
+    x, y, _, _, _ = blr
+    post = fit_nuts(
+        x, y, (), n_chains=2, n_warmup=100, n_draws=60, prior_std=1.0, sigma=SIGMA, rng=1
+    )
+    assert repr(post) == "Samples(n_chains=2, n_draws=60, sigma=0.3)"
+    pred = post.predict(x[:5])
+    f_K = np.stack(
+        [
+            x[:5] @ w[:, 0] + b[0]
+            for w, b in zip(post.params[0]["w"], post.params[0]["b"], strict=True)
+        ]
+    )
+    np.testing.assert_allclose(pred.mean, f_K.mean(axis=0))
+    np.testing.assert_allclose(pred.epistemic_std, f_K.std(axis=0))
+    np.testing.assert_allclose(pred.noise_std, SIGMA)
+    loaded = io.load(io.save(os.path.join(tmp_path, "chains.npz"), post))
+    assert isinstance(loaded, Samples) and loaded.n_chains == 2 and loaded.run is None
+    np.testing.assert_array_equal(loaded.chains()[0]["w"], post.chains()[0]["w"])
+    with pytest.raises(ValueError, match="no sampler state to resume"):
+        loaded.resume(10)
+    longer = post.resume(40)
+    assert longer.chains()[0]["w"].shape[:2] == (2, 100)
+    np.testing.assert_array_equal(longer.chains()[0]["w"][:, :60], post.chains()[0]["w"])
+    again = fit_nuts(
+        x, y, (), n_chains=2, n_warmup=100, n_draws=100, prior_std=1.0, sigma=SIGMA, rng=1
+    )
+    np.testing.assert_array_equal(again.chains()[0]["w"], longer.chains()[0]["w"])
+
+
+def test_samples_checks_its_arguments():
+    params_K = [{"w": np.zeros((6, 1, 1)), "b": np.zeros((6, 1))}]
+    with pytest.raises(ValueError, match="not a multiple of n_chains=4"):
+        Samples(params_K, 0.1, 4)
+    with pytest.raises(ValueError, match="sigma"):
+        Samples(params_K, -1.0, 2)
+
+
+def test_ctrl_c_while_sampling_returns_the_draws_so_far(blr, monkeypatch):
+    x, y, _, _, _ = blr
+    from tinynn import mcmc
+
+    real = mcmc.nuts
+
+    def interrupted_nuts(*args, **kwargs):
+        inner = kwargs["value_and_grad"]
+        calls = {"n": 0}
+
+        def value_and_grad(q):
+            calls["n"] += 1
+            if calls["n"] == 600:
+                raise KeyboardInterrupt
+            return inner(q)
+
+        return real(*args, **{**kwargs, "value_and_grad": value_and_grad})
+
+    monkeypatch.setattr(mcmc, "nuts", interrupted_nuts)
+    post = fit_nuts(
+        x, y, (), n_chains=2, n_warmup=50, n_draws=1000, prior_std=1.0, sigma=SIGMA, rng=0
+    )
+    assert post.run.interrupted
+    assert 0 < post.chains()[0]["w"].shape[1] < 1000
+    with pytest.raises(KeyboardInterrupt):  # during warm-up there is no draw to return
+        fit_nuts(x, y, (), n_chains=2, n_warmup=1000, n_draws=10, prior_std=1.0, sigma=SIGMA)
+
+
+def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
+    x, y, mean, _, precision = blr
+    start = MeanField(
+        [{"w": np.zeros((2, 1)), "b": np.zeros(1)}],
+        [{"w": np.full((2, 1), 0.01), "b": np.full(1, 0.01)}],
+        SIGMA,
+    )
+    post = fit_vi(
+        x,
+        y,
+        (),
+        n_samples=4096,
+        n_iters=6000,
+        optimizer=optim.gradient_descent(0.004),
+        prior_std=PRIOR_STD,
+        sigma=SIGMA,
+        init=start,
+        average=0.5,
+        rng=0,
+    )
+    got_mean = np.r_[post.mean[0]["w"][:, 0], post.mean[0]["b"]]
+    got_std = np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+    np.testing.assert_allclose(got_mean, mean, rtol=1e-3)
+    np.testing.assert_allclose(got_std, 1.0 / np.sqrt(np.diag(precision)), rtol=1e-3)
+
+
+def test_elbo_gradient_matches_finite_differences():
+    from tinynn.posterior._variational import negative_elbo
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 2))
+    y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=12)
+    q = {
+        "mean": [
+            {"w": rng.normal(size=(2, 4)), "b": rng.normal(size=4)},
+            {"w": rng.normal(size=(4, 1)), "b": rng.normal(size=1)},
+        ],
+        "log_std": [
+            {"w": rng.normal(-1, 0.3, size=(2, 4)), "b": rng.normal(-1, 0.3, size=4)},
+            {"w": rng.normal(-1, 0.3, size=(4, 1)), "b": rng.normal(-1, 0.3, size=1)},
+        ],
+    }
+
+    def elbo(q_):  # the same noise on every call: a deterministic function of q
+        return negative_elbo(x, y, 0.2, [1.0, 2.0, 0.5, 1.5], "tanh", 5, np.random.default_rng(9))(
+            q_
+        )
+
+    value, grads = elbo(q)
+    theta, unflatten = tree.flatten(q)
+    grad_flat, _ = tree.flatten(grads)
+    h = 1e-6
+    numeric = np.array(
+        [
+            (elbo(unflatten(theta + h * e))[0] - elbo(unflatten(theta - h * e))[0]) / (2 * h)
+            for e in np.eye(len(theta))
+        ]
+    )
+    np.testing.assert_allclose(grad_flat, numeric, rtol=1e-6, atol=1e-6)
+    # the value is the K-draw average of the NLL plus the exact KL: a planted error would show
+    assert np.isfinite(value)
+
+
+def test_gaussian_kl_matches_its_formula_and_vanishes_at_the_prior():
+    from tinynn.posterior._variational import _gaussian_kl
+
+    mean = [{"w": np.array([[0.5, -1.0]]), "b": np.array([2.0])}]
+    std = [{"w": np.array([[0.3, 2.0]]), "b": np.array([0.5])}]
+    kl, _, _ = _gaussian_kl(mean, std, [4.0, 1.0])
+    s0 = 0.5  # prior std of the weights (precision 4)
+    expected = sum(
+        np.log(s0 / s) + (s**2 + m**2) / (2 * s0**2) - 0.5 for m, s in ((0.5, 0.3), (-1.0, 2.0))
+    ) + (np.log(1.0 / 0.5) + (0.25 + 4.0) / 2 - 0.5)
+    assert kl == pytest.approx(expected, rel=1e-12)
+    at_prior = [{"w": np.full((1, 2), 0.5), "b": np.ones(1)}]
+    zero = [{"w": np.zeros((1, 2)), "b": np.zeros(1)}]
+    assert _gaussian_kl(zero, at_prior, [4.0, 1.0])[0] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_fit_vi_default_path_fits_a_network_and_its_elbo_improves():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(40, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
+    post = fit_vi(x, y, (10,), n_iters=400, rng=0)
+    losses = post.result.history.losses
+    assert np.mean(losses[-50:]) < np.mean(losses[:50])
+    pred = post.predict(np.array([[0.0], [3.0]]))
+    assert pred.epistemic_std[1] > 2 * pred.epistemic_std[0]  # wider away from the data
+    assert repr(post).startswith("MeanField(n_params=31, sigma=")
+
+
+def test_mean_field_sample_save_load(tmp_path):
+    post = MeanField(
+        [{"w": np.array([[1.0, -1.0]]), "b": np.array([0.5, 0.0])}],
+        [{"w": np.array([[0.1, 0.2]]), "b": np.array([0.3, 0.4])}],
+        0.25,
+    )
+    draws = post.sample(20000, rng=0)
+    np.testing.assert_allclose(draws[0]["w"].std(axis=0), [[0.1, 0.2]], rtol=0.03)
+    np.testing.assert_allclose(draws[0]["b"].mean(axis=0), [0.5, 0.0], atol=0.01)
+    loaded = io.load(io.save(os.path.join(tmp_path, "vi.npz"), post))
+    assert isinstance(loaded, MeanField) and loaded.sigma == 0.25
+    np.testing.assert_array_equal(loaded.std[0]["b"], post.std[0]["b"])
+    x = np.array([[1.0], [2.0]])
+    np.testing.assert_array_equal(loaded.predict(x).mean, post.predict(x).mean)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda: MeanField([{"w": np.zeros(2)}], [{"w": np.ones(3)}], 0.1),
+            ValueError,
+            "same shapes",
+        ),
+        (
+            lambda: MeanField([{"w": np.zeros(2)}], [{"w": np.zeros(2)}], 0.1),
+            ValueError,
+            "std must be positive",
+        ),
+        (
+            lambda: fit_vi(
+                np.zeros((3, 1)), np.zeros(3), (), average=1.0, prior_std=1.0, sigma=1.0
+            ),
+            ValueError,
+            r"average must be in \[0, 1\)",
+        ),
+        (
+            lambda: fit_vi(np.zeros((3, 1)), np.zeros(3), (), init=3),
+            TypeError,
+            "init must be a MeanField",
+        ),
+        (lambda: fit_vi(np.zeros((3, 1)), np.zeros(3), (), n_samples=0), ValueError, "n_samples"),
+    ],
+)
+def test_variational_errors_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
