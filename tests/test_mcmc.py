@@ -293,6 +293,11 @@ def test_window_schedule_follows_stan():
         ({"log_density": None}, TypeError, "exactly one of log_density"),
         ({"log_density": 3.0}, TypeError, "log_density must be callable"),
         ({"log_density": lambda q: q}, ValueError, r"one value per chain, shape \(2,\)"),
+        (
+            {"log_density": lambda q: np.einsum("bi,bi->b", q, q)},
+            TypeError,
+            "write it with autograd.numpy",
+        ),
         ({"log_density": lambda q: -np.inf * q.sum(1)}, ValueError, "chain 0 starts at"),
     ],
 )

@@ -144,17 +144,26 @@ def hmc_step(
     n_chains = len(step_C)
     p_CP = draw_momentum(rng, inv_mass_CP)
     h0_C = -point.logp_C + kinetic(p_CP, inv_mass_CP)
-    current, p_now = point.copy(), p_CP
+    current, p_now = point, p_CP
     alive = np.ones(n_chains, dtype=bool)
     lw_C = np.zeros(n_chains)
     n_leapfrog = np.zeros(n_chains, dtype=int)
     for _ in range(n_steps):
-        rows = np.flatnonzero(alive)
-        if rows.size == 0:
+        n_alive = int(np.count_nonzero(alive))
+        if n_alive == 0:
             break
+        if n_alive == n_chains:  # the usual case: whole arrays, nothing gathered or scattered
+            current, p_now = leapfrog(target, current, p_now, step_C, inv_mass_CP)
+            n_leapfrog += 1
+            lw_C = log_weight(h0_C, current, p_now, inv_mass_CP)
+            alive = lw_C > -MAX_ENERGY_ERROR
+            continue
+        rows = np.flatnonzero(alive)  # some chains diverged: move the others only
         inv = inv_mass_CP[rows]
         new, p_new = leapfrog(target, current.take(rows), p_now[rows], step_C[rows], inv)
+        current = current.copy()
         current.put(rows, new)
+        p_now = p_now.copy()
         p_now[rows] = p_new
         n_leapfrog[rows] += 1
         lw_C[rows] = log_weight(h0_C[rows], new, p_new, inv)

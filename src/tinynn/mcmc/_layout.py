@@ -97,6 +97,12 @@ def _traced(log_density: Any, batch: Any) -> tuple[Any, Any]:
 
     def total(b: Any) -> Any:
         values = log_density(b)
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            raise TypeError(
+                "log_density returned a numpy array of autograd boxes: write it with "
+                "autograd.numpy (import autograd.numpy as anp) so that autograd can "
+                "differentiate it, or pass value_and_grad instead"
+            )
         kept["values"] = getval(values)
         return anp.sum(values)
 

@@ -120,10 +120,12 @@ class MCMCResult:
     def format(self, max_rows: int = 20) -> str:
         """Return the per-chain statistics and the first ``max_rows`` rows of the summary."""
         chains = self.chain_stats()
-        head = " ".join(f"{name:>14}" for name in chains)
+        widths = [max(len(name), 7) for name in chains]
+        head = " ".join(f"{name:>{w}}" for name, w in zip(chains, widths, strict=True))
         lines = [self.message, f"chain {head}"]
         for c in range(len(self.step_size)):
-            lines.append(f"{c:>5} " + " ".join(f"{float(v[c]):>14.4g}" for v in chains.values()))
+            cells = (f"{float(v[c]):>{w}.4g}" for v, w in zip(chains.values(), widths, strict=True))
+            lines.append(f"{c:>5} " + " ".join(cells))
         if self.n_draws >= 4:
             table = self.summary()
             shown = {key: value[:max_rows] for key, value in table.items()}

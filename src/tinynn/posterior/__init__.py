@@ -14,6 +14,7 @@ through :mod:`tinynn.io`.
 - :class:`Samples` / :func:`fit_nuts`, :func:`fit_hmc`: draws of C Markov chains run together
   by :mod:`tinynn.mcmc` (one batched gradient per leapfrog step); the predictive is the
   mixture of the draws, and the chains keep their statistics for diagnostics.
+  :func:`fit_sgld`: SGLD and SGHMC on minibatches, the draws as a :class:`Samples` too.
 - :class:`MeanField` / :func:`fit_vi`: a diagonal Gaussian fitted by maximizing the ELBO
   (Bayes by backprop), K reparameterized draws per estimate in one batched pass.
 - :class:`PointEstimate`: one fitted network and its noise, for comparing a MAP or
@@ -38,6 +39,7 @@ from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
+from tinynn.posterior._sgld import fit_sgld
 from tinynn.posterior._variational import MeanField, fit_vi
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "fit_hmc",
     "fit_laplace",
     "fit_nuts",
+    "fit_sgld",
     "fit_vi",
     "from_state",
 ]

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import losses, mcmc, model, tree
+from tinynn import mcmc, model, tree
 from tinynn._checks import as_generator, check_int, check_positive
 from tinynn.posterior._ensemble import Ensemble
-from tinynn.posterior._fit import check_data, fit_laplace, leaf_precisions
+from tinynn.posterior._fit import check_data, fit_laplace
+from tinynn.posterior._log_density import NetworkLogDensity
 
 CHUNK = 256  # draws evaluated per batched forward pass in predict, to bound its memory
 
@@ -59,6 +60,8 @@ class Samples(Ensemble):
     run: Any = None
     prior_std: Any = None
     laplace: Any = None
+    interrupted: bool = False  # set by fit_sgld when Ctrl-C ended the run
+    _density: Any = None  # the chains' log density, to turn resumed rows into networks
 
     def __init__(
         self, params_K: Any, sigma: Any, n_chains: int, *, activation: str = "tanh"
@@ -119,33 +122,6 @@ class Samples(Ensemble):
         )
 
 
-def log_posterior(x_ND: np.ndarray, y: np.ndarray, sigma: float, prior_std: Any, activation: str):
-    """Return ``value_and_grad(params_B)`` of the log posterior of a batch of stacked networks.
-
-    ``log p(y | x, params) + log p(params)`` up to a constant, one value per network, and its
-    gradient as a stacked tree: the Gaussian likelihood with noise ``sigma`` and a zero-mean
-    Gaussian prior with one std per leaf (or one for all).
-    """
-    nll = losses.make_objective(x_ND, y, sigma=sigma, activation=activation)
-    precisions: list[float] | None = None
-
-    def value_and_grad(params_B: Any) -> tuple[np.ndarray, Any]:
-        nonlocal precisions
-        if precisions is None:
-            precisions = leaf_precisions(tree.index(params_B, 0), prior_std)
-        values, grads = nll.value_and_grad(params_B)
-        leaves = tree.leaves(params_B)
-        prior = sum(
-            0.5 * a * np.sum(np.reshape(v, (len(v), -1)) ** 2, axis=1)
-            for a, v in zip(precisions, leaves, strict=True)
-        )
-        scales = iter(precisions)  # tree.map visits leaves in tree.leaves' order
-        total = tree.map(lambda g, v: -(g + next(scales) * v), grads, params_B)
-        return -(np.asarray(values, dtype=float) + prior), total
-
-    return value_and_grad
-
-
 def fit_nuts(
     x: Any,
     y: Any,
@@ -176,6 +152,7 @@ def fit_nuts(
     n_warmup, n_draws : int, default 500
         Warm-up iterations and kept draws per chain (see :func:`tinynn.mcmc.nuts`).
     activation : str, default "tanh"
+        A built-in activation name (the chains use its hand-written gradient).
     prior_std : float, sequence of float (one per leaf) or None, default None
         The Gaussian prior's std; None takes the Laplace evidence's (per leaf).
     sigma : float or None, default None
@@ -204,9 +181,20 @@ def fit_nuts(
     1.0
     """
     return _fit_chains(
-        "nuts", x, y, hidden_sizes, n_chains, n_warmup, n_draws, activation, prior_std, sigma,
-        rng, target_accept=target_accept, max_depth=max_depth,
-    )  # fmt: skip
+        "nuts",
+        x,
+        y,
+        hidden_sizes,
+        n_chains,
+        n_warmup,
+        n_draws,
+        activation,
+        prior_std,
+        sigma,
+        rng,
+        target_accept=target_accept,
+        max_depth=max_depth,
+    )
 
 
 def fit_hmc(
@@ -240,9 +228,20 @@ def fit_hmc(
     5
     """
     return _fit_chains(
-        "hmc", x, y, hidden_sizes, n_chains, n_warmup, n_draws, activation, prior_std, sigma,
-        rng, target_accept=target_accept, n_steps=n_steps,
-    )  # fmt: skip
+        "hmc",
+        x,
+        y,
+        hidden_sizes,
+        n_chains,
+        n_warmup,
+        n_draws,
+        activation,
+        prior_std,
+        sigma,
+        rng,
+        target_accept=target_accept,
+        n_steps=n_steps,
+    )
 
 
 def _fit_chains(
@@ -263,21 +262,32 @@ def _fit_chains(
     n_chains = check_int(n_chains, "n_chains", minimum=1)
     gen = as_generator(rng)
     start = fit_laplace(
-        x_ND, y_arr, hidden_sizes, activation=activation, prior_std=prior_std, sigma=sigma,
+        x_ND,
+        y_arr,
+        hidden_sizes,
+        activation=activation,
+        prior_std=prior_std,
+        sigma=sigma,
         rng=gen,
-    )  # fmt: skip
+    )
     if start.result is not None and start.result.reason == "interrupted":
         raise KeyboardInterrupt  # no chain has started: nothing to hand back
     prior_std, sigma = start.prior_std, start.sigma
-    value_and_grad = log_posterior(x_ND, y_arr, sigma, prior_std, activation)
+    density = NetworkLogDensity(x_ND, y_arr, sigma, prior_std, start.params, activation)
     init = start.sample(n_chains, gen)
     sampler = mcmc.nuts if method == "nuts" else mcmc.hmc
     run = sampler(
-        None, init, value_and_grad=value_and_grad, n_warmup=n_warmup, n_draws=n_draws, rng=gen,
+        None,
+        density.flatten(init),
+        value_and_grad=density,
+        n_warmup=n_warmup,
+        n_draws=n_draws,
+        rng=gen,
         **options,
-    )  # fmt: skip
+    )
     template = Samples(init, sigma, n_chains, activation=activation)  # carries the settings
     template.prior_std, template.laplace = np.asarray(prior_std), start
+    template._density = density
     return _from_run(run, template)
 
 
@@ -285,7 +295,8 @@ def _from_run(run: Any, like: Samples) -> Samples:
     """Return the draws of ``run`` as a Samples with the settings of ``like``."""
     if run.n_draws == 0:
         raise KeyboardInterrupt  # interrupted during warm-up: no draw to hand back yet
-    params_K = tree.map(lambda leaf: np.reshape(leaf, (-1, *np.shape(leaf)[2:])), run.draws)
+    params_K = like._density.unflatten(run.flat_draws.reshape(-1, run.flat_draws.shape[-1]))
     post = Samples(params_K, like.sigma[0], like.n_chains, activation=like.activation)
     post.run, post.prior_std, post.laplace = run, like.prior_std, like.laplace
+    post._density = like._density
     return post

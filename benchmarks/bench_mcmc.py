@@ -1,0 +1,166 @@
+"""HMC on a network posterior: tinynn's chains batched through the sample axis against BlackJAX.
+
+The problem is the sampling issue's: the posterior of a 1-20-1 tanh network (61 parameters) on
+the 60 points of ``make_gap_data``, unit Gaussian prior, noise std 0.1, float64 everywhere. The
+figure is the cost of one gradient for one chain:
+
+- tinynn: ``mcmc.hmc`` with 32 chains, 50 leapfrog steps per draw, a fixed step size, no
+  warm-up; the run's time divided by its gradient evaluations summed over chains;
+- BlackJAX: ``blackjax.hmc`` on one chain, the draws in ``jax.lax.scan`` compiled once (the
+  compile time is reported apart); the run's time divided by its leapfrog steps;
+- BlackJAX with the same 32 chains under ``jax.vmap``, for context.
+
+Both runs are timed in every round, moments apart, and the ratio reported is the median over
+rounds of the per-round ratio (target <= 3, the issue's). JAX and BlackJAX are optional
+benchmark dependencies; without them only tinynn's figure is printed.
+
+    python benchmarks/bench_mcmc.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import _harness  # one BLAS thread: imported before numpy loads
+import numpy as np
+
+from tinynn import mcmc, params, tree
+from tinynn.data import make_gap_data
+from tinynn.posterior._log_density import NetworkLogDensity
+
+N_CHAINS, N_STEPS, STEP_SIZE, SIGMA, PRIOR_STD = 32, 50, 0.003, 0.1, 1.0
+
+
+def tinynn_runner(x: np.ndarray, y: np.ndarray):
+    template = params.make_params(1, [20], 1, rng=0)
+    value_and_grad = NetworkLogDensity(x, y, SIGMA, PRIOR_STD, template, "tanh")
+    init = value_and_grad.flatten(
+        tree.stack([params.make_params(1, [20], 1, rng=k) for k in range(N_CHAINS)])
+    )
+
+    def run(n_draws: int) -> float:
+        start = time.perf_counter()
+        result = mcmc.hmc(
+            None,
+            init,
+            value_and_grad=value_and_grad,
+            n_steps=N_STEPS,
+            n_warmup=0,
+            n_draws=n_draws,
+            step_size=STEP_SIZE,
+            rng=0,
+        )
+        return (time.perf_counter() - start) / result.n_grad_evals
+
+    return run
+
+
+def blackjax_runners(x: np.ndarray, y: np.ndarray):
+    """Return (one-chain runner, 32-chain runner, compile seconds), or None without BlackJAX."""
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import blackjax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def logdensity(theta):
+        w1, b1 = theta[:20].reshape(1, 20), theta[20:40]
+        w2, b2 = theta[40:60].reshape(20, 1), theta[60]
+        f = (jnp.tanh(xj @ w1 + b1) @ w2)[:, 0] + b2
+        return -0.5 * jnp.sum((yj - f) ** 2) / SIGMA**2 - 0.5 * jnp.sum(theta**2) / PRIOR_STD**2
+
+    kernel = blackjax.hmc(logdensity, STEP_SIZE, jnp.ones(61), N_STEPS)
+
+    def chain(key, position, n_draws):
+        state = kernel.init(position)
+
+        def one(state, k):
+            state, _ = kernel.step(k, state)
+            return state, state.position[0]
+
+        return jax.lax.scan(one, state, jax.random.split(key, n_draws))[1]
+
+    one_chain = jax.jit(chain, static_argnums=2)
+    many = jax.jit(jax.vmap(chain, in_axes=(0, 0, None)), static_argnums=2)
+    rng = np.random.default_rng(0)
+    start_one = jnp.asarray(rng.normal(size=61))
+    start_many = jnp.asarray(rng.normal(size=(N_CHAINS, 61)))
+    keys = jax.random.split(jax.random.PRNGKey(0), N_CHAINS)
+    compile_seconds = {}
+
+    def runner(fn, args, per_call):
+        def run(n_draws: int) -> float:
+            start = time.perf_counter()
+            fn(*args, n_draws).block_until_ready()
+            return (time.perf_counter() - start) / (n_draws * per_call)
+
+        return run
+
+    run_one = runner(one_chain, (jax.random.PRNGKey(0), start_one), N_STEPS)
+    run_many = runner(many, (keys, start_many), N_STEPS * N_CHAINS)
+    for name, run in (("one", run_one), ("many", run_many)):
+        start = time.perf_counter()
+        for n_draws in (20, 200):  # every length used below compiles once, here
+            run(n_draws)
+        compile_seconds[name] = time.perf_counter() - start
+    return run_one, run_many, compile_seconds
+
+
+def run(quick: bool = False) -> tuple[list[_harness.Check], str]:
+    x, y = make_gap_data(60)
+    rounds = 3 if quick else 7
+    ours = tinynn_runner(x, y)
+    reference = blackjax_runners(x, y)
+    samples: dict[str, list[float]] = {"tinynn, 32 chains": []}
+    if reference is not None:
+        samples["BlackJAX, 1 chain (lax.scan)"] = []
+        samples["BlackJAX, 32 chains (vmap)"] = []
+    for _ in range(rounds):
+        samples["tinynn, 32 chains"].append(ours(20))
+        if reference is not None:
+            samples["BlackJAX, 1 chain (lax.scan)"].append(reference[0](200))
+            samples["BlackJAX, 32 chains (vmap)"].append(reference[1](20))
+    rows = [
+        [name, _harness.format_seconds(statistics.median(values))]
+        for name, values in samples.items()
+    ]
+    checks = []
+    if reference is not None:
+        ratio = _harness.paired_ratio(samples, "tinynn, 32 chains", "BlackJAX, 1 chain (lax.scan)")
+        assert ratio is not None
+        checks.append(
+            _harness.Check(
+                "HMC per chain per gradient / BlackJAX one chain",
+                ratio[0],
+                3.0,
+                note=f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+            )
+        )
+        compile_note = ", ".join(f"{k} {v:.1f} s" for k, v in reference[2].items())
+        rows.append(["BlackJAX compile (warm-up calls)", compile_note])
+    table = _harness.markdown_table(["HMC, 1-20-1, N = 60", "per chain per gradient"], rows)
+    return checks, table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    args = parser.parse_args()
+    with _harness.limit_threads() as threads:
+        checks, table = run(quick=args.quick)
+        for label, value in _harness.machine_info(threads):
+            print(f"{label}: {value}")
+    print()
+    print(table)
+    print()
+    print(_harness.checks_table(checks))
+
+
+if __name__ == "__main__":
+    main()
