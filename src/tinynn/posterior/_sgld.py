@@ -6,10 +6,16 @@ full gradient, with injected Gaussian noise; C chains move together, one batched
 per step on the same minibatch. The minibatches come from a seeded shuffle of the data each
 epoch.
 
-- SGLD (Welling and Teh 2011): ``theta += step / 2 * g + sqrt(step) * xi``.
+- SGLD (Welling and Teh 2011): ``theta += step / 2 * G g + sqrt(step * G) * xi``.
 - SGHMC (Chen, Fox and Guestrin 2014), with the friction ``alpha`` in (0, 1]:
-  ``v = (1 - alpha) v + step / 2 * g + sqrt(alpha * step) * xi``; ``theta += v``. With
+  ``v = (1 - alpha) v + step / 2 * G g + sqrt(alpha * step * G) * xi``; ``theta += v``. With
   ``alpha = 1`` it is SGLD; a smaller friction keeps momentum and moves farther per gradient.
+
+``G`` is a fixed diagonal preconditioner, the variance of each parameter under the Laplace
+posterior the chains start from (the prior's variance where Laplace covers no variance). A
+constant preconditioner needs no correction term, and it makes ``step`` a fraction of each
+parameter's own scale: a prior std of 0.004 on one leaf and 4 on another no longer force one
+tiny step on all.
 
 Without a Metropolis correction the draws are exact only as the step goes to zero: a decaying
 step (any schedule of :mod:`tinynn.optim`) trades bias for mixing.
@@ -37,7 +43,7 @@ def fit_sgld(
     *,
     method: str = "sgld",
     batch_size: int = 32,
-    step_size: Any = 1e-4,
+    step_size: Any = 0.01,
     friction: float = 0.1,
     n_iters: int = 5000,
     burn_in: int = 1000,
@@ -60,9 +66,10 @@ def fit_sgld(
     method : {"sgld", "sghmc"}, default "sgld"
     batch_size : int, default 32
         B, examples per step (N or more: full-batch gradients).
-    step_size : float or schedule, default 1e-4
-        The step ``epsilon`` (the injected noise has variance ``epsilon``), or a schedule of
-        :mod:`tinynn.optim` such as ``exponential_decay``; it must stay positive.
+    step_size : float or schedule, default 0.01
+        The step ``epsilon`` in units of each parameter's Laplace variance (the injected
+        noise has variance ``epsilon`` times it), or a schedule of :mod:`tinynn.optim` such as
+        ``exponential_decay``; it must stay positive.
     friction : float in (0, 1], default 0.1
         SGHMC's ``alpha``: the fraction of the momentum lost per step.
     n_iters : int, default 5000
@@ -91,8 +98,8 @@ def fit_sgld(
     >>> from tinynn.posterior import fit_sgld
     >>> rng = np.random.default_rng(0)
     >>> x = rng.uniform(-1, 1, size=(100, 1)); y = 2 * x[:, 0] + 0.1 * rng.normal(size=100)
-    >>> post = fit_sgld(x, y, (), batch_size=10, step_size=1e-4, n_iters=2000, burn_in=500,
-    ...                 prior_std=1.0, sigma=0.1, rng=0)
+    >>> post = fit_sgld(x, y, (), batch_size=10, n_iters=2000, burn_in=500, prior_std=1.0,
+    ...                 sigma=0.1, rng=0)
     >>> post.chains()[0]["w"].shape, round(float(post.params[0]["w"].mean()), 1)
     ((4, 150, 1, 1), 2.0)
     """
@@ -122,6 +129,8 @@ def fit_sgld(
         raise KeyboardInterrupt  # no chain has started: nothing to hand back
     density = NetworkLogDensity(x_ND, y_arr, start.sigma, start.prior_std, start.params, activation)
     theta = density.flatten(start.sample(n_chains, gen))
+    spread = density.flatten(start.sample(256, gen)).var(axis=0)
+    g_P = np.where(spread > 0, spread, 1.0 / density.precision_P)  # the preconditioner G
     y_NO = y_arr.reshape(len(y_arr), -1)
     n, size = len(x_ND), min(batch_size, len(x_ND))
     scale = n / size
@@ -143,8 +152,8 @@ def fit_sgld(
                 raise ValueError(f"step_size must stay positive, got {step} at step {t}")
             noise = gen.standard_normal(theta.shape)
             with np.errstate(over="ignore", invalid="ignore"):  # a divergence, caught below
-                velocity = (1.0 - alpha) * velocity + 0.5 * step * grad
-                velocity += math.sqrt(alpha * step) * noise
+                velocity = (1.0 - alpha) * velocity + 0.5 * step * g_P * grad
+                velocity += np.sqrt(alpha * step * g_P) * noise
                 moved = theta + velocity
             if not np.all(np.isfinite(moved)):
                 warnings.warn(
