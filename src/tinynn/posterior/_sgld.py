@@ -11,11 +11,12 @@ epoch.
   ``v = (1 - alpha) v + step / 2 * G g + sqrt(alpha * step * G) * xi``; ``theta += v``. With
   ``alpha = 1`` it is SGLD; a smaller friction keeps momentum and moves farther per gradient.
 
-``G`` is a fixed diagonal preconditioner, the variance of each parameter under the Laplace
-posterior the chains start from (the prior's variance where Laplace covers no variance). A
+``G`` is a fixed diagonal preconditioner, the inverse of the diagonal of the Laplace precision
+the chains start from (the prior's variance for parameters a last-layer Laplace leaves out). A
 constant preconditioner needs no correction term, and it makes ``step`` a fraction of each
 parameter's own scale: a prior std of 0.004 on one leaf and 4 on another no longer force one
-tiny step on all.
+tiny step on all. (The inverse diagonal, the conditional variance, rather than the marginal
+variance: strongly correlated parameters would make the latter far too large a step.)
 
 Without a Metropolis correction the draws are exact only as the step goes to zero: a decaying
 step (any schedule of :mod:`tinynn.optim`) trades bias for mixing.
@@ -67,9 +68,10 @@ def fit_sgld(
     batch_size : int, default 32
         B, examples per step (N or more: full-batch gradients).
     step_size : float or schedule, default 0.01
-        The step ``epsilon`` in units of each parameter's Laplace variance (the injected
-        noise has variance ``epsilon`` times it), or a schedule of :mod:`tinynn.optim` such as
-        ``exponential_decay``; it must stay positive.
+        The step ``epsilon`` in units of each parameter's scale, the inverse of its diagonal
+        entry of the Laplace precision (the injected noise has variance ``epsilon`` times it),
+        or a schedule of :mod:`tinynn.optim` such as ``exponential_decay``; it must stay
+        positive.
     friction : float in (0, 1], default 0.1
         SGHMC's ``alpha``: the fraction of the momentum lost per step.
     n_iters : int, default 5000
@@ -129,8 +131,7 @@ def fit_sgld(
         raise KeyboardInterrupt  # no chain has started: nothing to hand back
     density = NetworkLogDensity(x_ND, y_arr, start.sigma, start.prior_std, start.params, activation)
     theta = density.flatten(start.sample(n_chains, gen))
-    spread = density.flatten(start.sample(256, gen)).var(axis=0)
-    g_P = np.where(spread > 0, spread, 1.0 / density.precision_P)  # the preconditioner G
+    g_P = _preconditioner(start, density)
     y_NO = y_arr.reshape(len(y_arr), -1)
     n, size = len(x_ND), min(batch_size, len(x_ND))
     scale = n / size
@@ -179,6 +180,15 @@ def fit_sgld(
     post = Samples(params_K, start.sigma, n_chains, activation=activation)
     post.prior_std, post.laplace, post.interrupted = np.asarray(start.prior_std), start, interrupted
     return post
+
+
+def _preconditioner(start: Any, density: NetworkLogDensity) -> np.ndarray:
+    """Return ``1 / diag(precision)`` of the Laplace start, the prior variance where it has none."""
+    precision = np.asarray(start.precision)
+    diagonal = np.diag(precision) if precision.ndim == 2 else precision
+    g_P = 1.0 / density.precision_P
+    g_P[len(g_P) - len(diagonal) :] = 1.0 / diagonal
+    return g_P
 
 
 def _as_schedule(step_size: Any) -> Any:
