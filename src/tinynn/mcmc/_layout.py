@@ -59,7 +59,7 @@ class Layout:
     def flat(self, batch: Any, n: int) -> np.ndarray:
         """Return a batch in the user's form as (n, P)."""
         if not self.is_tree:
-            return np.asarray(batch, dtype=float).reshape(n, -1)
+            return np.array(batch, dtype=float).reshape(n, -1)
         return np.concatenate([np.reshape(leaf, (n, -1)) for leaf in tree.leaves(batch)], axis=1)
 
     def value_and_grad(self, log_density: Any, value_and_grad: Any) -> Any:
@@ -80,7 +80,7 @@ class Layout:
                 values, grads = value_and_grad(self.batch(q_BP))
             else:
                 values, grads = _traced(log_density, self.batch(q_BP))
-            values = np.asarray(values, dtype=float)
+            values = np.array(values, dtype=float)  # owned copies: the sampler writes into them
             if values.shape != (n,):
                 raise ValueError(
                     f"the log density must return one value per chain, shape ({n},), for "

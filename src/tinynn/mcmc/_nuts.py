@@ -166,8 +166,11 @@ def _build_subtree(
         rows: Any = slice(None) if n_live == n else np.flatnonzero(live)  # a view when all live
         inv = inv_mass[rows]
         new, p_new = leapfrog(target, sub.end.take(rows), sub.p[rows], eps[rows], inv)
-        sub.end.put(rows, new)
-        sub.p[rows] = p_new
+        if n_live == n:  # every chain moved: the new arrays replace the old, nothing copied
+            sub.end, sub.p = new, p_new
+        else:
+            sub.end.put(rows, new)
+            sub.p[rows] = p_new
         lw = log_weight(h0[rows], new, p_new, inv)
         sub.n_leapfrog[rows] += 1
         sub.sum_accept[rows] += accept_probability(lw)
@@ -176,9 +179,10 @@ def _build_subtree(
         # multinomial sampling within the subtree: the new point wins in proportion to its weight
         total = np.logaddexp(sub.log_w[rows], lw)
         win = rng.random(n_live) < np.exp(lw - total)
-        winners = win if n_live == n else rows[win]
-        sub.proposal.put(winners, new.take(win))
-        h_prop[winners] = (h0[rows] - lw)[win]
+        if win.any():
+            winners = win if n_live == n else rows[win]
+            sub.proposal.put(winners, new.take(win))
+            h_prop[winners] = (h0[rows] - lw)[win]
         sub.log_w[rows] = total
         if i == 0:
             sub.first_p[rows] = p_new
