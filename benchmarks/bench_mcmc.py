@@ -1,4 +1,4 @@
-"""HMC on a network posterior: tinynn's chains batched through the sample axis against BlackJAX.
+"""Sampling and VI costs: tinynn's HMC chains against BlackJAX, its ELBO against plain autograd.
 
 The problem is the sampling issue's: the posterior of a 1-20-1 tanh network (61 parameters) on
 the 60 points of ``make_gap_data``, unit Gaussian prior, noise std 0.1, float64 everywhere. The
@@ -13,6 +13,10 @@ figure is the cost of one gradient for one chain:
 Both runs are timed in every round, moments apart, and the ratio reported is the median over
 rounds of the per-round ratio (target <= 3, the issue's). JAX and BlackJAX are optional
 benchmark dependencies; without them only tinynn's figure is printed.
+
+The second case is one value-and-gradient of the negative ELBO of a mean-field Gaussian with
+K = 8 draws on the same network and data: ``fit_vi``'s objective against the same ELBO written
+with ``autograd.numpy``, vectorized over K and differentiated by autograd (target <= 1.5).
 
     python benchmarks/bench_mcmc.py [--quick]
 """
@@ -112,6 +116,62 @@ def blackjax_runners(x: np.ndarray, y: np.ndarray):
     return run_one, run_many, compile_seconds
 
 
+def elbo_case(x: np.ndarray, y: np.ndarray, rounds: int) -> tuple[_harness.Check, list[str]]:
+    """Return the ELBO check (K = 8) and a row of its timings."""
+    import autograd
+    import autograd.numpy as anp
+
+    from tinynn.posterior._variational import negative_elbo
+
+    template = params.make_params(1, [20], 1, rng=0)
+    q = {"mean": template, "log_std": tree.full_like(template, -3.0)}
+    ours = negative_elbo(x, y, SIGMA, PRIOR_STD, "tanh", 8, np.random.default_rng(0))
+    gen = np.random.default_rng(0)
+
+    def reference_elbo(q_: dict, eps: list) -> object:
+        mean, log_std = q_["mean"], q_["log_std"]
+        flat_m = [mean[0]["w"], mean[0]["b"], mean[1]["w"], mean[1]["b"]]
+        flat_s = [log_std[0]["w"], log_std[0]["b"], log_std[1]["w"], log_std[1]["b"]]
+        w1, b1, w2, b2 = (m + anp.exp(s) * e for m, s, e in zip(flat_m, flat_s, eps, strict=True))
+        hidden = anp.tanh(anp.einsum("nd,kdh->knh", x, w1) + b1[:, None, :])
+        f = anp.einsum("knh,kho->kno", hidden, w2)[..., 0] + b2
+        nll = 0.5 * anp.sum((y - f) ** 2) / SIGMA**2 / 8
+        kl = sum(
+            anp.sum(0.5 * (anp.exp(2 * s) + m**2) / PRIOR_STD**2 - s)
+            for m, s in zip(flat_m, flat_s, strict=True)
+        )
+        return nll + kl
+
+    reference = autograd.value_and_grad(reference_elbo)
+    shapes = [(8, *np.shape(leaf)) for leaf in tree.leaves(template)]
+
+    def run_ours(n: int) -> None:
+        for _ in range(n):
+            ours(q)
+
+    def run_reference(n: int) -> None:
+        for _ in range(n):
+            reference(q, [gen.standard_normal(shape) for shape in shapes])
+
+    samples = _harness.interleaved_samples(
+        {"tinynn fit_vi objective": run_ours, "autograd, vectorized over K": run_reference},
+        repeats=rounds,
+    )
+    ratio = _harness.paired_ratio(samples, "tinynn fit_vi objective", "autograd, vectorized over K")
+    assert ratio is not None
+    check = _harness.Check(
+        "ELBO value and gradient, K = 8 / autograd vectorized",
+        ratio[0],
+        1.5,
+        note=f"quartiles {ratio[1]:.2f}-{ratio[2]:.2f}",
+    )
+    row = ", ".join(
+        f"{name} {_harness.format_seconds(statistics.median(values))}"
+        for name, values in samples.items()
+    )
+    return check, ["ELBO, K = 8 (per evaluation)", row]
+
+
 def run(quick: bool = False) -> tuple[list[_harness.Check], str]:
     x, y = make_gap_data(60)
     rounds = 3 if quick else 7
@@ -144,7 +204,10 @@ def run(quick: bool = False) -> tuple[list[_harness.Check], str]:
         )
         compile_note = ", ".join(f"{k} {v:.1f} s" for k, v in reference[2].items())
         rows.append(["BlackJAX compile (warm-up calls)", compile_note])
-    table = _harness.markdown_table(["HMC, 1-20-1, N = 60", "per chain per gradient"], rows)
+    elbo_check, elbo_row = elbo_case(x, y, rounds)
+    checks.append(elbo_check)
+    rows.append(elbo_row)
+    table = _harness.markdown_table(["1-20-1, N = 60", "per chain per gradient"], rows)
     return checks, table
 
 

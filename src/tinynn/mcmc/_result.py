@@ -118,7 +118,10 @@ class MCMCResult:
         return diagnostics.summary(self.draws, names=names)
 
     def format(self, max_rows: int = 20) -> str:
-        """Return the per-chain statistics and the first ``max_rows`` rows of the summary."""
+        """Return the per-chain statistics and the first ``max_rows`` rows of the summary.
+
+        ``max_rows=0`` leaves the summary out.
+        """
         chains = self.chain_stats()
         widths = [max(len(name), 7) for name in chains]
         head = " ".join(f"{name:>{w}}" for name, w in zip(chains, widths, strict=True))
@@ -126,7 +129,7 @@ class MCMCResult:
         for c in range(len(self.step_size)):
             cells = (f"{float(v[c]):>{w}.4g}" for v, w in zip(chains.values(), widths, strict=True))
             lines.append(f"{c:>5} " + " ".join(cells))
-        if self.n_draws >= 4:
+        if self.n_draws >= 4 and max_rows > 0:
             table = self.summary()
             shown = {key: value[:max_rows] for key, value in table.items()}
             lines += ["", diagnostics.format_summary(shown)]
