@@ -82,7 +82,13 @@ def test_figures_show_what_the_prose_says(run) -> None:
     _, _, figures = run
     for k, fig in enumerate(figures):
         assert_figure_reads_well(fig, f"Bayesian tutorial figure {k}")
-    grid, calibration = figures
+    grid, calibration, sampled = figures
+    assert [ax.get_title() for ax in sampled.axes] == [
+        "NUTS, 4 chains",
+        "SGHMC on minibatches",
+        "mean-field VI",
+        "Laplace (GGN, linearized)",
+    ]
     assert [ax.get_title() for ax in grid.axes] == [
         "point estimate (MAP)",
         "Laplace (GGN, linearized)",
@@ -98,3 +104,19 @@ def test_figures_show_what_the_prose_says(run) -> None:
     labels = [t.get_text() for t in calibration.axes[0].get_legend().get_texts()]
     assert labels[0] == "ideal" and len(labels) == 4
     np.testing.assert_array_equal(calibration.axes[0].get_xlim(), (0.0, 1.0))
+
+
+def test_the_sampling_section_says_what_its_numbers_say(run) -> None:
+    namespace, printed, _ = run
+    rhat = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(
+            r"^(NUTS|SGHMC)\s+\d+ draws: .*largest R-hat ([0-9.]+)$", printed, re.MULTILINE
+        )
+    }
+    assert rhat["NUTS"] < 1.01  # the NUTS chains agree on the predictive
+    assert rhat["SGHMC"] > 1.01  # the prose: "its R-hat says the chains disagree"
+    far = np.array([[-3.0], [3.0]])
+    vi, nuts = namespace["vi"], namespace["nuts"]
+    assert np.all(vi.predict(far).epistemic_std < 0.5 * nuts.predict(far).epistemic_std)
+    assert nuts.run.chain_stats()["max_depth_hits"].tolist() == [300] * 4  # "every draw"
