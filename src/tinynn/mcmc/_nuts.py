@@ -56,6 +56,9 @@ class _Subtree:
         self.p_start = np.zeros((depth + 1, n, n_params))
         self.rho_before = np.zeros((depth + 1, n, n_params))
         self.p_left_end = np.zeros((depth + 1, n, n_params))
+        self.n_leapfrog = np.zeros(n, dtype=int)
+        self.sum_accept = np.zeros(n)  # of the Metropolis acceptance of every new point
+        self.diverged = np.zeros(n, dtype=bool)
 
 
 def nuts_step(
@@ -135,12 +138,6 @@ def nuts_step(
     return proposal, stats
 
 
-class _Built(_Subtree):
-    n_leapfrog: np.ndarray
-    sum_accept: np.ndarray
-    diverged: np.ndarray
-
-
 def _build_subtree(
     target: Target,
     start: Point,
@@ -150,13 +147,10 @@ def _build_subtree(
     h0: np.ndarray,
     depth: int,
     rng: np.random.Generator,
-) -> tuple[_Built, np.ndarray, np.ndarray]:
+) -> tuple[_Subtree, np.ndarray, np.ndarray]:
     """Take 2**depth leapfrog steps per chain; return the subtree, whether it is valid, and H."""
     n = len(eps)
-    sub = _Built(start, p, depth)
-    sub.n_leapfrog = np.zeros(n, dtype=int)
-    sub.sum_accept = np.zeros(n)
-    sub.diverged = np.zeros(n, dtype=bool)
+    sub = _Subtree(start, p, depth)
     h_prop = np.zeros(n)
     live = np.ones(n, dtype=bool)
     for i in range(2**depth):
