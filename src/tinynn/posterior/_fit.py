@@ -350,3 +350,24 @@ def fit_laplace(
             stacklevel=2,
         )
     return chosen
+
+
+def laplace_start(
+    x_ND: np.ndarray,
+    y: np.ndarray,
+    hidden_sizes: Any,
+    activation: str,
+    prior_std: Any,
+    sigma: Any,
+    gen: np.random.Generator,
+) -> Laplace:
+    """Return :func:`fit_laplace`'s posterior, the start (and the prior and noise) of a sampler.
+
+    A Ctrl-C during the fit raises KeyboardInterrupt: nothing of the sampler exists to hand back.
+    """
+    start = fit_laplace(
+        x_ND, y, hidden_sizes, activation=activation, prior_std=prior_std, sigma=sigma, rng=gen
+    )
+    if start.result is not None and start.result.reason == "interrupted":
+        raise KeyboardInterrupt
+    return start

@@ -17,7 +17,7 @@ import numpy as np
 from tinynn import mcmc, model, tree
 from tinynn._checks import as_generator, check_int, check_positive
 from tinynn.posterior._ensemble import Ensemble
-from tinynn.posterior._fit import check_data, fit_laplace
+from tinynn.posterior._fit import check_data, laplace_start
 from tinynn.posterior._log_density import NetworkLogDensity
 
 CHUNK = 256  # draws evaluated per batched forward pass in predict, to bound its memory
@@ -261,17 +261,7 @@ def _fit_chains(
     x_ND, y_arr = check_data(x, y)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
     gen = as_generator(rng)
-    start = fit_laplace(
-        x_ND,
-        y_arr,
-        hidden_sizes,
-        activation=activation,
-        prior_std=prior_std,
-        sigma=sigma,
-        rng=gen,
-    )
-    if start.result is not None and start.result.reason == "interrupted":
-        raise KeyboardInterrupt  # no chain has started: nothing to hand back
+    start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
     prior_std, sigma = start.prior_std, start.sigma
     density = NetworkLogDensity(x_ND, y_arr, sigma, prior_std, start.params, activation)
     init = start.sample(n_chains, gen)

@@ -32,7 +32,7 @@ import numpy as np
 
 from tinynn import optim
 from tinynn._checks import as_generator, check_choice, check_int
-from tinynn.posterior._fit import check_data, fit_laplace
+from tinynn.posterior._fit import check_data, laplace_start
 from tinynn.posterior._log_density import NetworkLogDensity
 from tinynn.posterior._samples import Samples
 
@@ -124,11 +124,7 @@ def fit_sgld(
     alpha = 1.0 if method == "sgld" else float(friction)
     schedule = _as_schedule(step_size)
     gen = as_generator(rng)
-    start = fit_laplace(
-        x_ND, y_arr, hidden_sizes, activation=activation, prior_std=prior_std, sigma=sigma, rng=gen
-    )
-    if start.result is not None and start.result.reason == "interrupted":
-        raise KeyboardInterrupt  # no chain has started: nothing to hand back
+    start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
     density = NetworkLogDensity(x_ND, y_arr, start.sigma, start.prior_std, start.params, activation)
     theta = density.flatten(start.sample(n_chains, gen))
     g_P = _preconditioner(start, density)

@@ -22,7 +22,7 @@ from tinynn import losses, optim, tree
 from tinynn._checks import as_generator, check_int
 from tinynn.posterior._base import Posterior, Predictive
 from tinynn.posterior._ensemble import Ensemble
-from tinynn.posterior._fit import check_data, fit_laplace, leaf_precisions
+from tinynn.posterior._fit import check_data, laplace_start, leaf_precisions
 
 PREDICT_SAMPLES = 200  # networks drawn for the predictive when none are asked for
 
@@ -298,17 +298,7 @@ def fit_vi(
         )
     gen = as_generator(rng)
     if prior_std is None or sigma is None or init is None:
-        start = fit_laplace(
-            x_ND,
-            y_arr,
-            hidden_sizes,
-            activation=activation,
-            prior_std=prior_std,
-            sigma=sigma,
-            rng=gen,
-        )
-        if start.result is not None and start.result.reason == "interrupted":
-            raise KeyboardInterrupt  # nothing variational has been fitted yet
+        start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
         prior_std, sigma = start.prior_std, start.sigma
         mean = start.params
     if init is not None:
