@@ -32,14 +32,14 @@ import numpy as np
 
 from tinynn import mcmc, params, tree
 from tinynn.data import make_gap_data
-from tinynn.posterior._log_density import NetworkLogDensity
+from tinynn.posterior import NetworkLogDensity, negative_elbo
 
 N_CHAINS, N_STEPS, STEP_SIZE, SIGMA, PRIOR_STD = 32, 50, 0.003, 0.1, 1.0
 
 
 def tinynn_runner(x: np.ndarray, y: np.ndarray):
     template = params.make_params(1, [20], 1, rng=0)
-    value_and_grad = NetworkLogDensity(x, y, SIGMA, PRIOR_STD, template, "tanh")
+    value_and_grad = NetworkLogDensity(x, y, template, sigma=SIGMA, prior_std=PRIOR_STD)
     init = value_and_grad.flatten(
         tree.stack([params.make_params(1, [20], 1, rng=k) for k in range(N_CHAINS)])
     )
@@ -121,11 +121,9 @@ def elbo_case(x: np.ndarray, y: np.ndarray, rounds: int) -> tuple[_harness.Check
     import autograd
     import autograd.numpy as anp
 
-    from tinynn.posterior._variational import negative_elbo
-
     template = params.make_params(1, [20], 1, rng=0)
     q = {"mean": template, "log_std": tree.full_like(template, -3.0)}
-    ours = negative_elbo(x, y, SIGMA, PRIOR_STD, "tanh", 8, np.random.default_rng(0))
+    ours = negative_elbo(x, y, sigma=SIGMA, prior_std=PRIOR_STD, n_samples=8, rng=0)
     gen = np.random.default_rng(0)
 
     def reference_elbo(q_: dict, eps: list) -> object:

@@ -189,8 +189,14 @@ USER_GUIDE = {
     },
     "tinynn.posterior.Ensemble": _REF("guide-ensembles"),
     "tinynn.posterior.fit_ensemble": _REF("guide-ensembles"),
-    **{f"tinynn.posterior.{name}": _REF("guide-mcmc") for name in ["Samples", "fit_nuts", "fit_hmc"]},
-    **{f"tinynn.posterior.{name}": _REF("guide-vi") for name in ["MeanField", "fit_vi"]},
+    **{
+        f"tinynn.posterior.{name}": _REF("guide-mcmc")
+        for name in ["Samples", "fit_nuts", "fit_hmc", "NetworkLogDensity"]
+    },
+    **{
+        f"tinynn.posterior.{name}": _REF("guide-vi")
+        for name in ["MeanField", "fit_vi", "negative_elbo"]
+    },
     "tinynn.posterior.fit_sgld": _REF("guide-sgld"),
     "tinynn.mcmc": _REF("guide-mcmc"),
     "tinynn.metrics": _REF("guide-scoring"),

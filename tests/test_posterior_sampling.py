@@ -16,7 +16,16 @@ import numpy as np
 import pytest
 
 from tinynn import diagnostics, io, optim, tree
-from tinynn.posterior import MeanField, Samples, fit_hmc, fit_nuts, fit_sgld, fit_vi
+from tinynn.posterior import (
+    MeanField,
+    NetworkLogDensity,
+    Samples,
+    fit_hmc,
+    fit_nuts,
+    fit_sgld,
+    fit_vi,
+    negative_elbo,
+)
 
 SIGMA, PRIOR_STD = 0.3, 1.0
 
@@ -161,8 +170,6 @@ def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
 
 
 def test_elbo_gradient_matches_finite_differences():
-    from tinynn.posterior._variational import negative_elbo
-
     rng = np.random.default_rng(3)
     x = rng.normal(size=(12, 2))
     y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=12)
@@ -178,7 +185,7 @@ def test_elbo_gradient_matches_finite_differences():
     }
 
     def elbo(q_):  # the same noise on every call: a deterministic function of q
-        return negative_elbo(x, y, 0.2, [1.0, 2.0, 0.5, 1.5], "tanh", 5, np.random.default_rng(9))(
+        return negative_elbo(x, y, sigma=0.2, prior_std=[1.0, 2.0, 0.5, 1.5], n_samples=5, rng=9)(
             q_
         )
 
@@ -302,15 +309,13 @@ def test_sgld_with_a_small_step_recovers_the_exact_posterior_mean(blr, method, b
 
 
 def test_minibatch_gradients_averaged_over_an_epoch_equal_the_full_gradient(blr):
-    from tinynn.posterior._log_density import NetworkLogDensity
-
     x, y, _, _, _ = blr
     rng = np.random.default_rng(0)
     template = [
         {"w": np.zeros((2, 4)), "b": np.zeros(4)},
         {"w": np.zeros((4, 1)), "b": np.zeros(1)},
     ]
-    density = NetworkLogDensity(x, y, SIGMA, [1.0, 2.0, 0.5, 1.5], template, "tanh")
+    density = NetworkLogDensity(x, y, template, sigma=SIGMA, prior_std=[1.0, 2.0, 0.5, 1.5])
     q = rng.normal(size=(3, 17))
     full_value, full_grad = density(q)
     order = rng.permutation(30)
@@ -343,3 +348,25 @@ def test_sgld_divergence_and_errors(blr):
         fit_sgld(x, y, (), step_size=-1.0)
     with pytest.raises(ValueError, match="method must be one of"):
         fit_sgld(x, y, (), method="langevin")
+
+
+def test_network_log_density_checks_its_network_against_the_data(blr):
+    x, y, _, _, _ = blr
+    wrong = [{"w": np.zeros((3, 1)), "b": np.zeros(1)}]  # three inputs, x has two
+    with pytest.raises(ValueError, match="params map 3 inputs to 1 outputs, but x has 2"):
+        NetworkLogDensity(x, y, wrong, sigma=SIGMA, prior_std=1.0)
+    right = [{"w": np.zeros((2, 1)), "b": np.zeros(1)}]
+    with pytest.raises(ValueError, match="built-in activation name"):
+        NetworkLogDensity(x, y, right, sigma=SIGMA, prior_std=1.0, activation=lambda z: z**3)
+    with pytest.raises(ValueError, match="sigma"):
+        NetworkLogDensity(x, y, right, sigma=0.0, prior_std=1.0)
+    # the gradient matches central finite differences
+    density = NetworkLogDensity(x, y, right, sigma=SIGMA, prior_std=[2.0, 0.5])
+    q = np.random.default_rng(0).normal(size=(2, 3))
+    _, grad = density(q)
+    h = 1e-6
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = h
+        numeric = (density(q + step)[0] - density(q - step)[0]) / (2 * h)
+        np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-6)

@@ -37,16 +37,18 @@ from tinynn.posterior._base import Posterior, Predictive, from_state
 from tinynn.posterior._ensemble import Ensemble, fit_ensemble
 from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
+from tinynn.posterior._log_density import NetworkLogDensity
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
-from tinynn.posterior._variational import MeanField, fit_vi
+from tinynn.posterior._variational import MeanField, fit_vi, negative_elbo
 
 __all__ = [
     "STRUCTURES",
     "Ensemble",
     "Laplace",
     "MeanField",
+    "NetworkLogDensity",
     "PointEstimate",
     "Posterior",
     "Predictive",
@@ -58,4 +60,5 @@ __all__ = [
     "fit_sgld",
     "fit_vi",
     "from_state",
+    "negative_elbo",
 ]

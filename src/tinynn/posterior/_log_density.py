@@ -15,26 +15,72 @@ from typing import Any
 import numpy as np
 
 from tinynn import model, tree
-from tinynn.posterior._fit import leaf_precisions
+from tinynn._checks import check_positive
+from tinynn.posterior._fit import check_data, leaf_precisions
 
 
 class NetworkLogDensity:
-    """``log p(y | x, theta) + log p(theta)`` up to a constant, and its gradient, per row.
+    """The log posterior of a network, ``log p(y | x, theta) + log p(theta)``, on flat rows.
 
-    Gaussian noise of std ``sigma`` and a zero-mean Gaussian prior with one std per leaf.
-    Calling it on ``q_BP`` returns ``(logp_B, grad_BP)``; :meth:`flatten` and :meth:`unflatten`
-    convert between stacked parameter trees and rows.
+    Gaussian noise of std ``sigma`` and a zero-mean Gaussian prior with one std per leaf (or one
+    for all), up to a constant. Calling it on ``q_BP``, B parameter vectors as the rows of a
+    (B, P) array, returns ``(logp_B, grad_BP)`` from one batched pass: the function the
+    samplers of :mod:`tinynn.mcmc` take as ``value_and_grad``, for writing your own runs on a
+    network. :meth:`flatten` and :meth:`unflatten` convert between stacked parameter trees
+    (a leading axis B on every leaf) and rows, in :func:`tinynn.tree.flatten`'s order.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+        Inputs.
+    y : ndarray of shape (N,) or (N, O)
+        Targets.
+    params : list of dict
+        One network whose shapes the rows follow (e.g. from :func:`tinynn.params.make_params`).
+    sigma : float
+        The noise std.
+    prior_std : float or sequence of float (one per leaf)
+        The prior's std.
+    activation : str, default "tanh"
+        A built-in activation name (its gradient is written by hand).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn import mcmc
+    >>> from tinynn.params import make_params
+    >>> from tinynn.posterior import NetworkLogDensity
+    >>> x = np.linspace(-1, 1, 30)[:, None]; y = np.sin(3 * x[:, 0])
+    >>> density = NetworkLogDensity(x, y, make_params(1, [5], rng=0), sigma=0.1, prior_std=1.0)
+    >>> logp_B, grad_BP = density(np.zeros((3, density.n_params)))
+    >>> logp_B.shape, grad_BP.shape
+    ((3,), (3, 16))
+    >>> run = mcmc.hmc(None, np.zeros((2, 16)), value_and_grad=density, n_steps=5,
+    ...                n_warmup=20, n_draws=10, rng=0)
+    >>> density.unflatten(run.flat_draws[0])[0]["w"].shape  # chain 0's 10 draws, stacked
+    (10, 1, 5)
     """
 
     def __init__(
         self,
-        x_ND: np.ndarray,
-        y: np.ndarray,
+        x: Any,
+        y: Any,
+        params: Any,
+        *,
         sigma: float,
         prior_std: Any,
-        template: Any,
-        activation: str,
+        activation: str = "tanh",
     ) -> None:
+        x_ND, y = check_data(x, y)
+        sigma = check_positive(sigma, "sigma")
+        template = params
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        shapes = model.layer_shapes(template)
+        if shapes[0][0] != x_ND.shape[1] or shapes[-1][1] != n_out:
+            raise ValueError(
+                f"params map {shapes[0][0]} inputs to {shapes[-1][1]} outputs, but x has "
+                f"{x_ND.shape[1]} features and y {n_out} outputs"
+            )
         self.x = x_ND
         self.y_NO = y.reshape(len(y), -1)
         self.inv_var = 1.0 / sigma**2

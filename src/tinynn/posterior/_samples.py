@@ -263,7 +263,9 @@ def _fit_chains(
     gen = as_generator(rng)
     start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
     prior_std, sigma = start.prior_std, start.sigma
-    density = NetworkLogDensity(x_ND, y_arr, sigma, prior_std, start.params, activation)
+    density = NetworkLogDensity(
+        x_ND, y_arr, start.params, sigma=sigma, prior_std=prior_std, activation=activation
+    )
     init = start.sample(n_chains, gen)
     sampler = mcmc.nuts if method == "nuts" else mcmc.hmc
     run = sampler(

@@ -125,7 +125,14 @@ def fit_sgld(
     schedule = _as_schedule(step_size)
     gen = as_generator(rng)
     start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
-    density = NetworkLogDensity(x_ND, y_arr, start.sigma, start.prior_std, start.params, activation)
+    density = NetworkLogDensity(
+        x_ND,
+        y_arr,
+        start.params,
+        sigma=start.sigma,
+        prior_std=start.prior_std,
+        activation=activation,
+    )
     theta = density.flatten(start.sample(n_chains, gen))
     g_P = _preconditioner(start, density)
     y_NO = y_arr.reshape(len(y_arr), -1)

@@ -152,19 +152,57 @@ def _check_same_shapes(mean: Any, std: Any) -> None:
 
 
 def negative_elbo(
-    x_ND: np.ndarray,
-    y: np.ndarray,
+    x: Any,
+    y: Any,
+    *,
     sigma: float,
     prior_std: Any,
-    activation: str,
-    n_samples: int,
-    gen: np.random.Generator,
+    activation: str = "tanh",
+    n_samples: int = 8,
+    rng: Any = None,
 ) -> Any:
-    """Return ``value_and_grad(q)`` of the K-draw negative ELBO of ``q = {'mean', 'log_std'}``.
+    """Return ``value_and_grad(q)`` of the K-draw negative ELBO, the objective of :func:`fit_vi`.
 
-    Every call draws fresh noise from ``gen``: the value and gradient are unbiased estimates.
+    ``q = {'mean': params, 'log_std': params}`` holds the variational means and log stds, two
+    trees shaped like the network. Each call draws K fresh reparameterized networks (in
+    antithetic pairs) from ``rng``, so the value and gradient are unbiased estimates of the
+    expected negative log-likelihood plus the exact KL divergence to the prior.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D)
+    y : ndarray of shape (N,) or (N, O)
+    sigma : float
+        The noise std.
+    prior_std : float or sequence of float (one per leaf)
+        The zero-mean Gaussian prior's std.
+    activation : str, default "tanh"
+    n_samples : int, default 8
+        K, evaluated in one batched pass.
+    rng : numpy.random.Generator, int or None
+
+    Returns
+    -------
+    callable
+        ``value_and_grad(q) -> (float, {'mean': grads, 'log_std': grads})``, for
+        :func:`tinynn.optim.minimize` (``value_and_grad=``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import negative_elbo
+    >>> x = np.linspace(-1, 1, 20)[:, None]; y = 2.0 * x[:, 0]
+    >>> elbo = negative_elbo(x, y, sigma=0.1, prior_std=1.0, rng=0)
+    >>> q = {"mean": [{"w": np.array([[2.0]]), "b": np.zeros(1)}],
+    ...      "log_std": [{"w": np.full((1, 1), -3.0), "b": np.full(1, -3.0)}]}
+    >>> value, grads = elbo(q)
+    >>> sorted(grads), grads["mean"][0]["w"].shape
+    (['log_std', 'mean'], (1, 1))
     """
-    nll = losses.make_objective(x_ND, y, sigma=sigma, activation=activation)
+    x_ND, y_arr = check_data(x, y)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    gen = as_generator(rng)
+    nll = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
     precisions: list[float] = []
 
     def value_and_grad(q: dict[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -306,7 +344,15 @@ def fit_vi(
     else:
         stds = iter(1.0 / np.sqrt(leaf_precisions(mean, prior_std)))
         std = tree.map(lambda m: np.full(np.shape(m), 0.01 * next(stds)), mean)
-    value_and_grad = negative_elbo(x_ND, y_arr, sigma, prior_std, activation, n_samples, gen)
+    value_and_grad = negative_elbo(
+        x_ND,
+        y_arr,
+        sigma=sigma,
+        prior_std=prior_std,
+        activation=activation,
+        n_samples=n_samples,
+        rng=gen,
+    )
     opt = (
         optimizer if optimizer is not None else optim.adam(optim.cosine_decay(0.01, n_iters, 1e-4))
     )
