@@ -33,7 +33,14 @@ import numpy as np
 from tinynn import Regressor, metrics, optim
 from tinynn.losses import make_objective
 from tinynn.params import make_params
-from tinynn.posterior import Predictive, fit_ensemble, fit_laplace
+from tinynn.posterior import (
+    Predictive,
+    fit_ensemble,
+    fit_laplace,
+    fit_nuts,
+    fit_sgld,
+    fit_vi,
+)
 
 # data set: (PBP RMSE, PBP LL, MC dropout RMSE, MC dropout LL), from ../shared/uci/README.md
 PUBLISHED = {
@@ -139,6 +146,47 @@ def method_laplace_mixture(
     return Predictive(means.mean(0), epistemic, noise, means_K=means, noise_stds_K=stds)
 
 
+def method_vi(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """Mean-field VI (``fit_vi``: K = 8, 2000 Adam steps), prior and noise by the evidence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_vi(x, y, (hidden,), rng=seed)
+    return post.predict(x_test)
+
+
+def method_sghmc(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """SGHMC: minibatches of 32, step 1e-3, 4 chains of 10000 steps (400 draws kept)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_sgld(
+            x,
+            y,
+            (hidden,),
+            method="sghmc",
+            batch_size=32,
+            step_size=1e-3,
+            n_iters=10000,
+            burn_in=2000,
+            thin=20,
+            rng=seed,
+        )
+    return post.predict(x_test)
+
+
+def method_nuts(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """NUTS, 4 chains of 200 warm-up and 200 draws, depth at most 6, evidence's prior and noise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_nuts(x, y, (hidden,), n_warmup=200, n_draws=200, max_depth=6, rng=seed)
+    return post.predict(x_test)
+
+
 METHODS: dict[str, Callable[..., Predictive]] = {
     "laplace_mixture": method_laplace_mixture,
     "map": method_map,
@@ -146,6 +194,9 @@ METHODS: dict[str, Callable[..., Predictive]] = {
     "ensemble": method_ensemble,
     "hetero_ensemble": method_hetero_ensemble,
     "regressor": method_regressor,
+    "vi": method_vi,
+    "sghmc": method_sghmc,
+    "nuts": method_nuts,
 }
 
 

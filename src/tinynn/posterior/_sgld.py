@@ -44,7 +44,7 @@ def fit_sgld(
     *,
     method: str = "sgld",
     batch_size: int = 32,
-    step_size: Any = 0.01,
+    step_size: Any = 1e-3,
     friction: float = 0.1,
     n_iters: int = 5000,
     burn_in: int = 1000,
@@ -67,7 +67,7 @@ def fit_sgld(
     method : {"sgld", "sghmc"}, default "sgld"
     batch_size : int, default 32
         B, examples per step (N or more: full-batch gradients).
-    step_size : float or schedule, default 0.01
+    step_size : float or schedule, default 1e-3
         The step ``epsilon`` in units of each parameter's scale, the inverse of its diagonal
         entry of the Laplace precision (the injected noise has variance ``epsilon`` times it),
         or a schedule of :mod:`tinynn.optim` such as ``exponential_decay``; it must stay
@@ -150,7 +150,9 @@ def fit_sgld(
             rows = order[position : position + size]
             position += size
             with np.errstate(over="ignore", invalid="ignore"):  # a divergence, caught below
-                _, grad = density.minibatch(theta, x_ND[rows], y_NO[rows], scale)
+                logp, grad = density.minibatch(theta, x_ND[rows], y_NO[rows], scale)
+            if t == 0:  # far below where the chains start is not a posterior's typical set
+                floor = float(np.min(logp)) - (1000.0 + 10.0 * theta.shape[1])
             step = float(schedule(t))
             if not (step > 0.0 and math.isfinite(step)):
                 raise ValueError(f"step_size must stay positive, got {step} at step {t}")
@@ -159,10 +161,11 @@ def fit_sgld(
                 velocity = (1.0 - alpha) * velocity + 0.5 * step * g_P * grad
                 velocity += np.sqrt(alpha * step * g_P) * noise
                 moved = theta + velocity
-            if not np.all(np.isfinite(moved)):
+            if not (np.all(np.isfinite(moved)) and np.min(logp) > floor):
                 warnings.warn(
-                    f"{method} diverged at step {t} (a parameter left the finite numbers); "
-                    f"returning the {len(kept)} draws before it; lower step_size",
+                    f"{method} diverged at step {t} (the log posterior fell far below its "
+                    f"start, or a parameter left the finite numbers); returning the "
+                    f"{len(kept)} draws before it; lower step_size",
                     optim.DivergenceWarning,
                     stacklevel=2,
                 )
@@ -173,11 +176,9 @@ def fit_sgld(
     except KeyboardInterrupt:
         interrupted = True
     if not kept:
-        raise (
-            KeyboardInterrupt
-            if interrupted
-            else ValueError("no draw was kept before the run stopped")
-        )
+        if interrupted:
+            raise KeyboardInterrupt
+        raise ValueError(f"{method} stopped before its first kept draw; lower step_size")
     draws_CSP = np.stack(kept, axis=1)
     params_K = density.unflatten(draws_CSP.reshape(-1, draws_CSP.shape[-1]))
     post = Samples(params_K, start.sigma, n_chains, activation=activation)
