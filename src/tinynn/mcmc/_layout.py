@@ -95,14 +95,20 @@ def _traced(log_density: Any, batch: Any) -> tuple[Any, Any]:
     """Return the per-chain values and the gradient of their sum (chains are independent)."""
     kept: dict[str, Any] = {}
 
+    hint = (
+        "write it with autograd.numpy (import autograd.numpy as anp) so that autograd can "
+        "differentiate it, or pass value_and_grad instead"
+    )
+
     def total(b: Any) -> Any:
-        values = log_density(b)
-        if isinstance(values, np.ndarray) and values.dtype == object:
+        try:
+            values = log_density(b)
+        except TypeError as err:  # plain numpy on autograd's traced values fails like this
             raise TypeError(
-                "log_density returned a numpy array of autograd boxes: write it with "
-                "autograd.numpy (import autograd.numpy as anp) so that autograd can "
-                "differentiate it, or pass value_and_grad instead"
-            )
+                f"log_density failed on autograd's traced values ({err}); {hint}"
+            ) from err
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            raise TypeError(f"log_density returned a numpy array of autograd boxes: {hint}")
         kept["values"] = getval(values)
         return anp.sum(values)
 
