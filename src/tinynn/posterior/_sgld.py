@@ -139,6 +139,7 @@ def fit_sgld(
     n, size = len(x_ND), min(batch_size, len(x_ND))
     scale = n / size
     velocity = np.zeros_like(theta)
+    floor = float(np.min(density(theta)[0])) - (1000.0 + 10.0 * theta.shape[1])
     kept: list[np.ndarray] = []
     order = gen.permutation(n)
     position = 0
@@ -150,9 +151,10 @@ def fit_sgld(
             rows = order[position : position + size]
             position += size
             with np.errstate(over="ignore", invalid="ignore"):  # a divergence, caught below
-                logp, grad = density.minibatch(theta, x_ND[rows], y_NO[rows], scale)
-            if t == 0:  # far below where the chains start is not a posterior's typical set
-                floor = float(np.min(logp)) - (1000.0 + 10.0 * theta.shape[1])
+                _, grad = density.minibatch(theta, x_ND[rows], y_NO[rows], scale)
+                # once an epoch, the full log posterior: far below where the chains started
+                # is no posterior's typical set (a minibatch estimate is too noisy to judge)
+                fell = position == size and not np.min(density(theta)[0]) >= floor
             step = float(schedule(t))
             if not (step > 0.0 and math.isfinite(step)):
                 raise ValueError(f"step_size must stay positive, got {step} at step {t}")
@@ -161,7 +163,7 @@ def fit_sgld(
                 velocity = (1.0 - alpha) * velocity + 0.5 * step * g_P * grad
                 velocity += np.sqrt(alpha * step * g_P) * noise
                 moved = theta + velocity
-            if not (np.all(np.isfinite(moved)) and np.min(logp) > floor):
+            if fell or not np.all(np.isfinite(moved)):
                 warnings.warn(
                     f"{method} diverged at step {t} (the log posterior fell far below its "
                     f"start, or a parameter left the finite numbers); returning the "
