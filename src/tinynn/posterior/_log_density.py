@@ -51,7 +51,8 @@ class NetworkLogDensity:
     >>> from tinynn.params import make_params
     >>> from tinynn.posterior import NetworkLogDensity
     >>> x = np.linspace(-1, 1, 30)[:, None]; y = np.sin(3 * x[:, 0])
-    >>> density = NetworkLogDensity(x, y, make_params(1, [5], rng=0), sigma=0.1, prior_std=1.0)
+    >>> net = make_params(1, [5], rng=0)
+    >>> density = NetworkLogDensity(x, y, net, sigma=0.1, prior_std=1.0)
     >>> logp_B, grad_BP = density(np.zeros((3, density.n_params)))
     >>> logp_B.shape, grad_BP.shape
     ((3,), (3, 16))
