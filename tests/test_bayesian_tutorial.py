@@ -115,7 +115,9 @@ def test_the_sampling_section_says_what_its_numbers_say(run) -> None:
         )
     }
     assert rhat["NUTS"] < 1.01  # the NUTS chains agree on the predictive
-    assert rhat["SGHMC"] > 1.01  # the prose: "its R-hat says the chains disagree"
+    assert rhat["SGHMC"] > 1.01  # the prose: "its R-hat above is far over 1.01"
+    ess = re.search(r"^SGHMC\s+(\d+) draws: bulk ESS (\d+) to (\d+),", printed, re.MULTILINE)
+    assert ess is not None and int(ess.group(3)) < 0.1 * int(ess.group(1))  # "few"
     far = np.array([[-3.0], [3.0]])
     vi, nuts = namespace["vi"], namespace["nuts"]
     assert np.all(vi.predict(far).epistemic_std < 0.5 * nuts.predict(far).epistemic_std)
