@@ -38,10 +38,11 @@ from tinynn.posterior._ensemble import Ensemble, fit_ensemble
 from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._log_density import NetworkLogDensity
+from tinynn.posterior._mean_field import MeanField
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
-from tinynn.posterior._variational import MeanField, fit_vi, negative_elbo
+from tinynn.posterior._variational import fit_vi, negative_elbo
 
 __all__ = [
     "STRUCTURES",
