@@ -147,7 +147,7 @@ class MCMCResult:
             extra = check_int(n_draws, "n_draws", minimum=1)
             plan = replace(plan, n_draws=plan.n_draws + extra)
         self._rng.bit_generator.state = self._state.rng_state  # the generator may have moved on
-        state = self._state.snapshot(self._rng)
+        state = self._state.detached()  # this result's draws stay as they are
         state, interrupted = run(self._target, state, plan, self._rng)
         return MCMCResult(self._target, self._layout, plan, state, self._rng, interrupted)
 

@@ -49,8 +49,10 @@ class SamplerState:
     draws: list[np.ndarray] = field(default_factory=list)  # one (C, P) array per draw
     stats: list[dict[str, np.ndarray]] = field(default_factory=list)
     n_evals: int = 0
+    n_kept: int = 0  # how many of ``draws`` and ``stats`` belong to this state
 
     def snapshot(self, rng: np.random.Generator) -> SamplerState:
+        """Copy the state; the lists of draws are shared (only ever appended to), with a count."""
         return SamplerState(
             self.point.copy(),
             self.step_C.copy(),
@@ -59,10 +61,28 @@ class SamplerState:
             self.window.copy(),
             self.iteration,
             rng.bit_generator.state,
-            list(self.draws),  # the arrays in it are never written to again
-            list(self.stats),
+            self.draws,
+            self.stats,
+            self.n_evals,
+            len(self.draws),
+        )
+
+    def detached(self) -> SamplerState:
+        """Return a copy with lists of its own, trimmed to its count, for a new run to extend."""
+        state = SamplerState(
+            self.point.copy(),
+            self.step_C.copy(),
+            self.inv_mass_CP.copy(),
+            self.averaging.copy(),
+            self.window.copy(),
+            self.iteration,
+            self.rng_state,
+            self.draws[: self.n_kept],
+            self.stats[: self.n_kept],
             self.n_evals,
         )
+        state.n_kept = self.n_kept
+        return state
 
 
 def start_state(
@@ -128,6 +148,7 @@ def run(
             safe = state.snapshot(rng)
     except KeyboardInterrupt:
         rng.bit_generator.state = safe.rng_state
+        del safe.draws[safe.n_kept :], safe.stats[safe.n_kept :]  # a draw the copy did not see
         return safe, True
     return safe, False  # the copy holds the generator's state after the last iteration
 

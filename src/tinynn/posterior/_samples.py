@@ -92,7 +92,7 @@ class Samples(Ensemble):
                 "this Samples has no sampler state to resume (it was loaded from a file or "
                 "built by hand); run fit_nuts or fit_hmc again"
             )
-        return _from_run(self.run.resume(n_draws), self)
+        return _from_run(self.run.resume(n_draws), self._density, self.laplace, self.activation)
 
     def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
         n_draws = model.stack_size(params_K) or 1
@@ -277,18 +277,16 @@ def _fit_chains(
         rng=gen,
         **options,
     )
-    template = Samples(init, sigma, n_chains, activation=activation)  # carries the settings
-    template.prior_std, template.laplace = np.asarray(prior_std), start
-    template._density = density
-    return _from_run(run, template)
+    return _from_run(run, density, start, activation)
 
 
-def _from_run(run: Any, like: Samples) -> Samples:
-    """Return the draws of ``run`` as a Samples with the settings of ``like``."""
+def _from_run(run: Any, density: NetworkLogDensity, start: Any, activation: str) -> Samples:
+    """Return the draws of ``run`` on ``density`` as a Samples; ``start`` is the Laplace fit."""
     if run.n_draws == 0:
         raise KeyboardInterrupt  # interrupted during warm-up: no draw to hand back yet
-    params_K = like._density.unflatten(run.flat_draws.reshape(-1, run.flat_draws.shape[-1]))
-    post = Samples(params_K, like.sigma[0], like.n_chains, activation=like.activation)
-    post.run, post.prior_std, post.laplace = run, like.prior_std, like.laplace
-    post._density = like._density
+    n_chains, _, n_params = run.flat_draws.shape
+    params_K = density.unflatten(run.flat_draws.reshape(-1, n_params))
+    post = Samples(params_K, start.sigma, n_chains, activation=activation)
+    post.run, post.prior_std, post.laplace = run, np.asarray(start.prior_std), start
+    post._density = density
     return post
