@@ -75,6 +75,7 @@ class FusedObjective:
         self.kernel = kernel
         self.full = full
         self.scale = 1.0 / y.shape[0] if mean else 1.0
+        self.lik_scale = 1.0  # N / B on a minibatch of B rows (see ``rows``)
         n, n_out = self.y_NO.shape
         self.inv_var: Any = 1.0
         self.scalar_sigma = sigma is None or np.ndim(sigma) == 0
@@ -85,7 +86,7 @@ class FusedObjective:
                 self.inv_var = float(
                     self.inv_var
                 )  # Python floats multiply without numpy's overhead
-            if np.ndim(sigma) == 1 and y.ndim == 1 and np.size(sigma) > 1:  # one per example
+            if self.per_row(sigma, y):  # one per example (y of shape (N,))
                 self.inv_var = self.inv_var.reshape(-1, 1)
             self.nll_const = float(nll_constant(n * n_out, sigma)) if full else 0.0
         self.prior_coef = 0.0 if prior_std is None else 0.5 / prior_std**2
@@ -93,6 +94,44 @@ class FusedObjective:
         if prior_std is not None and full:
             self.prior_log_const = HALF_LOG_2PI + float(np.log(prior_std))
         self._pool: list[_WorkArrays] = []
+        self._row_pool: list[_WorkArrays] = []  # work arrays of the minibatches
+
+    @staticmethod
+    def per_row(sigma: Any, y: np.ndarray) -> bool:
+        """Return True when ``sigma`` holds one value per example (y of shape (N,))."""
+        return np.ndim(sigma) == 1 and y.ndim == 1 and np.size(sigma) > 1
+
+    def rows(
+        self, index: Any, lik_scale: float, pool: list[Any] | None = None, prior: bool = True
+    ) -> FusedObjective:
+        """Return this objective on the rows ``index``, its likelihood times ``lik_scale``.
+
+        With ``lik_scale = N / B`` on B rows drawn at random the value and gradient are unbiased
+        estimates of the full objective's: the likelihood (and its constant) are scaled, the
+        prior is not. ``index`` is an integer array (rows are copied, O(B D)) or a slice (views).
+        The minibatches share one pool of work arrays; pass ``pool`` to use another.
+        ``prior=False`` leaves the prior out (for pieces of a sum over all rows).
+        """
+        part = FusedObjective.__new__(FusedObjective)  # a shallow copy, without copy's detours
+        part.__dict__.update(self.__dict__)  # the settings stay; rows, noise, constant change
+        if isinstance(index, slice):
+            part.x_ND, part.y = self.x_ND[index], self.y[index]
+        else:
+            part.x_ND, part.y = self.x_ND.take(index, axis=0), self.y.take(index, axis=0)
+        n = part.y.shape[0]
+        part.y_NO = part.y.reshape(n, -1)
+        sigma = self.sigma
+        if sigma is not None and (np.ndim(sigma) == 2 or self.per_row(sigma, self.y)):
+            part.sigma = sigma = np.asarray(sigma)[index]  # one per example or per element
+            part.inv_var = self.inv_var[index]
+            part.nll_const = float(nll_constant(part.y_NO.size, sigma)) if self.full else 0.0
+        else:
+            part.nll_const = self.nll_const * (n / self.y.shape[0])
+        if not prior:
+            part.prior_std, part.prior_coef, part.prior_log_const = None, 0.0, 0.0
+        part.lik_scale = lik_scale
+        part._pool = self._row_pool if pool is None else pool
+        return part
 
     def _take(self) -> _WorkArrays:
         try:
@@ -104,7 +143,7 @@ class FusedObjective:
         if len(self._pool) < _POOL_SIZE and work.n_bytes <= POOL_MAX_BYTES:
             self._pool.append(work)
 
-    def _prior(self, leaves: list[np.ndarray]) -> float:
+    def prior_term(self, leaves: list[np.ndarray]) -> float:
         total = sum(float(np.vdot(leaf, leaf)) for leaf in leaves)
         count = sum(leaf.size for leaf in leaves)
         return self.prior_coef * total + count * self.prior_log_const
@@ -135,9 +174,9 @@ class FusedObjective:
             sq = float(np.vdot(out, out)) * float(self.inv_var)
         else:
             sq = weighted_squares(out, self.inv_var, False)
-        total = 0.5 * sq + log_term + self.nll_const
+        total = (0.5 * sq + log_term + self.nll_const) * self.lik_scale
         if self.prior_std is not None:
-            total += self._prior([*ws, *bs])
+            total += self.prior_term([*ws, *bs])
         if not keep:
             self._give(work)
             return total * self.scale, None
@@ -168,12 +207,13 @@ class FusedObjective:
         else:
             work, acts, r, sq_O = payload
         factor = g * self.scale
+        lik_factor = factor * self.lik_scale
         g_log_sigma = None
         inv_var = self.inv_var
         if self.learn:
             inv_var, _ = self._learned_noise(log_sigma)
-            g_log_sigma = factor * (self.y_NO.shape[0] - sq_O * inv_var)
-        r *= inv_var * factor
+            g_log_sigma = lik_factor * (self.y_NO.shape[0] - sq_O * inv_var)
+        r *= inv_var * lik_factor
         buffers = None if work is None else work.get
         gws, gbs, _ = model.backward(
             ws, acts, r, self.kernel, need_x=False, buffers=buffers, out=into
@@ -206,7 +246,7 @@ class FusedObjective:
         sq_K = np.einsum("kno,kno->k", weighted, out)
         if self.scalar_sigma:
             sq_K *= self.inv_var
-        total_K = 0.5 * sq_K + self.nll_const
+        total_K = (0.5 * sq_K + self.nll_const) * self.lik_scale
         if self.prior_std is not None:
             leaves = [*ws, *bs]
             count = sum(leaf[0].size for leaf in leaves)
@@ -227,7 +267,7 @@ class FusedObjective:
         else:
             work, acts, r, _ = payload
         r *= self.inv_var
-        r *= factor_K[:, None, None]
+        r *= (factor_K * self.lik_scale)[:, None, None]
         buffers = None if work is None else work.get
         gws, gbs, _ = model.backward(ws, acts, r, self.kernel, need_x=False, buffers=buffers)
         if work is not None:
@@ -247,6 +287,7 @@ class FusedObjective:
         if model.stack_size(params) is not None:  # one value per stacked member
             axes = tuple(range(1, np.ndim(unbox(yhat))))
             total = 0.5 * anp.sum(((yhat - y) / self.sigma) ** 2, axis=axes) + self.nll_const
+            total = total * self.lik_scale
             if self.prior_std is not None:
                 leaves = layer_leaves(params)
                 count = sum(int(np.size(unbox(leaf)[0])) for leaf in leaves)
@@ -263,6 +304,7 @@ class FusedObjective:
                 total = total - self.y_NO.size * HALF_LOG_2PI
         else:
             total = reference_nll(y, yhat, self.sigma, self.full, False)
+        total = total * self.lik_scale
         if self.prior_std is not None:
             count = sum(int(np.size(unbox(leaf))) for leaf in layer_leaves(params))
             const = count * self.prior_log_const

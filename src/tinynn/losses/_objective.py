@@ -34,6 +34,7 @@ from tinynn._checks import (
 )
 from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
+from tinynn.losses._batches import check_rows, chunked_value
 from tinynn.losses._flat import FlatObjective
 from tinynn.losses._fused import FusedObjective, fast_objective
 from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
@@ -98,9 +99,19 @@ class Objective:
     def __call__(self, params: Tree) -> Any:
         net, log_sigma = self._split(params)
         self._check(net)
+        return self._evaluate(net, log_sigma, self._fused)
+
+    def _evaluate(self, net: Any, log_sigma: Any, fused: FusedObjective) -> Any:
         if self._act.name is None:
-            return self._fused.reference(net, log_sigma)
-        return fast_objective(net, log_sigma, self._fused)
+            return fused.reference(net, log_sigma)
+        if fused is self._fused and not isbox(net) and not isbox(log_sigma):
+            return chunked_value(fused, net, log_sigma)
+        return fast_objective(net, log_sigma, fused)
+
+    @property
+    def n_examples(self) -> int:
+        """N, the number of examples; minibatch row indices run from 0 to N - 1."""
+        return int(self.x.shape[0])
 
     def value_and_grad(self, params: Tree) -> tuple[float, Tree]:
         """Return the loss and its gradient at plain ``params`` without autograd's tracing.
@@ -136,16 +147,62 @@ class Objective:
         >>> float(value), grads[0]['w'].tolist(), grads[0]['b'].tolist()
         (2.0, [[-2.0]], [-2.0])
         """
+        return self._value_and_grad(params, self._fused)
+
+    def batch_value_and_grad(self, params: Tree, index: Any) -> tuple[float, Tree]:
+        """Return an unbiased estimate of the loss and its gradient from the rows ``index``.
+
+        The likelihood of the B rows is scaled by N / B (the prior is not), so over a random
+        minibatch the value and the gradient estimate the full objective's; over the
+        minibatches of one epoch (a permutation of the rows cut in pieces) their gradients,
+        each weighted by its B / N, add up to the full gradient exactly. This is the minibatch
+        protocol of :func:`tinynn.optim.minimize` (``batch_size=``), with :attr:`n_examples`.
+
+        Parameters
+        ----------
+        params : list of dict, or dict
+            As for :meth:`value_and_grad`.
+        index : ndarray of int, shape (B,)
+            Rows of the data, each in ``[0, N)``; repeats count as often as they appear.
+
+        Returns
+        -------
+        value : float
+        grads : list of dict, or dict
+
+        Raises
+        ------
+        TypeError
+            If ``index`` is not an array of integers.
+        ValueError
+            If ``index`` is empty, not 1-D, or holds a row outside ``[0, N)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.losses import make_objective
+        >>> loss = make_objective(np.zeros((4, 1)), np.array([1.0, 1.0, 3.0, 3.0]),
+        ...                       form="notebook")
+        >>> params = [{'w': np.zeros((1, 1)), 'b': np.zeros(1)}]
+        >>> loss.batch_value_and_grad(params, np.array([2, 3]))[0]  # (4 / 2) * (9 + 9) / 2
+        18.0
+        >>> float(loss(params))  # (1 + 1 + 9 + 9) / 2
+        10.0
+        """
+        rows = check_rows(index, self.n_examples)
+        fused = self._fused
+        return self._value_and_grad(params, fused.rows(rows, fused.y_NO.shape[0] / len(rows)))
+
+    def _value_and_grad(self, params: Tree, fused: FusedObjective) -> tuple[float, Tree]:
         joint = self._joint
         net, log_sigma = self._split(params) if joint else (params, None)
         self._check(net)
         if self._traced_only or type(net) in box_types or type(log_sigma) in box_types:
-            return autograd.value_and_grad(self)(params)
+            return self._traced_value_and_grad(params, fused)
         ws = [layer["w"] for layer in net]
         bs = [layer["b"] for layer in net]
         if any_box(ws + bs):
-            return autograd.value_and_grad(self)(params)
-        fused = self._fused
+            return self._traced_value_and_grad(params, fused)
         value, payload = fused.value(ws, bs, log_sigma, keep=True)
         gws, gbs, g_log_sigma = fused.grads(payload, ws, bs, log_sigma, 1.0)
         grads = [{"w": gw, "b": gb} for gw, gb in zip(gws, gbs, strict=True)]
@@ -159,6 +216,12 @@ class Objective:
             return value, net_grads
         parts = {"net": net_grads, "log_sigma": g_log_sigma}
         return value, {key: parts[key] for key in params}
+
+    def _traced_value_and_grad(self, params: Tree, fused: FusedObjective) -> tuple[Any, Tree]:
+        def loss(p: Tree) -> Any:
+            return self._evaluate(*self._split(p), fused)
+
+        return autograd.value_and_grad(loss)(params)
 
     def flat(self, params: Tree) -> FlatObjective | None:
         """Return this objective read on flat vectors laid out like ``tree.flatten(params)``.

@@ -5,17 +5,23 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
-from autograd import value_and_grad as autograd_value_and_grad
-from autograd.tracer import getval
 
 from tinynn import tree
 from tinynn._checks import describe
+from tinynn.optim._batches import BatchLoss, BatchPlan, batch_loss
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
 from tinynn.optim._lm import LevenbergMarquardt, run_levenberg_marquardt
-from tinynn.optim._monitor import Monitor, Point, Settings, evaluate_point, returning
+from tinynn.optim._monitor import (
+    Monitor,
+    Point,
+    Settings,
+    evaluate_point,
+    returning,
+    scalar_value_and_grad,
+)
 from tinynn.optim._optimizers import Optimizer
 from tinynn.optim._options import check_init_params, check_settings, resolve_optimizer
 from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult, TrainState
@@ -44,6 +50,10 @@ def minimize(
     patience: int | None = None,
     callback: Callable[[Any], Any] | None = None,
     on_nonfinite: str = "stop",
+    batch_size: int | None = None,
+    data: tuple[Any, Any] | None = None,
+    seed: int = 0,
+    full_loss_every: int = 0,
 ) -> OptimizeResult:
     """Minimize ``loss_fn(params)`` over a tree of parameters, never losing the work done.
 
@@ -55,6 +65,15 @@ def minimize(
     is known (``history.losses[-1]``), and nothing is ever evaluated twice. The gradient of the
     last iteration is kept in ``result.state``; passing that state back applies it first, so
     two calls of 50 iterations equal one call of 100, bit for bit.
+
+    With ``batch_size=B`` every iteration evaluates a minibatch of B rows instead of all N:
+    epoch ``e`` visits the rows in the order of a permutation drawn from
+    ``numpy.random.default_rng([seed, e])``, cut into ``ceil(N / B)`` minibatches, and the
+    likelihood of each is scaled by N / B so that its loss and gradient are unbiased estimates
+    of the full ones. Iteration ``t``'s rows follow from ``seed`` and ``t`` alone, so resuming
+    from ``result.state`` (with the same seed) continues bit for bit here too. The history
+    holds the minibatch estimates; ``full_loss_every=k`` adds the loss on all the data, every
+    k epochs, as the metric ``"full_loss"``.
 
     Parameters
     ----------
@@ -118,6 +137,22 @@ def minimize(
         On a NaN or infinite loss or gradient, "stop" returns the last finite parameters
         with reason "diverged" and a :class:`DivergenceWarning`; "raise" raises
         :class:`DivergenceError` carrying that result as ``error.result``.
+    batch_size : int, optional
+        Train on minibatches of this many rows (at most N; first-order optimizers only). The
+        loss must read minibatches: an objective of :func:`tinynn.losses.make_objective`
+        (anything with ``n_examples`` and ``batch_value_and_grad(params, index_B)``), or a
+        function ``loss_fn(params, x_B, y_B)`` together with ``data``, returning an estimate
+        of the loss on all the data (``N / B`` times the batch's sum, plus the prior once).
+        ``tol`` and ``gtol`` are refused: noisy estimates say nothing about convergence.
+    data : tuple (x, y), optional
+        The rows a function ``loss_fn(params, x_B, y_B)`` is given minibatches of.
+    seed : int, default 0
+        Seed of the shuffles (see above); only used with ``batch_size``.
+    full_loss_every : int, default 0
+        With ``batch_size``, record the loss on all the data every this many epochs, starting
+        at iteration 0, as ``history.metrics["full_loss"]`` (NaN in metric rows in between).
+        An objective of ``make_objective`` sums it over chunks of rows, so its work arrays
+        stay the size of a chunk.
 
     Returns
     -------
@@ -162,6 +197,15 @@ def minimize(
     given = locals()  # each option is spelled once more, as a field of Settings
     settings = check_settings({name: given[name] for name in Settings._fields})
     method = resolve_optimizer(optimizer)
+    if settings.batch_size is not None:
+        return _minimize_batches(
+            loss_fn, value_and_grad, data, init_params, method, state, settings
+        )
+    if data is not None:
+        raise ValueError(
+            "data is only used with batch_size (minibatches); a full-batch loss_fn(params) "
+            "holds its data itself. Pass batch_size=, or drop data="
+        )
     if value_and_grad is not None:
         if not callable(value_and_grad):
             raise TypeError(
@@ -179,7 +223,7 @@ def minimize(
     elif callable(getattr(loss_fn, "value_and_grad", None)):
         evaluate = getattr(loss_fn, "value_and_grad")  # noqa: B009 - make_objective's fused pass
     else:
-        evaluate = _scalar_value_and_grad(loss_fn)
+        evaluate = scalar_value_and_grad(loss_fn)
     params = check_init_params(init_params)
     flat = None
     if isinstance(method, (LBFGS, LevenbergMarquardt)):  # the methods that work on flat vectors
@@ -208,41 +252,39 @@ def minimize(
             result = run_levenberg_marquardt(loss_fn, params, method, settings, flat)
         else:
             result = _run_first_order(evaluate, params, method, state, settings)
+    return _report(result, settings)
+
+
+def _report(result: OptimizeResult, settings: Settings) -> OptimizeResult:
+    """Warn about (or raise for) a diverged run, then return its result."""
     if result.reason == "diverged":
         if settings.on_nonfinite == "raise":
             raise DivergenceError(result.message, result)
-        warnings.warn(result.message, DivergenceWarning, stacklevel=2)
+        warnings.warn(result.message, DivergenceWarning, stacklevel=3)
     return result
 
 
-def _scalar_value_and_grad(loss_fn: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, Any]]:
-    """Return autograd's value_and_grad of ``loss_fn``, with a clear error for a non-scalar loss.
-
-    autograd's own messages ("Can't find vector space for value None", "only applies to real
-    scalar-output functions") do not say that the loss returned the wrong thing.
-    """
-    evaluate = autograd_value_and_grad(loss_fn)
-    first = [True]
-
-    def checked(params: Any) -> tuple[Any, Any]:
-        if not first[0]:
-            return evaluate(params)
-        first[0] = False
-        try:
-            with warnings.catch_warnings():  # autograd's warning for a constant loss comes first
-                warnings.filterwarnings("ignore", "Output seems independent of input")
-                return evaluate(params)
-        except TypeError as err:
-            text = str(err)
-            if "vector space" not in text and "scalar-output" not in text:
-                raise
-            value = loss_fn(params)
-            raise TypeError(
-                f"loss_fn must return a real scalar (a float or a 0-d array), got "
-                f"{describe(getval(value))}"
-            ) from None
-
-    return checked
+def _minimize_batches(
+    loss_fn: Any,
+    value_and_grad: Any,
+    data: Any,
+    init_params: Any,
+    method: Any,
+    state: Any,
+    settings: Settings,
+) -> OptimizeResult:
+    """The body of :func:`minimize` with ``batch_size``: first-order steps on minibatches."""
+    if not isinstance(method, Optimizer):
+        raise ValueError(
+            f"batch_size needs a first-order optimizer (adam, rmsprop, momentum, ...), got "
+            f"{type(method).__name__}: L-BFGS and Levenberg-Marquardt need the full loss"
+        )
+    loss = batch_loss(loss_fn, value_and_grad, data)
+    params = check_init_params(init_params)
+    plan = BatchPlan(loss.n_examples, cast(int, settings.batch_size), settings.seed)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = _run_first_order(loss.value_and_grad, params, method, state, settings, plan, loss)
+    return _report(result, settings)
 
 
 def _flat_protocol(loss_fn: Any, value_and_grad: Any, params: Any) -> Any:
@@ -291,14 +333,20 @@ def _resume(optimizer: Optimizer, params: Any, state: Any) -> tuple[Point | None
 
 
 def _run_first_order(
-    evaluate: Callable[[Any], tuple[Any, Any]],
+    evaluate: Callable[..., tuple[Any, Any]],
     params: Any,
     optimizer: Optimizer,
     state: Any,
     settings: Settings,
+    plan: BatchPlan | None = None,
+    batches: BatchLoss | None = None,
 ) -> OptimizeResult:
+    """Run first-order steps; with a ``plan`` each evaluation reads that iteration's rows."""
     start, opt_state, first = _resume(optimizer, params, state)
-    monitor = Monitor(settings, first + settings.n_iters, start)
+    full_loss = None
+    if batches is not None and plan is not None and settings.full_loss_every:
+        full_loss = (batches.value, settings.full_loss_every * plan.steps_per_epoch)
+    monitor = Monitor(settings, first + settings.n_iters, start, full_loss)
     reason, message, n_evals = "completed", "", 0
     iteration = first
     try:
@@ -310,7 +358,15 @@ def _run_first_order(
                 )
             else:
                 new_params, new_opt_state = params, opt_state
-            loss, grads, grad_norm = evaluate_point(evaluate, new_params, n_evals == 0)
+            if plan is None:
+                loss, grads, grad_norm = evaluate_point(evaluate, new_params, n_evals == 0)
+            else:
+                rows = plan.rows(iteration)
+                loss, grads, grad_norm = evaluate_point(
+                    lambda p: evaluate(p, rows),  # noqa: B023 - called at once
+                    new_params,
+                    n_evals == 0,
+                )
             n_evals += 1
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 reason = "diverged"

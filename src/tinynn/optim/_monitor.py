@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable
 from time import perf_counter
 from typing import IO, Any, NamedTuple, cast
 
 import numpy as np
+from autograd import value_and_grad as autograd_value_and_grad
+from autograd.tracer import getval
 
 from tinynn import tree
 from tinynn._checks import describe
@@ -41,6 +44,9 @@ class Settings(NamedTuple):
     patience: int | None
     callback: Any
     on_nonfinite: str
+    batch_size: int | None
+    seed: int
+    full_loss_every: int
 
 
 class Point(NamedTuple):
@@ -56,8 +62,15 @@ class Point(NamedTuple):
 class Monitor:
     """Record iterations and decide when to stop; see the module docstring."""
 
-    def __init__(self, settings: Settings, total: int, start: Point | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        total: int,
+        start: Point | None,
+        full_loss: tuple[Callable[[Any], Any], int] | None = None,
+    ) -> None:
         self.settings = settings
+        self.full_loss = full_loss  # (loss on all the data, every how many iterations)
         self.total = total
         self.history = History()
         self.t0 = perf_counter()
@@ -90,8 +103,10 @@ class Monitor:
         if s.progress and (self.n_done <= 3 or (iteration + 1) % s.progress_every == 0):
             self._print_progress(iteration, elapsed, loss)
         prev, self.prev_loss = self.prev_loss, loss
-        if (s.metrics or s.validation_fn is not None) and iteration % s.metrics_every == 0:
-            reason = self._check_metrics(iteration, params)
+        due = (s.metrics or s.validation_fn is not None) and iteration % s.metrics_every == 0
+        full_due = self.full_loss is not None and iteration % self.full_loss[1] == 0
+        if due or full_due:
+            reason = self._check_metrics(iteration, params, due, full_due)
             if reason is not None:
                 return reason
         if s.gtol is not None and grad_norm <= s.gtol:
@@ -123,10 +138,15 @@ class Monitor:
         if hasattr(stream, "flush"):
             stream.flush()
 
-    def _check_metrics(self, iteration: int, params: Any) -> str | None:
+    def _check_metrics(self, iteration: int, params: Any, due: bool, full_due: bool) -> str | None:
+        """Record the metrics that are due at ``iteration`` (NaN for the others)."""
         s = self.settings
-        values = {name: float(fn(params)) for name, fn in s.metrics.items()}
-        if s.validation_fn is None:
+        values = {name: float(fn(params)) if due else math.nan for name, fn in s.metrics.items()}
+        if self.full_loss is not None:
+            values["full_loss"] = float(self.full_loss[0](params)) if full_due else math.nan
+        if s.validation_fn is None or not due:
+            if s.validation_fn is not None:
+                values["val_loss"] = math.nan
             self.history._append_metrics(iteration, values)
             return None
         val = float(s.validation_fn(params))
@@ -222,3 +242,34 @@ def check_first_evaluation(loss: Any, grads: Any, params: Any) -> None:
             raise ValueError(
                 f"the gradient of {path} must have its shape {np.shape(p)}, got {np.shape(g)}"
             )
+
+
+def scalar_value_and_grad(loss_fn: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
+    """Return autograd's value_and_grad of ``loss_fn`` (in its first argument), with a clear
+    error for a non-scalar loss.
+
+    autograd's own messages ("Can't find vector space for value None", "only applies to real
+    scalar-output functions") do not say that the loss returned the wrong thing.
+    """
+    evaluate = autograd_value_and_grad(loss_fn)
+    first = [True]
+
+    def checked(params: Any, *args: Any) -> tuple[Any, Any]:
+        if not first[0]:
+            return evaluate(params, *args)
+        first[0] = False
+        try:
+            with warnings.catch_warnings():  # autograd's warning for a constant loss comes first
+                warnings.filterwarnings("ignore", "Output seems independent of input")
+                return evaluate(params, *args)
+        except TypeError as err:
+            text = str(err)
+            if "vector space" not in text and "scalar-output" not in text:
+                raise
+            value = loss_fn(params, *args)
+            raise TypeError(
+                f"loss_fn must return a real scalar (a float or a 0-d array), got "
+                f"{describe(getval(value))}"
+            ) from None
+
+    return checked

@@ -72,6 +72,7 @@ def check_settings(options: Mapping[str, Any]) -> Settings:
             )
     o["callback"] = _optional_callable(o["callback"], "callback", "a function info -> bool")
     o["on_nonfinite"] = check_choice(o["on_nonfinite"], "on_nonfinite", ("stop", "raise"))
+    _check_batch_options(o)
     metrics = {} if o["metrics"] is None else o["metrics"]
     if not isinstance(metrics, Mapping) or not all(
         isinstance(k, str) and callable(v) for k, v in metrics.items()
@@ -80,13 +81,36 @@ def check_settings(options: Mapping[str, Any]) -> Settings:
             f"metrics must be a dict mapping names to functions params -> float, such as "
             f"{{'val_mse': lambda params: ...}}, got {describe(metrics)}"
         )
-    if o["validation_fn"] is not None and "val_loss" in metrics:
-        raise ValueError(
-            "metrics must not use the name 'val_loss' when validation_fn is given: the "
-            "history stores the validation loss under that name; rename the metric"
-        )
+    for name, taken in (("val_loss", o["validation_fn"]), ("full_loss", o["full_loss_every"])):
+        if taken and name in metrics:
+            raise ValueError(
+                f"metrics must not use the name {name!r} when "
+                f"{'validation_fn' if name == 'val_loss' else 'full_loss_every'} is given: the "
+                f"history stores that loss under this name; rename the metric"
+            )
     o["metrics"] = dict(metrics)
     return Settings(**o)
+
+
+def _check_batch_options(o: dict[str, Any]) -> None:
+    """Check ``batch_size``, ``seed`` and ``full_loss_every`` in place."""
+    o["seed"] = check_int(o["seed"], "seed")
+    o["full_loss_every"] = check_int(o["full_loss_every"], "full_loss_every")
+    if o["batch_size"] is None:
+        if o["full_loss_every"]:
+            raise ValueError(
+                f"full_loss_every={o['full_loss_every']} needs minibatches: pass batch_size, or "
+                f"drop full_loss_every (without minibatches every loss is the full one)"
+            )
+        return
+    o["batch_size"] = check_int(o["batch_size"], "batch_size", minimum=1)
+    for name in ("tol", "gtol"):
+        if o[name] is not None:
+            raise ValueError(
+                f"{name} cannot be used with batch_size: the loss and gradient of a minibatch "
+                f"are noisy estimates, so their changes say nothing about convergence; stop "
+                f"with validation_fn and patience, or a callback, instead"
+            )
 
 
 def resolve_optimizer(optimizer: Any) -> Optimizer | LBFGS | LevenbergMarquardt:
