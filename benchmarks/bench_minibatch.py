@@ -15,9 +15,9 @@ Every implementation runs once per round, round-robin; the ratio is the median o
 the per-round ratio (target <= 1.2, the issue's).
 
 The second case trains on N = 1,000,000 rows (one epoch of B = 256, the full-data loss at the
-start and at the end, summed over chunks of rows) and reports the peak of memory allocated while
-building the objective and training, measured by ``tracemalloc`` (numpy reports its arrays to
-it), against the size of x and y (target < 3x).
+start and at the end, summed over chunks of rows) and reports the data's size plus the peak of
+memory allocated while building the objective and training, measured by ``tracemalloc`` (numpy
+reports its arrays to it), against the size of x and y (target < 3x).
 
     python benchmarks/bench_minibatch.py [--quick]
 """
@@ -53,7 +53,7 @@ def numpy_epoch(x: np.ndarray, y: np.ndarray, start: list, tanh_via_exp: bool) -
     m = [np.zeros_like(a) for a in theta]
     v = [np.zeros_like(a) for a in theta]
     n = len(x)
-    order = np.random.default_rng(0).permutation(n)
+    order = np.random.default_rng([0, 0]).permutation(n)  # tinynn's order of epoch 0, seed 0
     inv_var, prior = 1.0 / SIGMA**2, 1.0 / PRIOR_STD**2
     for t, start_row in enumerate(range(0, n, B)):
         rows = order[start_row : start_row + B]
@@ -76,17 +76,22 @@ def numpy_epoch(x: np.ndarray, y: np.ndarray, start: list, tanh_via_exp: bool) -
     return theta
 
 
+def tinynn_epoch(objective, start: list, n: int):
+    """One epoch of tinynn's minibatch Adam (its last evaluation starts the next epoch)."""
+    steps = -(-n // B)
+    return optim.minimize(
+        objective, start, optimizer=optim.adam(STEP), n_iters=steps + 1, batch_size=B
+    )
+
+
 def epoch_case(rounds: int, n: int) -> tuple[_harness.Check, list[list[str]]]:
     x, y = make_data(n)
     start = params.make_params(2, [H], 1, rng=0)
     objective = make_objective(x, y, sigma=SIGMA, prior_std=PRIOR_STD)
-    steps = -(-n // B)
 
     def ours() -> float:
         t0 = time.perf_counter()
-        result = optim.minimize(
-            objective, start, optimizer=optim.adam(STEP), n_iters=steps + 1, batch_size=B
-        )
+        result = tinynn_epoch(objective, start, n)
         assert result.reason == "completed"
         return time.perf_counter() - t0
 
@@ -148,7 +153,9 @@ def memory_case(n: int) -> tuple[_harness.Check, list[str]]:
     full = result.history.metrics["full_loss"]
     assert full[-1] < full[0], "one epoch should lower the full-data loss"
     check = _harness.Check(
-        f"peak memory of training on N = {n:,} / size of x and y", peak / data_bytes, 3.0
+        f"memory of training on N = {n:,} (x and y + peak allocated) / size of x and y",
+        (data_bytes + peak) / data_bytes,
+        3.0,
     )
     row = [
         f"N = {n:,}: one epoch and two full-data losses",

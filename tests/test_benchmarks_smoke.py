@@ -231,3 +231,24 @@ def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> N
     assert code == 0
     rows = [line for line in table.read_text().splitlines() if line.startswith("| toy |")]
     assert [row.split("|")[2].strip() for row in rows] == ["map", "regressor"]
+
+
+def test_minibatch_benchmark_loop_matches_tinynn_and_prints_its_checks():
+    import bench_minibatch
+
+    from tinynn import params
+    from tinynn.losses import make_objective
+
+    x, y = bench_minibatch.make_data(3000)
+    start = params.make_params(2, [bench_minibatch.H], 1, rng=0)
+    objective = make_objective(x, y, sigma=bench_minibatch.SIGMA, prior_std=1.0)
+    ours = bench_minibatch.tinynn_epoch(objective, start, 3000).params
+    for via_exp in (False, True):
+        theirs = bench_minibatch.numpy_epoch(x, y, start, via_exp)
+        expected = [{"w": theirs[0], "b": theirs[1]}, {"w": theirs[2], "b": theirs[3]}]
+        _assert_trees_close(ours, expected, rtol=1e-8)
+    check, rows = bench_minibatch.epoch_case(rounds=1, n=3000)
+    assert check.bound == 1.2 and len(rows) == 3
+    memory, row = bench_minibatch.memory_case(20_000)
+    assert memory.bound == 3.0 and memory.value > 1.0
+    assert row[0] == "N = 20,000: one epoch and two full-data losses"
