@@ -11,6 +11,7 @@ pass. Resumed runs continue bit for bit, and every bad argument gets its own mes
 from __future__ import annotations
 
 import math
+import re
 import tracemalloc
 import warnings
 
@@ -393,3 +394,109 @@ def test_a_million_rows_train_without_n_by_h_work_arrays():
     # the data plus everything training allocated stays below 3x the data; one N x H array
     # (240 MB) alone would be ten times the data
     assert data_bytes + peak < 3 * data_bytes, peak / 2**20
+
+
+# -- the Regressor and the command -------------------------------------------------------------
+
+
+def _wave(n=3000, seed=0):
+    gen = np.random.default_rng(seed)
+    x = gen.uniform(-2.0, 2.0, size=(n, 2))
+    return x, np.sin(x[:, 0]) * np.cos(x[:, 1]) + 0.1 * gen.normal(size=n)
+
+
+def test_regressor_trains_on_minibatches_with_max_iter_in_epochs():
+    from tinynn.estimator import Regressor
+
+    x, y = _wave()
+    model = Regressor(uncertainty=None, batch_size=100, max_iter=12, tol=None, random_state=0)
+    model.fit(x, y)
+    assert model.optimizer_ == "adam" and "minibatches" in model.optimizer_reason_
+    assert model.n_iter_ == 12 and model.loss_curve_.shape == (12,)
+    assert len(model.history_) == 12 * 30  # 30 minibatches of 100 rows an epoch
+    np.testing.assert_allclose(
+        model.loss_curve_, model.history_.losses.reshape(12, 30).mean(axis=1), rtol=1e-12
+    )
+    assert model.loss_curve_[-1] < 0.2 * model.loss_curve_[0]
+    assert model.score(x, y) > 0.9
+    assert model.sigma_ == pytest.approx(0.1, rel=0.3)
+    again = Regressor(uncertainty=None, batch_size=100, max_iter=12, tol=None, random_state=0)
+    np.testing.assert_array_equal(again.fit(x, y).predict(x[:5]), model.predict(x[:5]))
+
+
+def test_regressor_minibatch_convergence_and_early_stopping_count_epochs():
+    from tinynn.estimator import Regressor
+
+    x, y = _wave(1000)
+    model = Regressor(uncertainty=None, batch_size=50, max_iter=400, tol=1e-3, random_state=1)
+    model.fit(x, y)
+    assert model.stop_reason_ == "converged"
+    assert re.match(r"converged at epoch \d+: .* for 10 epochs$", model.stop_message_)
+    assert model.n_iter_ < 400
+    stopped = Regressor(
+        uncertainty=None,
+        batch_size=50,
+        max_iter=400,
+        tol=None,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=1,
+    ).fit(x, y)
+    assert stopped.stop_reason_ == "early_stopping"
+    # one validation score an epoch (900 training rows: 18 minibatches)
+    assert len(stopped.validation_scores_) == stopped.n_iter_
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"uncertainty": "laplace"}, "set uncertainty=None, or batch_size=None"),
+        ({"optimizer": "lbfgs"}, "needs a first-order optimizer"),
+        ({"optimizer": optim.levenberg_marquardt()}, "got optimizer='LevenbergMarquardt'"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+    ],
+)
+def test_regressor_refuses_minibatches_it_cannot_do(options, message):
+    from tinynn.estimator import Regressor
+
+    settings = {"uncertainty": None, "batch_size": 10, **options}
+    with pytest.raises(ValueError) as info:
+        Regressor(**settings).fit(X, Y)
+    assert message in str(info.value)
+
+
+def test_regressor_with_batch_size_saves_and_loads(tmp_path):
+    from tinynn import io
+    from tinynn.estimator import Regressor
+
+    model = Regressor(uncertainty=None, batch_size=16, max_iter=3, tol=None, random_state=0)
+    model.fit(X, Y)
+    assert model.get_params()["batch_size"] == 16
+    io.save(tmp_path / "m.npz", model)
+    loaded = io.load(tmp_path / "m.npz")
+    assert loaded.batch_size == 16
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_command_fits_on_minibatches(tmp_path, capsys):
+    from tinynn.cli import main
+
+    x, y = _wave(400)
+    table = tmp_path / "wave.csv"
+    rows = ["a,b,y"] + [f"{p},{q},{t}" for (p, q), t in zip(x, y, strict=True)]
+    table.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.npz"
+    argv = ["fit", str(table), "--target", "y", "--out", str(model), "--quiet"]
+    argv += ["--batch-size", "32", "--uncertainty", "none", "--max-iter", "20"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "on 320 rows with adam on minibatches of 32 rows in" in out
+    assert re.search(r"\(20 epochs, (completed|converged)\)|\(\d+ epochs, converged\)", out)
+    assert main([*argv[:-4], "--batch-size", "32"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "tinynn: error: --batch-size trains one network on minibatches, but --uncertainty "
+        "laplace fits a posterior on all rows; add --uncertainty none"
+    )
+    assert main([*argv[:-6], "--batch-size", "0"]) == 2
+    assert "--batch-size" in capsys.readouterr().err

@@ -190,6 +190,14 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop when a held-out part of the training rows stops improving",
     )
+    fit.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        metavar="B",
+        help="train on shuffled minibatches of B rows (with --uncertainty none; --max-iter "
+        "then counts epochs); default: all rows at every step",
+    )
     _add_training_options(fit, hidden="30")
     fit.set_defaults(func=commands.fit)
 

@@ -50,6 +50,7 @@ def _regressor(args: argparse.Namespace, **settings: Any) -> Any:
         max_iter=args.max_iter,
         random_state=args.seed,
         uncertainty=None if args.uncertainty == "none" else args.uncertainty,
+        batch_size=getattr(args, "batch_size", None),  # only 'fit' takes --batch-size
         **settings,
     )
 
@@ -62,16 +63,20 @@ def _memory_bytes() -> int | None:
         return None
 
 
-def _check_fits_in_memory(n_rows: int, n_features: int, hidden: list[int], what: str) -> None:
+def _check_fits_in_memory(
+    n_rows: int, n_features: int, hidden: list[int], what: str, batch_size: int | None = None
+) -> None:
     """Refuse, before allocating anything, a data set or network too big for this machine.
 
     The estimate is a lower bound of what training needs: the data (x, y and a copy each
-    standardized), three N x H work arrays per hidden layer, and the parameters with about
-    twenty copies (gradients, optimizer state, L-BFGS history).
+    standardized), three work arrays per hidden layer with a row per example (per row of a
+    minibatch with ``batch_size``), and the parameters with about twenty copies (gradients,
+    optimizer state, L-BFGS history).
     """
     widths = [n_features, *hidden, 1]
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
-    needed = 8 * (2 * n_rows * (n_features + 1) + 3 * n_rows * sum(hidden) + 20 * n_params)
+    work_rows = n_rows if batch_size is None else min(n_rows, batch_size)
+    needed = 8 * (2 * n_rows * (n_features + 1) + 3 * work_rows * sum(hidden) + 20 * n_params)
     total = _memory_bytes()
     if total is not None and needed > total:
         raise CliError(
@@ -191,6 +196,8 @@ def demo(args: argparse.Namespace) -> int:
 def _method(est: Any) -> str:
     """Say how a Regressor was fitted: its optimizer, and its posterior if it has one."""
     if est.uncertainty is None:
+        if est.batch_size is not None:
+            return f"{est.optimizer_} on minibatches of {est.batch_size} rows"
         return str(est.optimizer_)
     how = "an exact solve" if est.optimizer_ == "exact" else est.optimizer_
     return f"{how} and a {est.uncertainty} posterior"
@@ -276,6 +283,11 @@ def fit(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise CliError(f"output folder '{out.parent}' does not exist")
+    if args.batch_size is not None and args.uncertainty != "none":
+        raise CliError(
+            f"--batch-size trains one network on minibatches, but --uncertainty "
+            f"{args.uncertainty} fits a posterior on all rows; add --uncertainty none"
+        )
     header, body = read_table(args.data)
     if args.target not in header:
         raise CliError(
@@ -299,7 +311,7 @@ def fit(args: argparse.Namespace) -> int:
     val, train = order[:n_val], order[n_val:]
     hidden_text = " ".join(map(str, args.hidden))
     sizes = f"--hidden {hidden_text} on {len(train)} rows of {len(features)} features"
-    _check_fits_in_memory(len(train), len(features), args.hidden, sizes)
+    _check_fits_in_memory(len(train), len(features), args.hidden, sizes, args.batch_size)
     est = _regressor(
         args, sigma=args.sigma, prior_std=args.prior_std, early_stopping=args.early_stopping
     )
@@ -307,8 +319,8 @@ def fit(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     print(
         f"fitted a {'-'.join(map(str, [len(features), *args.hidden, 1]))} network on "
-        f"{len(train)} rows with {_method(est)} in {seconds:.2f} s ({est.n_iter_} iterations, "
-        f"{est.stop_reason_})"
+        f"{len(train)} rows with {_method(est)} in {seconds:.2f} s ({est.n_iter_} "
+        f"{'epochs' if args.batch_size else 'iterations'}, {est.stop_reason_})"
     )
     for name, rows in (("train", train), ("validation", val)):
         if len(rows):
@@ -337,8 +349,9 @@ def fit(args: argparse.Namespace) -> int:
     }
     io.save(out, est, metadata=extra)
     if est.stop_reason_ == "interrupted":  # Ctrl-C: what it had is saved, and it says so
+        unit = "epochs" if args.batch_size else "iterations"
         print(
-            f"tinynn: interrupted after {est.n_iter_} iterations; saved the model fitted so far "
+            f"tinynn: interrupted after {est.n_iter_} {unit}; saved the model fitted so far "
             f"to {out}",
             file=sys.stderr,
         )

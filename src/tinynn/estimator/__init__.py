@@ -98,7 +98,7 @@ class Regressor:
         Initial step of Adam and RMSProp named by a string; it decays along a cosine to 1% of
         itself over ``max_iter`` iterations. Ignored by L-BFGS and Levenberg-Marquardt.
     max_iter : int, default 500
-        Maximum number of iterations (optimizer steps).
+        Maximum number of iterations (optimizer steps; epochs with ``batch_size``).
     tol : float or None, default 1e-4
         Stop ("converged") when the training loss per example, in standardized units, has not
         improved by at least ``tol`` for 10 iterations in a row, as scikit-learn's
@@ -130,8 +130,9 @@ class Regressor:
     validation_fraction : float, default 0.1
         Share of the examples held out when ``early_stopping`` is on.
     n_iter_no_change : int, default 50
-        Patience of early stopping, in iterations. L-BFGS needs a long patience: its validation
-        RMSE often stalls for tens of iterations before improving again.
+        Patience of early stopping, in iterations (epochs with ``batch_size``). L-BFGS needs a
+        long patience: its validation RMSE often stalls for tens of iterations before improving
+        again.
     random_state : int, numpy Generator or None, default None
         Seed for the initialization and the validation split.
     verbose : int, default 0
@@ -149,6 +150,15 @@ class Regressor:
         used; ``early_stopping`` is refused.
     n_members : int, default 5
         Ensemble size for ``uncertainty="ensemble"``.
+    batch_size : int or None, default None
+        With ``uncertainty=None``: train on shuffled minibatches of this many rows (the
+        likelihood scaled by N / B, :func:`tinynn.optim.minimize` with ``batch_size``) instead
+        of all rows at every step, so memory beyond the data stays the size of a minibatch and
+        large data sets train. ``max_iter`` then counts epochs (passes over the data), as in
+        scikit-learn's MLPRegressor; ``"auto"`` picks Adam (L-BFGS and Levenberg-Marquardt need
+        the full loss and are refused), ``solve_output_layer`` is not used, ``tol`` applies to
+        the mean minibatch loss of each epoch, early stopping checks once an epoch, and
+        ``loss_curve_`` holds one mean per epoch. None: every step uses all rows.
 
     Attributes
     ----------
@@ -159,14 +169,16 @@ class Regressor:
     history_ : tinynn.optim.History
         Per-iteration record of the run (None on a model loaded from disk).
     loss_curve_ : ndarray of shape (T,)
-        Training objective per iteration, in standardized units: the negative log likelihood
+        Training objective per iteration (per epoch with ``batch_size``: the mean of its
+        minibatch estimates), in standardized units: the negative log likelihood
         plus the negative log prior; when sigma is learned, without the terms that do not depend
         on what is trained (``make_objective(..., form="notebook")``), which without a prior
         leaves half the sum of squared residuals (the least-squares fit that gives the
         maximum-likelihood network).
     n_iter_ : int
-        Iterations run (with ``uncertainty="laplace"``: of all the evidence rounds' MAP fits
-        up to the chosen one, whose losses ``loss_curve_`` strings together).
+        Iterations run (epochs with ``batch_size``; with ``uncertainty="laplace"``: of all the
+        evidence rounds' MAP fits up to the chosen one, whose losses ``loss_curve_`` strings
+        together).
     stop_reason_ : str
         Why training stopped: ``"converged"`` (see ``tol``), ``"completed"`` (``max_iter``
         reached), ``"early_stopping"``, ``"diverged"``, ``"interrupted"``.
@@ -236,6 +248,7 @@ class Regressor:
         verbose: int = 0,
         uncertainty: str | None = "laplace",
         n_members: int = 5,
+        batch_size: int | None = None,
     ) -> None:
         self.hidden_sizes = hidden_sizes
         self.activation = activation
@@ -256,6 +269,7 @@ class Regressor:
         self.verbose = verbose
         self.uncertainty = uncertainty
         self.n_members = n_members
+        self.batch_size = batch_size
 
     # -- scikit-learn protocol -----------------------------------------------------------------
 
@@ -394,40 +408,50 @@ class Regressor:
             xs.shape[1], settings["hidden"], n_out, weight_init=self.weight_init, rng=gen
         )
         init = objective.init(net)
+        batch = settings["batch_size"]
+        steps = 1 if batch is None else -(-len(xs) // min(batch, len(xs)))  # per epoch
+        n_iters = settings["max_iter"] * steps
         self.optimizer_, opt, self.optimizer_reason_ = _training.make_optimizer(
-            self, settings["max_iter"], len(xs), n_out, tree.size(init)
+            self, n_iters, len(xs), n_out, tree.size(init), batch is not None
         )
         second_order = isinstance(opt, (optim.LBFGS, optim.LevenbergMarquardt))
-        if self.solve_output_layer and not second_order:
+        if self.solve_output_layer and not second_order and batch is None:
             opt = _training.with_output_solve(opt, objective)
             init = objective.solve_output_layer(init)
         newton = isinstance(opt, optim.LevenbergMarquardt)
         watch = _training.ConvergenceWatch(
-            settings["tol"] if newton else None,
+            settings["tol"] if newton or batch is not None else None,
             len(xs),
             getattr(self, "_tinynn_callback", None),  # set by the tinynn command
+            steps,
         )
         relative_tol = None if newton or settings["tol"] is None else _training.RELATIVE_TOL
+        minibatches: dict[str, Any] = {}
+        if batch is not None:
+            relative_tol = None
+            minibatches = {"batch_size": batch, "seed": int(gen.integers(2**31 - 1))}
         with _training.single_threaded_blas():
             result = optim.minimize(
                 objective,
                 init,
                 optimizer=opt,
-                n_iters=settings["max_iter"],
+                n_iters=n_iters,
                 tol=relative_tol,
                 validation_fn=val_fn,
                 patience=settings["patience"] if val_fn is not None else None,
+                metrics_every=steps,
                 progress=settings["verbose"] > 0,
                 progress_every=50 * max(1, settings["verbose"]),
                 stream=sys.stdout,
                 callback=watch,
+                **minibatches,
             )
         self.params_, sigma_std = objective.unpack(result.params)
         sigma_y = np.broadcast_to(np.asarray(sigma_std, dtype=float), (n_out,)) * self.y_scale_
         self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
         self.history_: Any = result.history
-        self.loss_curve_ = np.asarray(result.history.losses, dtype=float).copy()
-        self.n_iter_ = int(result.n_iters)
+        self.loss_curve_ = _training.epoch_means(result.history.losses, steps)
+        self.n_iter_ = len(self.loss_curve_)
         self.stop_reason_ = str(result.reason)
         self.stop_message_ = str(result.message)
         if result.reason == "callback" and watch.fired_at is not None:

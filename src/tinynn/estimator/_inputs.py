@@ -92,7 +92,24 @@ def validate_settings(est: Any) -> dict[str, Any]:
             f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))} or an optimizer "
             f"object such as tinynn.optim.adam(0.01), got {describe(choice)}"
         )
+    batch_size = est.batch_size
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        if uncertainty is not None:
+            raise ValueError(
+                f"batch_size={batch_size} trains one network on minibatches, but "
+                f"uncertainty={uncertainty!r} fits its posterior on all rows; set "
+                f"uncertainty=None, or batch_size=None"
+            )
+        full_batch = choice if isinstance(choice, str) else type(choice).__name__
+        if full_batch in ("lbfgs", "levenberg_marquardt", "LBFGS", "LevenbergMarquardt"):
+            raise ValueError(
+                f"batch_size={batch_size} needs a first-order optimizer ('adam', 'rmsprop', "
+                f"'auto' or an optimizer object such as tinynn.optim.adam(0.01)), got "
+                f"optimizer={full_batch!r}, which needs the loss on all rows"
+            )
     return {
+        "batch_size": batch_size,
         "uncertainty": uncertainty,
         "n_members": check_int(est.n_members, "n_members", minimum=1),
         "hidden": hidden,

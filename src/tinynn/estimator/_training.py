@@ -30,18 +30,21 @@ LM_MAX_BYTES = 2**28
 
 
 def make_optimizer(
-    est: Any, max_iter: int, n_examples: int, n_outputs: int, n_params: int
+    est: Any, max_iter: int, n_examples: int, n_outputs: int, n_params: int, minibatch: bool
 ) -> tuple[str, Any, str]:
     """Return the optimizer's name, object, and why it was chosen, for ``est.optimizer``.
 
-    ``"auto"`` takes Levenberg-Marquardt when a dense Gauss-Newton solve is cheap for this
-    problem, else L-BFGS when scipy is installed, else Adam.
+    ``"auto"`` takes Adam for minibatches; else Levenberg-Marquardt when a dense Gauss-Newton
+    solve is cheap for this problem, else L-BFGS when scipy is installed, else Adam.
+    ``max_iter`` is the number of steps the step size decays over.
     """
     choice = est.optimizer
     if not isinstance(choice, str):
         return type(choice).__name__, choice, "given as an optimizer object"
     check_choice(choice, "optimizer", OPTIMIZERS)
     reason = "asked for by name"
+    if choice == "auto" and minibatch:
+        choice, reason = "adam", "auto: minibatches (batch_size) need a first-order optimizer"
     if choice == "auto":
         work = float(n_examples) * n_outputs * n_params**2
         size = 8.0 * (n_examples * n_outputs * n_params + n_params**2)
@@ -118,20 +121,33 @@ RELATIVE_TOL = 1e-9
 class ConvergenceWatch:
     """Stop training when the loss per example stops improving by ``tol`` (scikit-learn's rule).
 
-    Called after every iteration with minimize's ``CallbackInfo``: it counts the iterations
-    whose loss per example is not at least ``tol`` below the best so far, and asks to stop after
-    ``CONVERGENCE_PATIENCE`` of them in a row. ``inner`` (another callback) is called first.
+    Called after every iteration with minimize's ``CallbackInfo``. The loss is read once every
+    ``steps`` iterations, as the mean over them (``steps`` = the minibatches of an epoch; 1
+    without minibatches); ``inner`` (another callback, e.g. the command's progress display) is
+    called then, with the epoch's number and mean loss in minibatch training. Readings whose
+    loss per example is not at least ``tol`` below the best so far are counted, and training
+    stops after ``CONVERGENCE_PATIENCE`` of them in a row.
     """
 
-    def __init__(self, tol: float | None, n_examples: int, inner: Any = None) -> None:
+    def __init__(
+        self, tol: float | None, n_examples: int, inner: Any = None, steps: int = 1
+    ) -> None:
         self.tol = tol
         self.n_examples = n_examples
         self.inner = inner
+        self.steps = steps
         self.best = np.inf
         self.stalled = 0
         self.fired_at: int | None = None
+        self._sum = 0.0
 
     def __call__(self, info: Any) -> bool:
+        if self.steps > 1:
+            self._sum += info.loss
+            if (info.iteration + 1) % self.steps:
+                return False
+            mean, self._sum = self._sum / self.steps, 0.0
+            info = info._replace(iteration=info.iteration // self.steps, loss=mean)
         if self.inner is not None and self.inner(info):
             return True
         if self.tol is None:
@@ -148,10 +164,16 @@ class ConvergenceWatch:
         return False
 
     def message(self) -> str:
+        unit = "epoch" if self.steps > 1 else "iteration"
         return (
-            f"converged at iteration {self.fired_at}: the training loss per example improved by "
-            f"less than tol={self.tol:g} for {CONVERGENCE_PATIENCE} iterations"
+            f"converged at {unit} {self.fired_at}: the training loss per example improved by "
+            f"less than tol={self.tol:g} for {CONVERGENCE_PATIENCE} {unit}s"
         )
+
+
+def epoch_means(losses: np.ndarray, steps: int) -> np.ndarray:
+    """Return the mean loss of every epoch of ``steps`` iterations (the last may be partial)."""
+    return np.array([losses[i : i + steps].mean() for i in range(0, len(losses), steps)])
 
 
 def with_output_solve(inner: Any, objective: Objective) -> optim.Optimizer:
