@@ -145,7 +145,7 @@ def elbo_case(x: np.ndarray, y: np.ndarray, rounds: int) -> tuple[_harness.Check
 
     def run_ours(n: int) -> None:
         for _ in range(n):
-            ours(q)
+            ours.value_and_grad(q)
 
     def run_reference(n: int) -> None:
         for _ in range(n):

@@ -195,7 +195,7 @@ USER_GUIDE = {
     },
     **{
         f"tinynn.posterior.{name}": _REF("guide-vi")
-        for name in ["MeanField", "fit_vi", "negative_elbo"]
+        for name in ["MeanField", "fit_vi", "negative_elbo", "NegativeELBO"]
     },
     "tinynn.posterior.fit_sgld": _REF("guide-sgld"),
     "tinynn.mcmc": _REF("guide-mcmc"),

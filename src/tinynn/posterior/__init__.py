@@ -42,13 +42,14 @@ from tinynn.posterior._mean_field import MeanField
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
-from tinynn.posterior._variational import fit_vi, negative_elbo
+from tinynn.posterior._variational import NegativeELBO, fit_vi, negative_elbo
 
 __all__ = [
     "STRUCTURES",
     "Ensemble",
     "Laplace",
     "MeanField",
+    "NegativeELBO",
     "NetworkLogDensity",
     "PointEstimate",
     "Posterior",

@@ -51,6 +51,79 @@ class _Averager:
         return tree.scale(1.0 / self.count, self.total)
 
 
+class NegativeELBO:
+    """The K-draw negative ELBO of a mean-field Gaussian, built by :func:`negative_elbo`.
+
+    Read it like an objective of :func:`tinynn.losses.make_objective`: calling it returns the
+    value at ``q = {'mean': params, 'log_std': params}``, :meth:`value_and_grad` the value and
+    its gradient (what :func:`tinynn.optim.minimize` uses), and :meth:`batch_value_and_grad`
+    the same from a minibatch of rows, the expected negative log-likelihood scaled by N / B
+    (``minimize(..., batch_size=B)`` uses it). Every evaluation draws K fresh networks.
+
+    Attributes
+    ----------
+    n_examples : int
+        N, the number of rows.
+    n_samples : int
+        K, the draws per estimate.
+    """
+
+    def __init__(self, nll: Any, prior_std: Any, n_samples: int, gen: np.random.Generator) -> None:
+        self._nll = nll
+        self._prior_std = prior_std
+        self._precisions: list[float] = []
+        self._gen = gen
+        self.n_samples = n_samples
+        self.n_examples = nll.n_examples
+
+    def __call__(self, q: dict[str, Any]) -> float:
+        return self.value_and_grad(q)[0]
+
+    def value_and_grad(self, q: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        """Return an estimate of the negative ELBO at ``q`` and of its gradient."""
+        return self._estimate(q, self._nll.value_and_grad)
+
+    def batch_value_and_grad(self, q: dict[str, Any], index: Any) -> tuple[float, dict[str, Any]]:
+        """Return the estimate from the rows ``index`` (their likelihood scaled by N / B).
+
+        Parameters
+        ----------
+        q : dict
+            ``{'mean': params, 'log_std': params}``.
+        index : ndarray of int, shape (B,)
+            Rows of the data, each in ``[0, N)``.
+
+        Returns
+        -------
+        value : float
+        grads : dict
+            Shaped like ``q``.
+        """
+        return self._estimate(q, lambda draws: self._nll.batch_value_and_grad(draws, index))
+
+    def _estimate(self, q: dict[str, Any], evaluate: Any) -> tuple[float, dict[str, Any]]:
+        mean, log_std = q["mean"], q["log_std"]
+        if not self._precisions:
+            self._precisions.extend(leaf_precisions(mean, self._prior_std))
+        std = tree.map(np.exp, log_std)
+        means, stds = tree.leaves(mean), tree.leaves(std)
+        eps = [_noise(self._gen, self.n_samples, np.shape(m)) for m in means]
+        draws = _like(mean, [m + s * e for m, s, e in zip(means, stds, eps, strict=True)])
+        values, grads = evaluate(draws)
+        expected_nll = float(np.mean(values))
+        g_leaves = tree.leaves(grads)
+        grad_mean = _like(mean, [np.mean(g, axis=0) for g in g_leaves])
+        grad_log_std = _like(
+            mean,
+            [np.mean(g * e, axis=0) * s for g, e, s in zip(g_leaves, eps, stds, strict=True)],
+        )
+        kl, kl_mean, kl_log_std = _gaussian_kl(mean, std, self._precisions)
+        return expected_nll + kl, {
+            "mean": tree.add(grad_mean, kl_mean),
+            "log_std": tree.add(grad_log_std, kl_log_std),
+        }
+
+
 def negative_elbo(
     x: Any,
     y: Any,
@@ -60,13 +133,14 @@ def negative_elbo(
     activation: str = "tanh",
     n_samples: int = 8,
     rng: Any = None,
-) -> Any:
-    """Return ``value_and_grad(q)`` of the K-draw negative ELBO, the objective of :func:`fit_vi`.
+) -> NegativeELBO:
+    """Return the K-draw negative ELBO of a mean-field Gaussian, the objective of :func:`fit_vi`.
 
     ``q = {'mean': params, 'log_std': params}`` holds the variational means and log stds, two
-    trees shaped like the network. Each call draws K fresh reparameterized networks (in
+    trees shaped like the network. Each evaluation draws K fresh reparameterized networks (in
     antithetic pairs) from ``rng``, so the value and gradient are unbiased estimates of the
-    expected negative log-likelihood plus the exact KL divergence to the prior.
+    expected negative log-likelihood plus the exact KL divergence to the prior; on a minibatch
+    of B rows the expected negative log-likelihood is scaled by N / B.
 
     Parameters
     ----------
@@ -83,9 +157,10 @@ def negative_elbo(
 
     Returns
     -------
-    callable
-        ``value_and_grad(q) -> (float, {'mean': grads, 'log_std': grads})``, for
-        :func:`tinynn.optim.minimize` (``value_and_grad=``).
+    NegativeELBO
+        ``elbo(q)`` is the value, ``elbo.value_and_grad(q)`` the value and
+        ``{'mean': grads, 'log_std': grads}``, ``elbo.batch_value_and_grad(q, rows)`` the
+        estimate from a minibatch; pass it to :func:`tinynn.optim.minimize` as the loss.
 
     Examples
     --------
@@ -95,39 +170,15 @@ def negative_elbo(
     >>> elbo = negative_elbo(x, y, sigma=0.1, prior_std=1.0, rng=0)
     >>> q = {"mean": [{"w": np.array([[2.0]]), "b": np.zeros(1)}],
     ...      "log_std": [{"w": np.full((1, 1), -3.0), "b": np.full(1, -3.0)}]}
-    >>> value, grads = elbo(q)
+    >>> value, grads = elbo.value_and_grad(q)
     >>> sorted(grads), grads["mean"][0]["w"].shape
     (['log_std', 'mean'], (1, 1))
+    >>> value_B, _ = elbo.batch_value_and_grad(q, np.arange(5))  # 5 rows, scaled by 20 / 5
     """
     x_ND, y_arr = check_data(x, y)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
-    gen = as_generator(rng)
     nll = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
-    precisions: list[float] = []
-
-    def value_and_grad(q: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-        mean, log_std = q["mean"], q["log_std"]
-        if not precisions:
-            precisions.extend(leaf_precisions(mean, prior_std))
-        std = tree.map(np.exp, log_std)
-        means, stds = tree.leaves(mean), tree.leaves(std)
-        eps = [_noise(gen, n_samples, np.shape(m)) for m in means]
-        draws = _like(mean, [m + s * e for m, s, e in zip(means, stds, eps, strict=True)])
-        values, grads = nll.value_and_grad(draws)
-        expected_nll = float(np.mean(values))
-        g_leaves = tree.leaves(grads)
-        grad_mean = _like(mean, [np.mean(g, axis=0) for g in g_leaves])
-        grad_log_std = _like(
-            mean,
-            [np.mean(g * e, axis=0) * s for g, e, s in zip(g_leaves, eps, stds, strict=True)],
-        )
-        kl, kl_mean, kl_log_std = _gaussian_kl(mean, std, precisions)
-        return expected_nll + kl, {
-            "mean": tree.add(grad_mean, kl_mean),
-            "log_std": tree.add(grad_log_std, kl_log_std),
-        }
-
-    return value_and_grad
+    return NegativeELBO(nll, prior_std, n_samples, as_generator(rng))
 
 
 def _noise(gen: np.random.Generator, n_samples: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -178,6 +229,7 @@ def fit_vi(
     sigma: float | None = None,
     init: MeanField | None = None,
     average: float = 0.0,
+    batch_size: int | None = None,
     rng: Any = None,
 ) -> MeanField:
     """Fit a mean-field Gaussian posterior by maximizing the ELBO (Bayes by backprop).
@@ -209,8 +261,13 @@ def fit_vi(
         Fraction of the last iterations whose iterates are averaged into the answer
         (Polyak-Ruppert averaging, as scikit-learn's SGD ``average``): with a constant step the
         noise of the estimates averages out, for answers finer than the last iterate's.
+    batch_size : int or None, default None
+        Estimate the expected negative log-likelihood on shuffled minibatches of this many
+        rows, scaled by N / B (``minimize(..., batch_size=B)``); ``n_iters`` still counts
+        steps. None: every step reads all rows. The Laplace start (when ``init`` is not
+        given) still reads all rows.
     rng : numpy.random.Generator, int or None
-        Randomness of the Laplace fit and of the draws.
+        Randomness of the Laplace fit, the draws and the shuffles.
 
     Returns
     -------
@@ -244,7 +301,7 @@ def fit_vi(
     else:
         stds = iter(1.0 / np.sqrt(leaf_precisions(mean, prior_std)))
         std = tree.map(lambda m: np.full(np.shape(m), 0.01 * next(stds)), mean)
-    value_and_grad = negative_elbo(
+    elbo = negative_elbo(
         x_ND,
         y_arr,
         sigma=sigma,
@@ -258,13 +315,16 @@ def fit_vi(
     )
     start_q = {"mean": mean, "log_std": tree.map(np.log, std)}
     averager = _Averager(int(n_iters * (1.0 - _check_average(average))))
+    minibatches: dict[str, Any] = {}
+    if batch_size is not None:
+        minibatches = {"batch_size": batch_size, "seed": int(gen.integers(2**31 - 1))}
     result = optim.minimize(
-        None,
+        elbo,
         start_q,
-        value_and_grad=value_and_grad,
         optimizer=opt,
         n_iters=n_iters,
         callback=averager if average else None,
+        **minibatches,
     )
     q = averager.mean() if averager.count else result.params
     post = MeanField(q["mean"], tree.map(np.exp, q["log_std"]), sigma, activation=activation)
