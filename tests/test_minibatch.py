@@ -500,3 +500,78 @@ def test_command_fits_on_minibatches(tmp_path, capsys):
     )
     assert main([*argv[:-6], "--batch-size", "0"]) == 2
     assert "--batch-size" in capsys.readouterr().err
+
+
+# -- one flat vector or trees: the same numbers -------------------------------------------------
+
+
+class _TreesOnly:
+    """The objective without its flat vectors: minimize must walk the trees."""
+
+    def __init__(self, objective):
+        self._objective = objective
+        self.n_examples = objective.n_examples
+
+    def __call__(self, params):
+        return self._objective(params)
+
+    def value_and_grad(self, params):
+        return self._objective.value_and_grad(params)
+
+    def batch_value_and_grad(self, params, rows):
+        return self._objective.batch_value_and_grad(params, rows)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: optim.adam(optim.cosine_decay(0.02, 40)),
+        lambda: optim.momentum(1e-3),
+        lambda: optim.nesterov(1e-3),
+        lambda: optim.rmsprop(1e-2),
+        lambda: optim.gradient_descent(1e-3),
+    ],
+    ids=["adam with a schedule", "momentum", "nesterov", "rmsprop", "gradient_descent"],
+)
+def test_flat_vector_steps_equal_tree_steps_bit_for_bit(make_optimizer, batch_size):
+    objective = make_objective(X, Y, sigma="learn", prior_std=1.0)
+    start = objective.init(NET)
+    options = {"n_iters": 40, "record_params_every": 13}
+    if batch_size:
+        options.update(batch_size=batch_size, seed=3)
+    flat = optim.minimize(objective, start, optimizer=make_optimizer(), **options)
+    trees = optim.minimize(_TreesOnly(objective), start, optimizer=make_optimizer(), **options)
+    np.testing.assert_array_equal(flat.history.losses, trees.history.losses)
+    np.testing.assert_array_equal(flat.history.grad_norms, trees.history.grad_norms)
+    assert _max_diff(flat.params, trees.params) == 0.0
+    assert _max_diff(flat.history.params[39], trees.history.params[39]) == 0.0
+    # the state holds trees either way, and resumes in the other representation
+    assert type(flat.state.opt_state) is type(trees.state.opt_state)
+    for a, b in zip(flat.state.opt_state, trees.state.opt_state, strict=True):
+        if isinstance(a, int):
+            assert a == b
+        else:
+            assert _max_diff(a, b) == 0.0
+    more = {"n_iters": 10, **({"batch_size": batch_size, "seed": 3} if batch_size else {})}
+    on_trees = optim.minimize(
+        _TreesOnly(objective), flat.params, optimizer=make_optimizer(), state=flat.state, **more
+    )
+    on_flat = optim.minimize(
+        objective, trees.params, optimizer=make_optimizer(), state=trees.state, **more
+    )
+    np.testing.assert_array_equal(on_trees.history.losses, on_flat.history.losses)
+    assert _max_diff(on_trees.params, on_flat.params) == 0.0
+
+
+def test_flat_steps_keep_a_custom_optimizer_on_trees():
+    objective = make_objective(X, Y, sigma=0.3)
+    seen = []
+    inner = optim.adam(0.01)
+
+    def update(grads, state, params):
+        seen.append(type(params))
+        return inner.update(grads, state, params)
+
+    optim.minimize(objective, NET, optimizer=optim.Optimizer(inner.init, update), n_iters=3)
+    assert seen == [list, list]  # an optimizer of its own gets the trees it was written for

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinynn._typing import Tree
+from tinynn.losses._batches import check_rows
 from tinynn.losses._fused import FusedObjective
 from tinynn.losses._second_order import DEFAULT_MAX_BYTES, gauss_newton_system
 
@@ -83,6 +84,25 @@ class FlatObjective:
         ValueError
             If ``theta_P`` does not have shape (P,).
         """
+        return self._value_and_grad(theta_P, self._fused)
+
+    def batch_value_and_grad(self, theta_P: np.ndarray, index: Any) -> tuple[float, np.ndarray]:
+        """Return the estimate of :meth:`value_and_grad` from the rows ``index``.
+
+        As :meth:`Objective.batch_value_and_grad`: the likelihood of the B rows is scaled by
+        N / B, the prior is not.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``index`` is not a non-empty 1-D array of rows in ``[0, N)``, or ``theta_P``
+            does not have shape (P,).
+        """
+        fused = self._fused
+        rows = check_rows(index, fused.y_NO.shape[0])
+        return self._value_and_grad(theta_P, fused.rows(rows, fused.y_NO.shape[0] / len(rows)))
+
+    def _value_and_grad(self, theta_P: Any, fused: FusedObjective) -> tuple[float, np.ndarray]:
         theta_P = np.asarray(theta_P, dtype=np.float64)
         if theta_P.shape != (self.size,):
             raise ValueError(
@@ -91,9 +111,9 @@ class FlatObjective:
             )
         grad_P = np.empty(self.size)
         ws, bs, log_sigma = self._views(theta_P)
-        value, payload = self._fused.value(ws, bs, log_sigma, keep=True)
+        value, payload = fused.value(ws, bs, log_sigma, keep=True)
         gws, gbs, g_log_sigma = self._views(grad_P)
-        _, _, g_sigma = self._fused.grads(payload, ws, bs, log_sigma, 1.0, into=(gws, gbs))
+        _, _, g_sigma = fused.grads(payload, ws, bs, log_sigma, 1.0, into=(gws, gbs))
         if g_log_sigma is not None:
             g_log_sigma[...] = g_sigma
         return value, grad_P

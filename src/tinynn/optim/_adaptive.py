@@ -13,7 +13,7 @@ import numpy as np
 
 from tinynn import tree
 from tinynn._checks import check_positive
-from tinynn.optim._optimizers import Optimizer, check_unit_interval, leafwise
+from tinynn.optim._optimizers import Optimizer, check_unit_interval, leafwise, mark_elementwise
 from tinynn.optim._schedules import Schedule, as_schedule, step_at
 
 __all__ = ["AdamState", "RMSPropState", "adam", "rmsprop"]
@@ -128,7 +128,7 @@ def adam(
         )
         return new_params, AdamState(t, mu, nu)
 
-    return Optimizer(init, update)
+    return mark_elementwise(Optimizer(init, update))
 
 
 def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
@@ -191,4 +191,4 @@ def rmsprop(step_size: float | Schedule = 1e-3, decay: float = 0.9, eps: float =
         )
         return new_params, RMSPropState(state.n_updates + 1, mean_square)
 
-    return Optimizer(init, update)
+    return mark_elementwise(Optimizer(init, update))

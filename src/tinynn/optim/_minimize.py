@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Mapping
 from typing import IO, Any, cast
 
 import numpy as np
 
-from tinynn import tree
 from tinynn._checks import describe
-from tinynn.optim._batches import BatchLoss, BatchPlan, batch_loss
+from tinynn.optim._batches import BatchPlan, batch_loss
+from tinynn.optim._first_order import FlatSteps, TreeSteps, run_first_order
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
 from tinynn.optim._lm import LevenbergMarquardt, run_levenberg_marquardt
 from tinynn.optim._monitor import (
-    Monitor,
-    Point,
     Settings,
-    evaluate_point,
-    returning,
     scalar_value_and_grad,
 )
-from tinynn.optim._optimizers import Optimizer
+from tinynn.optim._optimizers import Optimizer, elementwise
 from tinynn.optim._options import check_init_params, check_settings, resolve_optimizer
-from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult, TrainState
+from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult
 
 __all__ = ["minimize"]
 
@@ -251,7 +246,9 @@ def minimize(
         elif isinstance(method, LevenbergMarquardt):
             result = run_levenberg_marquardt(loss_fn, params, method, settings, flat)
         else:
-            result = _run_first_order(evaluate, params, method, state, settings)
+            flat = _flat_protocol(loss_fn, value_and_grad, params) if elementwise(method) else None
+            steps = TreeSteps(evaluate, None) if flat is None else FlatSteps(flat, None)
+            result = run_first_order(steps, params, method, state, settings)
     return _report(result, settings)
 
 
@@ -282,8 +279,15 @@ def _minimize_batches(
     loss = batch_loss(loss_fn, value_and_grad, data)
     params = check_init_params(init_params)
     plan = BatchPlan(loss.n_examples, cast(int, settings.batch_size), settings.seed)
+    full_loss = None
+    if settings.full_loss_every:
+        full_loss = (loss.value, settings.full_loss_every * plan.steps_per_epoch)
+    flat = None
+    if data is None and elementwise(method):
+        flat = _flat_protocol(loss_fn, None, params)
+    steps = TreeSteps(loss.value_and_grad, plan) if flat is None else FlatSteps(flat, plan)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        result = _run_first_order(loss.value_and_grad, params, method, state, settings, plan, loss)
+        result = run_first_order(steps, params, method, state, settings, full_loss)
     return _report(result, settings)
 
 
@@ -299,103 +303,3 @@ def _flat_protocol(loss_fn: Any, value_and_grad: Any, params: Any) -> Any:
         owner = getattr(value_and_grad, "__self__", None)
     make_flat = getattr(owner, "flat", None)
     return make_flat(params) if callable(make_flat) else None
-
-
-def _same_values(a: Any, b: Any) -> bool:
-    """Return True when trees ``a`` and ``b`` have the same structure and equal leaves."""
-    if a is b:
-        return True
-    try:
-        equal = tree.map(lambda x, y: bool(np.array_equal(x, y)), a, b)
-    except ValueError:
-        return False
-    return all(tree.leaves(equal))
-
-
-def _resume(optimizer: Optimizer, params: Any, state: Any) -> tuple[Point | None, Any, int]:
-    """Return the starting point (None when nothing is pending), optimizer state, iteration."""
-    if state is None:
-        return None, optimizer.init(params), 0
-    given = state.opt_state if isinstance(state, TrainState) else state
-    expected = optimizer.init(params)
-    if type(given) is not type(expected):
-        raise TypeError(
-            f"state does not belong to this optimizer: it holds a {type(given).__name__}, "
-            f"but this optimizer's state is a {type(expected).__name__}; pass the optimizer "
-            f"that produced the state, or state=None to start afresh"
-        )
-    if not isinstance(state, TrainState):
-        return None, state, 0
-    if state.grads is not None and state.loss is not None and _same_values(params, state.params):
-        start = Point(state.iteration - 1, state.params, state.loss, state.grads, state.opt_state)
-        return start, state.opt_state, state.iteration
-    return None, state.opt_state, state.iteration
-
-
-def _run_first_order(
-    evaluate: Callable[..., tuple[Any, Any]],
-    params: Any,
-    optimizer: Optimizer,
-    state: Any,
-    settings: Settings,
-    plan: BatchPlan | None = None,
-    batches: BatchLoss | None = None,
-) -> OptimizeResult:
-    """Run first-order steps; with a ``plan`` each evaluation reads that iteration's rows."""
-    start, opt_state, first = _resume(optimizer, params, state)
-    full_loss = None
-    if batches is not None and plan is not None and settings.full_loss_every:
-        full_loss = (batches.value, settings.full_loss_every * plan.steps_per_epoch)
-    monitor = Monitor(settings, first + settings.n_iters, start, full_loss)
-    reason, message, n_evals = "completed", "", 0
-    iteration = first
-    try:
-        for iteration in range(first, first + settings.n_iters):
-            current = monitor.current
-            if current is not None:
-                new_params, new_opt_state = optimizer.update(
-                    current.grads, current.opt_state, current.params
-                )
-            else:
-                new_params, new_opt_state = params, opt_state
-            if plan is None:
-                loss, grads, grad_norm = evaluate_point(evaluate, new_params, n_evals == 0)
-            else:
-                rows = plan.rows(iteration)
-                loss, grads, grad_norm = evaluate_point(
-                    lambda p: evaluate(p, rows),  # noqa: B023 - called at once
-                    new_params,
-                    n_evals == 0,
-                )
-            n_evals += 1
-            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                reason = "diverged"
-                message = _diverged_message(iteration, loss, grad_norm, monitor.current)
-                break
-            stop = monitor.observe(iteration, new_params, loss, grads, grad_norm, new_opt_state)
-            if stop is not None:
-                reason = stop
-                break
-    except KeyboardInterrupt:
-        reason = "interrupted"
-        message = (
-            f"interrupted by KeyboardInterrupt during iteration {iteration}; returning "
-            f"{returning(monitor.current)}"
-        )
-    current = monitor.current
-    if current is None:
-        train_state = TrainState(opt_state, params, None, None, first)
-    else:
-        train_state = TrainState(
-            current.opt_state, current.params, current.grads, current.loss, current.iteration + 1
-        )
-    return monitor.finish(reason, message, params, train_state, n_evals)
-
-
-def _diverged_message(iteration: int, loss: float, grad_norm: float, current: Any) -> str:
-    what = f"the loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {grad_norm}"
-    return (
-        f"training diverged at iteration {iteration}: {what}; returning {returning(current)}, "
-        f"the last finite ones. Try a smaller step_size (or clip_by_global_norm), or "
-        f"standardize the data (tinynn.data.Standardizer)"
-    )

@@ -12,6 +12,7 @@ of updates done so far; step-size schedules are evaluated at it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -102,6 +103,23 @@ class MomentumState(NamedTuple):
     velocity: Any
 
 
+# The update functions of this package's optimizers that act on every element alike, so that
+# they give the same numbers on a tree and on one vector of its concatenated leaves: minimize
+# then runs them on one flat vector when the loss offers one (see optim._first_order).
+_ELEMENTWISE: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def elementwise(optimizer: Optimizer | Any) -> bool:
+    """Return True for an optimizer of this package whose update is elementwise."""
+    return isinstance(optimizer, Optimizer) and optimizer.update in _ELEMENTWISE
+
+
+def mark_elementwise(optimizer: Optimizer) -> Optimizer:
+    """Record that ``optimizer.update`` acts on every element alike; return ``optimizer``."""
+    _ELEMENTWISE.add(optimizer.update)
+    return optimizer
+
+
 def leafwise(fn: Callable[..., Any], *trees: Any) -> Any:
     """Return ``fn`` applied leafwise to trees of one structure and leaf shapes (no broadcasting).
 
@@ -161,7 +179,7 @@ def gradient_descent(step_size: float | Schedule = 1e-3) -> Optimizer:
         new_params = leafwise(lambda p, g: p - step * g, params, grads)
         return new_params, GradientDescentState(state.n_updates + 1)
 
-    return Optimizer(init, update)
+    return mark_elementwise(Optimizer(init, update))
 
 
 def momentum(
@@ -232,7 +250,7 @@ def momentum(
             new_params = leafwise(lambda p, v: p - step * v, params, velocity)
         return new_params, MomentumState(state.n_updates + 1, velocity)
 
-    return Optimizer(init, update)
+    return mark_elementwise(Optimizer(init, update))
 
 
 def nesterov(step_size: float | Schedule = 1e-3, mass: float = 0.9) -> Optimizer:
@@ -327,4 +345,4 @@ def clip_by_global_norm(optimizer: Optimizer, max_norm: float) -> Optimizer:
             grads = leafwise(lambda g: factor * g, grads)
         return inner.update(grads, state, params)
 
-    return Optimizer(inner.init, update)
+    return Optimizer(inner.init, update)  # the global norm: not elementwise

@@ -66,6 +66,19 @@ class NegativeELBO:
         N, the number of rows.
     n_samples : int
         K, the draws per estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.optim import adam, minimize
+    >>> from tinynn.posterior import negative_elbo
+    >>> x = np.linspace(-1, 1, 40)[:, None]; y = 2.0 * x[:, 0]
+    >>> elbo = negative_elbo(x, y, sigma=0.1, prior_std=1.0, n_samples=4, rng=0)
+    >>> q = {"mean": [{"w": np.zeros((1, 1)), "b": np.zeros(1)}],
+    ...      "log_std": [{"w": np.full((1, 1), -3.0), "b": np.full(1, -3.0)}]}
+    >>> result = minimize(elbo, q, optimizer=adam(0.05), n_iters=300, batch_size=10)
+    >>> elbo.n_examples, round(float(result.params["mean"][0]["w"][0, 0]), 1)
+    (40, 2.0)
     """
 
     def __init__(self, nll: Any, prior_std: Any, n_samples: int, gen: np.random.Generator) -> None:
