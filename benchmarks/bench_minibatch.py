@@ -159,8 +159,8 @@ def memory_case(n: int) -> tuple[_harness.Check, list[str]]:
     )
     row = [
         f"N = {n:,}: one epoch and two full-data losses",
-        f"{seconds:.1f} s under tracemalloc; data {data_bytes / 2**20:.0f} MiB, peak allocated while training "
-        f"{peak / 2**20:.0f} MiB",
+        f"{seconds:.1f} s under tracemalloc; data {data_bytes / 2**20:.0f} MiB, peak allocated "
+        f"while training {peak / 2**20:.0f} MiB",
     ]
     return check, row
 

@@ -125,6 +125,12 @@ def test_full_loss_summed_over_chunks_equals_one_pass(monkeypatch):
         monkeypatch.undo()
         assert chunked == pytest.approx(whole, rel=1e-13)
         assert whole == pytest.approx(float(objective.value_and_grad(params)[0]), rel=1e-13)
+    profiled = make_objective(X, Y3, sigma="learn")
+    sigma_O = profiled.unpack(NET3)[1]
+    monkeypatch.setattr(_batches, "CHUNK_ELEMENTS", 40)
+    np.testing.assert_allclose(profiled.unpack(NET3)[1], sigma_O, rtol=1e-13)
+    resid = predict(NET3, X) - Y3
+    np.testing.assert_allclose(sigma_O, np.sqrt(np.mean(resid**2, axis=0)), rtol=1e-13)
 
 
 @pytest.mark.parametrize(

@@ -372,7 +372,12 @@ class Regressor:
 
         self.x_mean_, self.x_scale_ = _inputs.standardize_stats(x_ND, bool(self.standardize))
         self.y_mean_, self.y_scale_ = _inputs.standardize_stats(y_NO, bool(self.standardize))
-        xs = (x_ND - self.x_mean_) / self.x_scale_
+        if settings["uncertainty"] is None:  # x_ND is a fresh copy (check_X), needed no more
+            xs = x_ND  # standardized in place: no third copy of a large data set
+            xs -= self.x_mean_
+            xs /= self.x_scale_
+        else:
+            xs = (x_ND - self.x_mean_) / self.x_scale_
         ys_NO = (y_NO - self.y_mean_) / self.y_scale_
         ys = ys_NO[:, 0] if n_out == 1 else ys_NO
         y_scale = self.y_scale_[0] if n_out == 1 else self.y_scale_

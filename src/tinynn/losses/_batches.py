@@ -2,8 +2,8 @@
 
 Private to :mod:`tinynn.losses`. A minibatch is an array of row indices; ``check_rows`` checks it
 once per call of ``Objective.batch_value_and_grad``. ``chunked_value`` evaluates the objective on
-all N rows in pieces of at most ``CHUNK_ELEMENTS`` hidden values, so a loss on a million rows
-needs work arrays of a chunk, not N x H.
+all N rows, and ``residual_squares`` the squared residuals behind a profiled sigma, in pieces of at
+most ``CHUNK_ELEMENTS`` hidden values, so a million rows need work arrays of a chunk, not N x H.
 
 Shape suffixes: B rows of a minibatch, N examples.
 """
@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from tinynn import model
 from tinynn._checks import describe
-from tinynn._primitive import layer_leaves
+from tinynn._primitive import layer_leaves, unbox
 from tinynn.losses._fused import FusedObjective, fast_objective
 
 # The widest layer's values of one chunk of rows: 2**20 float64 are 8 MiB per work array.
@@ -60,3 +61,18 @@ def chunked_value(fused: FusedObjective, net: Any, log_sigma: Any) -> Any:
     if fused.prior_std is not None:
         total += fused.prior_term(leaves) * fused.scale
     return total
+
+
+def residual_squares(fused: FusedObjective, net: Any, activation: Any) -> np.ndarray:
+    """Return the sum of squared residuals of every output, in chunks of rows, shape (O,)."""
+    x_ND, y_NO = fused.x_ND, fused.y_NO
+    width = max(int(np.shape(unbox(layer["w"]))[-1]) for layer in net)
+    step = max(1, CHUNK_ELEMENTS // width)
+    total_O = np.zeros(y_NO.shape[1])
+    for start in range(0, len(x_ND), step):
+        yhat = np.asarray(
+            unbox(model.predict(net, x_ND[start : start + step], activation=activation))
+        )
+        resid = yhat.reshape(-1, y_NO.shape[1]) - y_NO[start : start + step]
+        total_O += np.einsum("no,no->o", resid, resid)
+    return total_O

@@ -34,7 +34,7 @@ from tinynn._checks import (
 )
 from tinynn._primitive import any_box, unbox
 from tinynn._typing import Params, Tree
-from tinynn.losses._batches import check_rows, chunked_value
+from tinynn.losses._batches import check_rows, chunked_value, residual_squares
 from tinynn.losses._flat import FlatObjective
 from tinynn.losses._fused import FusedObjective, fast_objective
 from tinynn.losses._likelihood import FORMS, REDUCTIONS, check_sigma
@@ -348,9 +348,8 @@ class Objective:
         if self.noise == "joint":
             sigma_O = np.exp(np.asarray(unbox(log_sigma), dtype=np.float64))
         else:
-            yhat = np.asarray(unbox(model.predict(net, self.x, activation=self._act.fn)))
-            resid_NO = yhat.reshape(self._fused.y_NO.shape) - self._fused.y_NO
-            sigma_O = np.sqrt(np.mean(resid_NO**2, axis=0))
+            squares_O = residual_squares(self._fused, unbox(net), self._act.fn)
+            sigma_O = np.sqrt(squares_O / self.x.shape[0])
         return net, (float(sigma_O[0]) if self.y.ndim == 1 else sigma_O)
 
     def solve_output_layer(self, params: Tree) -> Tree:
