@@ -206,6 +206,28 @@ class Report:
         return "\n\n".join(parts) + "\n"
 
 
+def checks_main(
+    run: Callable[..., tuple[Sequence[Check], str]], description: str, quick_help: str
+) -> None:
+    """Parse ``--quick``, run ``run(quick=...)`` with one BLAS thread, print machine, table, checks.
+
+    The ``main`` of the scripts whose result is a table and a list of checks.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args()
+    with limit_threads() as threads:
+        checks, table = run(quick=args.quick)
+        for label, value in machine_info(threads):
+            print(f"{label}: {value}")
+    print()
+    print(table)
+    print()
+    print(checks_table(checks))
+
+
 def machine_info(thread_description: str) -> list[tuple[str, str]]:
     """Return (label, value) pairs describing the machine, the versions and the thread settings."""
     info = [

@@ -23,7 +23,6 @@ with ``autograd.numpy``, vectorized over K and differentiated by autograd (targe
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -210,17 +209,7 @@ def run(quick: bool = False) -> tuple[list[_harness.Check], str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    args = parser.parse_args()
-    with _harness.limit_threads() as threads:
-        checks, table = run(quick=args.quick)
-        for label, value in _harness.machine_info(threads):
-            print(f"{label}: {value}")
-    print()
-    print(table)
-    print()
-    print(_harness.checks_table(checks))
+    _harness.checks_main(run, __doc__.splitlines()[0], "fewer rounds")
 
 
 if __name__ == "__main__":

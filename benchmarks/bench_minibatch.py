@@ -24,7 +24,6 @@ reports its arrays to it), against the size of x and y (target < 3x).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 import tracemalloc
@@ -174,17 +173,7 @@ def run(quick: bool = False) -> tuple[list[_harness.Check], str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
-    args = parser.parse_args()
-    with _harness.limit_threads() as threads:
-        checks, table = run(quick=args.quick)
-        for label, value in _harness.machine_info(threads):
-            print(f"{label}: {value}")
-    print()
-    print(table)
-    print()
-    print(_harness.checks_table(checks))
+    _harness.checks_main(run, __doc__.splitlines()[0], "smaller data, fewer rounds")
 
 
 if __name__ == "__main__":

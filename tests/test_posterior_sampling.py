@@ -143,8 +143,8 @@ def test_ctrl_c_while_sampling_returns_the_draws_so_far(blr, monkeypatch):
         fit_nuts(x, y, (), n_chains=2, n_warmup=1000, n_draws=10, prior_std=1.0, sigma=SIGMA)
 
 
-def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
-    x, y, mean, _, precision = blr
+def _mean_field_blr(x, y, step, **options):
+    """fit_vi on Bayesian linear regression from small stds; return its means and stds."""
     start = MeanField(
         [{"w": np.zeros((2, 1)), "b": np.zeros(1)}],
         [{"w": np.full((2, 1), 0.01), "b": np.full(1, 0.01)}],
@@ -154,17 +154,23 @@ def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
         x,
         y,
         (),
-        n_samples=4096,
         n_iters=6000,
-        optimizer=optim.gradient_descent(0.004),
+        optimizer=optim.gradient_descent(step),
         prior_std=PRIOR_STD,
         sigma=SIGMA,
         init=start,
         average=0.5,
         rng=0,
+        **options,
     )
+    assert len(post.result.history) == 6000
     got_mean = np.r_[post.mean[0]["w"][:, 0], post.mean[0]["b"]]
-    got_std = np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+    return got_mean, np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+
+
+def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
+    x, y, mean, _, precision = blr
+    got_mean, got_std = _mean_field_blr(x, y, 0.004, n_samples=4096)
     np.testing.assert_allclose(got_mean, mean, rtol=1e-3)
     np.testing.assert_allclose(got_std, 1.0 / np.sqrt(np.diag(precision)), rtol=1e-3)
 
@@ -192,28 +198,7 @@ def test_minibatch_vi_recovers_the_mean_field_optimum_and_its_estimates_add_up(b
     assert total == pytest.approx(full_value, rel=1e-12)
     np.testing.assert_allclose(tree.flatten(summed)[0], tree.flatten(full_grads)[0], atol=1e-9)
 
-    start = MeanField(
-        [{"w": np.zeros((2, 1)), "b": np.zeros(1)}],
-        [{"w": np.full((2, 1), 0.01), "b": np.full(1, 0.01)}],
-        SIGMA,
-    )
-    post = fit_vi(
-        x,
-        y,
-        (),
-        n_samples=128,
-        n_iters=6000,
-        optimizer=optim.gradient_descent(0.002),
-        prior_std=PRIOR_STD,
-        sigma=SIGMA,
-        init=start,
-        average=0.5,
-        batch_size=10,
-        rng=0,
-    )
-    assert len(post.result.history) == 6000
-    got_mean = np.r_[post.mean[0]["w"][:, 0], post.mean[0]["b"]]
-    got_std = np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+    got_mean, got_std = _mean_field_blr(x, y, 0.002, n_samples=128, batch_size=10)
     np.testing.assert_allclose(got_mean, mean, rtol=1e-2)
     np.testing.assert_allclose(got_std, 1.0 / np.sqrt(np.diag(precision)), rtol=1e-2)
 
