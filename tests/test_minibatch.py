@@ -272,10 +272,11 @@ def test_function_with_data_trains_on_minibatches():
 
 def test_divergence_returns_the_last_finite_parameters():
     objective = make_objective(X, Y * 1e3, sigma=1e-3)
-    with pytest.warns(optim.DivergenceWarning, match="training diverged at iteration"):
+    with pytest.warns(optim.DivergenceWarning, match="training diverged at iteration") as caught:
         result = optim.minimize(
             objective, NET, optimizer=optim.gradient_descent(10.0), n_iters=50, batch_size=16
         )
+    assert caught[0].filename == __file__  # the warning points at the call
     assert result.reason == "diverged"
     assert all(np.isfinite(leaf).all() for leaf in tree.leaves(result.params))
     assert len(result.history) == result.n_iters and np.isfinite(result.history.losses).all()

@@ -13,10 +13,7 @@ from tinynn.optim._batches import BatchPlan, batch_loss
 from tinynn.optim._first_order import FlatSteps, TreeSteps, run_first_order
 from tinynn.optim._lbfgs import LBFGS, run_lbfgs
 from tinynn.optim._lm import LevenbergMarquardt, run_levenberg_marquardt
-from tinynn.optim._monitor import (
-    Settings,
-    scalar_value_and_grad,
-)
+from tinynn.optim._monitor import Settings, scalar_value_and_grad
 from tinynn.optim._optimizers import Optimizer, elementwise
 from tinynn.optim._options import check_init_params, check_settings, resolve_optimizer
 from tinynn.optim._result import DivergenceError, DivergenceWarning, OptimizeResult
@@ -193,9 +190,10 @@ def minimize(
     settings = check_settings({name: given[name] for name in Settings._fields})
     method = resolve_optimizer(optimizer)
     if settings.batch_size is not None:
-        return _minimize_batches(
+        result = _minimize_batches(
             loss_fn, value_and_grad, data, init_params, method, state, settings
         )
+        return _report(result, settings)
     if data is not None:
         raise ValueError(
             "data is only used with batch_size (minibatches); a full-batch loss_fn(params) "
@@ -287,8 +285,7 @@ def _minimize_batches(
         flat = _flat_protocol(loss_fn, None, params)
     steps = TreeSteps(loss.value_and_grad, plan) if flat is None else FlatSteps(flat, plan)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        result = run_first_order(steps, params, method, state, settings, full_loss)
-    return _report(result, settings)
+        return run_first_order(steps, params, method, state, settings, full_loss)
 
 
 def _flat_protocol(loss_fn: Any, value_and_grad: Any, params: Any) -> Any:
