@@ -15,6 +15,7 @@ import re
 import tracemalloc
 import warnings
 
+import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -125,6 +126,16 @@ def test_full_loss_summed_over_chunks_equals_one_pass(monkeypatch):
         monkeypatch.undo()
         assert chunked == pytest.approx(whole, rel=1e-13)
         assert whole == pytest.approx(float(objective.value_and_grad(params)[0]), rel=1e-13)
+    # a loss traced through leaves of a plain list is never chunked (it would lose the trace)
+    objective = make_objective(X, Y, sigma=0.3, prior_std=1.0)
+    monkeypatch.setattr(_batches, "CHUNK_ELEMENTS", 40)
+
+    def through_w(w):
+        return objective([{"w": w, "b": NET[0]["b"]}, NET[1]])
+
+    grad_w = autograd.grad(through_w)(NET[0]["w"])
+    monkeypatch.undo()
+    np.testing.assert_allclose(grad_w, objective.value_and_grad(NET)[1][0]["w"], rtol=1e-12)
     profiled = make_objective(X, Y3, sigma="learn")
     sigma_O = profiled.unpack(NET3)[1]
     monkeypatch.setattr(_batches, "CHUNK_ELEMENTS", 40)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinynn import model
 from tinynn._checks import describe
-from tinynn._primitive import layer_leaves, unbox
+from tinynn._primitive import any_box, layer_leaves, unbox
 from tinynn.losses._fused import FusedObjective, fast_objective
 
 # The widest layer's values of one chunk of rows: 2**20 float64 are 8 MiB per work array.
@@ -50,8 +50,8 @@ def chunked_value(fused: FusedObjective, net: Any, log_sigma: Any) -> Any:
     ws = leaves[0::2]
     n = fused.x_ND.shape[0]
     width = max(int(np.shape(w)[-1]) for w in ws)
-    if np.ndim(ws[0]) != 2 or n * width <= CHUNK_ELEMENTS:
-        return fast_objective(net, log_sigma, fused)
+    if np.ndim(ws[0]) != 2 or n * width <= CHUNK_ELEMENTS or any_box(leaves):
+        return fast_objective(net, log_sigma, fused)  # small, stacked, or traced leaves
     step = max(1, CHUNK_ELEMENTS // width)
     pool: list[Any] = []
     total = 0.0
