@@ -143,12 +143,15 @@ def test_ctrl_c_while_sampling_returns_the_draws_so_far(blr, monkeypatch):
         fit_nuts(x, y, (), n_chains=2, n_warmup=1000, n_draws=10, prior_std=1.0, sigma=SIGMA)
 
 
-def _mean_field_blr(x, y, step, **options):
-    """fit_vi on Bayesian linear regression from small stds; return its means and stds."""
+def _mean_field_blr(x, y, step, sigma=SIGMA, start_sigma=SIGMA, **options):
+    """fit_vi on Bayesian linear regression from small stds; return its means and stds.
+
+    With ``sigma="learn"`` the learned sigma is returned too.
+    """
     start = MeanField(
         [{"w": np.zeros((2, 1)), "b": np.zeros(1)}],
         [{"w": np.full((2, 1), 0.01), "b": np.full(1, 0.01)}],
-        SIGMA,
+        start_sigma,
     )
     post = fit_vi(
         x,
@@ -157,7 +160,7 @@ def _mean_field_blr(x, y, step, **options):
         n_iters=6000,
         optimizer=optim.gradient_descent(step),
         prior_std=PRIOR_STD,
-        sigma=SIGMA,
+        sigma=sigma,
         init=start,
         average=0.5,
         rng=0,
@@ -165,7 +168,8 @@ def _mean_field_blr(x, y, step, **options):
     )
     assert len(post.result.history) == 6000
     got_mean = np.r_[post.mean[0]["w"][:, 0], post.mean[0]["b"]]
-    return got_mean, np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+    got_std = np.r_[post.std[0]["w"][:, 0], post.std[0]["b"]]
+    return (got_mean, got_std, post.sigma) if sigma == "learn" else (got_mean, got_std)
 
 
 def test_mean_field_vi_recovers_the_exact_mean_field_optimum(blr):
@@ -203,7 +207,8 @@ def test_minibatch_vi_recovers_the_mean_field_optimum_and_its_estimates_add_up(b
     np.testing.assert_allclose(got_std, 1.0 / np.sqrt(np.diag(precision)), rtol=1e-2)
 
 
-def test_elbo_gradient_matches_finite_differences():
+@pytest.mark.parametrize("sigma", [0.2, "learn"])
+def test_elbo_gradient_matches_finite_differences(sigma):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(12, 2))
     y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=12)
@@ -217,10 +222,12 @@ def test_elbo_gradient_matches_finite_differences():
             {"w": rng.normal(-1, 0.3, size=(4, 1)), "b": rng.normal(-1, 0.3, size=1)},
         ],
     }
+    if sigma == "learn":
+        q["log_sigma"] = np.array([-1.3])
 
     def elbo(q_):  # the same noise on every call: a deterministic function of q
         objective = negative_elbo(
-            x, y, sigma=0.2, prior_std=[1.0, 2.0, 0.5, 1.5], n_samples=5, rng=9
+            x, y, sigma=sigma, prior_std=[1.0, 2.0, 0.5, 1.5], n_samples=5, rng=9
         )
         return objective.value_and_grad(q_)
 
@@ -235,8 +242,37 @@ def test_elbo_gradient_matches_finite_differences():
         ]
     )
     np.testing.assert_allclose(grad_flat, numeric, rtol=1e-6, atol=1e-6)
-    # the value is the K-draw average of the NLL plus the exact KL: a planted error would show
-    assert np.isfinite(value)
+    if sigma == "learn":  # the same value as with that sigma fixed
+        fixed = negative_elbo(
+            x, y, sigma=float(np.exp(-1.3)), prior_std=[1.0, 2.0, 0.5, 1.5], n_samples=5, rng=9
+        )
+        q_fixed = {"mean": q["mean"], "log_std": q["log_std"]}
+        fixed_value, fixed_grads = fixed.value_and_grad(q_fixed)
+        assert value == pytest.approx(fixed_value, rel=1e-12)
+        np.testing.assert_allclose(
+            tree.flatten(fixed_grads)[0], tree.flatten(grads)[0][:-1], rtol=1e-12
+        )
+
+
+def test_vi_learns_the_noise_at_the_elbo_fixed_point(blr):
+    """With sigma learned, the optimum satisfies sigma**2 = E_q[sum of squared residuals] / N.
+
+    For a linear model that expectation is closed-form: the residuals of the mean plus the
+    variance each example's features carry, sum over i of x_i**2 . std**2. At the learned sigma
+    the means are the exact posterior means and the stds the mean-field stds.
+    """
+    x, y, _, _, _ = blr
+    features = np.column_stack([x, np.ones(len(x))])
+    got_mean, got_std, got_sigma = _mean_field_blr(
+        x, y, 0.002, n_samples=512, sigma="learn", start_sigma=0.5
+    )
+    expected_squares = np.sum((y - features @ got_mean) ** 2) + np.sum(features**2 @ got_std**2)
+    assert got_sigma == pytest.approx(np.sqrt(expected_squares / len(y)), rel=1e-3)
+    assert got_sigma != pytest.approx(0.5, rel=0.1)  # it moved from where it started
+    precision = features.T @ features / got_sigma**2 + np.eye(3) / PRIOR_STD**2
+    mean = np.linalg.solve(precision, features.T @ y / got_sigma**2)
+    np.testing.assert_allclose(got_mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(got_std, 1.0 / np.sqrt(np.diag(precision)), rtol=3e-3)
 
 
 def test_gaussian_kl_matches_its_formula_and_vanishes_at_the_prior():
@@ -309,6 +345,11 @@ def test_mean_field_sample_save_load(tmp_path):
             "init must be a MeanField",
         ),
         (lambda: fit_vi(np.zeros((3, 1)), np.zeros(3), (), n_samples=0), ValueError, "n_samples"),
+        (
+            lambda: fit_vi(np.zeros((3, 1)), np.zeros(3), (), sigma="learned"),
+            ValueError,
+            "sigma must be one of 'learn', got 'learned'",
+        ),
     ],
 )
 def test_variational_errors_are_named(call, error, match):

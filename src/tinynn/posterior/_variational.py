@@ -14,14 +14,17 @@ first-order optimizer of :mod:`tinynn.optim` minimizes it through ``minimize``.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, cast
 
 import numpy as np
 
 from tinynn import losses, optim, tree
-from tinynn._checks import as_generator, check_int
+from tinynn._checks import as_generator, check_choice, check_int
 from tinynn.posterior._fit import check_data, laplace_start, leaf_precisions
 from tinynn.posterior._mean_field import MeanField
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _check_average(value: Any) -> float:
@@ -81,11 +84,20 @@ class NegativeELBO:
     (40, 2.0)
     """
 
-    def __init__(self, nll: Any, prior_std: Any, n_samples: int, gen: np.random.Generator) -> None:
-        self._nll = nll
+    def __init__(
+        self,
+        nll: Any,
+        prior_std: Any,
+        n_samples: int,
+        gen: np.random.Generator,
+        learn_sigma: bool = False,
+    ) -> None:
+        self._nll = nll  # with a learned sigma: half the sum of squares (unit noise)
         self._prior_std = prior_std
         self._precisions: list[float] = []
         self._gen = gen
+        self._learn_sigma = learn_sigma
+        self._n_values = nll.y.size  # N O: the terms of the likelihood
         self.n_samples = n_samples
         self.n_examples = nll.n_examples
 
@@ -125,23 +137,32 @@ class NegativeELBO:
         values, grads = evaluate(draws)
         expected_nll = float(np.mean(values))
         g_leaves = tree.leaves(grads)
+        grad_log_sigma = None
+        if self._learn_sigma:  # E[NLL] = exp(-2 s) E[sum r**2 / 2] + N O (s + log(2 pi) / 2)
+            log_sigma = float(np.asarray(q["log_sigma"], dtype=np.float64)[0])
+            inv_var = math.exp(-2.0 * log_sigma)
+            grad_log_sigma = np.array([-2.0 * inv_var * expected_nll + self._n_values])
+            expected_nll = inv_var * expected_nll + self._n_values * (log_sigma + HALF_LOG_2PI)
+            g_leaves = [inv_var * g for g in g_leaves]
         grad_mean = _like(mean, [np.mean(g, axis=0) for g in g_leaves])
         grad_log_std = _like(
             mean,
             [np.mean(g * e, axis=0) * s for g, e, s in zip(g_leaves, eps, stds, strict=True)],
         )
         kl, kl_mean, kl_log_std = _gaussian_kl(mean, std, self._precisions)
-        return expected_nll + kl, {
+        parts = {
             "mean": tree.add(grad_mean, kl_mean),
             "log_std": tree.add(grad_log_std, kl_log_std),
+            "log_sigma": grad_log_sigma,
         }
+        return expected_nll + kl, {key: parts[key] for key in q}
 
 
 def negative_elbo(
     x: Any,
     y: Any,
     *,
-    sigma: float,
+    sigma: float | str,
     prior_std: Any,
     activation: str = "tanh",
     n_samples: int = 8,
@@ -159,8 +180,10 @@ def negative_elbo(
     ----------
     x : ndarray of shape (N, D)
     y : ndarray of shape (N,) or (N, O)
-    sigma : float
-        The noise std.
+    sigma : float or "learn"
+        The noise std; ``"learn"`` makes one shared ``log sigma`` a parameter, trained with
+        the variational ones by maximizing the ELBO (``q['log_sigma']``, shape (1,): a point
+        estimate, type-II maximum likelihood).
     prior_std : float or sequence of float (one per leaf)
         The zero-mean Gaussian prior's std.
     activation : str, default "tanh"
@@ -190,6 +213,10 @@ def negative_elbo(
     """
     x_ND, y_arr = check_data(x, y)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
+    if isinstance(sigma, str):
+        check_choice(sigma, "sigma", ("learn",))
+        nll = losses.make_objective(x_ND, y_arr, activation=activation, form="notebook")
+        return NegativeELBO(nll, prior_std, n_samples, as_generator(rng), learn_sigma=True)
     nll = losses.make_objective(x_ND, y_arr, sigma=sigma, activation=activation)
     return NegativeELBO(nll, prior_std, n_samples, as_generator(rng))
 
@@ -239,7 +266,7 @@ def fit_vi(
     optimizer: Any = None,
     activation: str = "tanh",
     prior_std: Any = None,
-    sigma: float | None = None,
+    sigma: float | str | None = None,
     init: MeanField | None = None,
     average: float = 0.0,
     batch_size: int | None = None,
@@ -265,8 +292,10 @@ def fit_vi(
     activation : str, default "tanh"
     prior_std : float, sequence of float (one per leaf) or None, default None
         The Gaussian prior's std; None takes the Laplace evidence's (per leaf).
-    sigma : float or None, default None
-        The noise std, fixed; None takes the Laplace evidence's.
+    sigma : float, "learn" or None, default None
+        The noise std, fixed; None takes the Laplace evidence's. ``"learn"`` starts from the
+        evidence's (or ``init``'s) and trains ``log sigma`` with the variational parameters,
+        maximizing the ELBO (a point estimate); the answer's ``sigma`` is where it ended.
     init : MeanField, optional
         Where to start (e.g. an earlier fit, to continue it); by default the means start at
         the Laplace MAP and every std at 1% of its leaf's prior std.
@@ -305,6 +334,10 @@ def fit_vi(
             f"init must be a MeanField (e.g. an earlier fit), got {type(init).__name__}"
         )
     gen = as_generator(rng)
+    learn = isinstance(sigma, str)
+    if learn:
+        check_choice(sigma, "sigma", ("learn",))
+        sigma = init.sigma if init is not None else None
     if prior_std is None or sigma is None or init is None:
         start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
         prior_std, sigma = start.prior_std, start.sigma
@@ -317,7 +350,7 @@ def fit_vi(
     elbo = negative_elbo(
         x_ND,
         y_arr,
-        sigma=sigma,
+        sigma="learn" if learn else sigma,
         prior_std=prior_std,
         activation=activation,
         n_samples=n_samples,
@@ -327,6 +360,8 @@ def fit_vi(
         optimizer if optimizer is not None else optim.adam(optim.cosine_decay(0.01, n_iters, 1e-4))
     )
     start_q = {"mean": mean, "log_std": tree.map(np.log, std)}
+    if learn:
+        start_q["log_sigma"] = np.array([math.log(float(sigma))])
     averager = _Averager(int(n_iters * (1.0 - _check_average(average))))
     minibatches: dict[str, Any] = {}
     if batch_size is not None:
@@ -340,6 +375,7 @@ def fit_vi(
         **minibatches,
     )
     q = averager.mean() if averager.count else result.params
-    post = MeanField(q["mean"], tree.map(np.exp, q["log_std"]), sigma, activation=activation)
+    noise = math.exp(float(q["log_sigma"][0])) if learn else float(cast(float, sigma))
+    post = MeanField(q["mean"], tree.map(np.exp, q["log_std"]), noise, activation=activation)
     post.result, post.prior_std = result, np.asarray(prior_std)
     return post
