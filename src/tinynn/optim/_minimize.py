@@ -283,6 +283,8 @@ def _minimize_batches(
     flat = None
     if data is None and elementwise(method):
         flat = _flat_protocol(loss_fn, None, params)
+        if not callable(getattr(flat, "batch_value_and_grad", None)):
+            flat = None  # flat vectors without minibatches: stay on trees
     steps = TreeSteps(loss.value_and_grad, plan) if flat is None else FlatSteps(flat, plan)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return run_first_order(steps, params, method, state, settings, full_loss)
