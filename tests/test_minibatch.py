@@ -593,3 +593,37 @@ def test_flat_steps_keep_a_custom_optimizer_on_trees():
 
     optim.minimize(objective, NET, optimizer=optim.Optimizer(inner.init, update), n_iters=3)
     assert seen == [list, list]  # an optimizer of its own gets the trees it was written for
+
+
+def test_column_statistics_one_column_at_a_time_agree(monkeypatch):
+    import tinynn._checks as checks
+
+    gen = np.random.default_rng(5)
+    a = gen.normal(size=(500, 3)) * np.array([1e-200, 1.0, 1e200]) + np.array([0.0, 3.0, 1e201])
+    a[:, 0] = 7.0  # a constant column keeps scale 1
+    whole = checks.column_mean_scale(a)
+    monkeypatch.setattr(checks, "_COLUMNWISE_SIZE", 10)
+    by_column = checks.column_mean_scale(a)
+    for got, want in zip(by_column, whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert whole[1][0] == 1.0
+
+
+def test_the_regressor_trains_a_million_rows_below_three_times_the_data():
+    from tinynn.estimator import Regressor
+
+    gen = np.random.default_rng(0)
+    x = gen.uniform(-2.0, 2.0, size=(1_000_000, 2))
+    y = np.sin(x[:, 0]) + 0.1 * gen.normal(size=1_000_000)
+    kept = x.copy()
+    data_bytes = x.nbytes + y.nbytes
+    tracemalloc.start()
+    try:
+        model = Regressor(uncertainty=None, batch_size=256, max_iter=1, tol=None, random_state=0)
+        model.fit(x, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data_bytes + peak < 3 * data_bytes, peak / 2**20
+    np.testing.assert_array_equal(x, kept)  # standardized in its own copy, not in the caller's
+    assert model.sigma_ == pytest.approx(0.1, rel=0.2)

@@ -218,6 +218,9 @@ def check_nonnegative(value: Any, name: str) -> float:
     return out
 
 
+_COLUMNWISE_SIZE = 2**20  # above this many values, column statistics go one column at a time
+
+
 def column_mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the mean and standard deviation of each column of finite ``a``, overflow-safe.
 
@@ -225,6 +228,9 @@ def column_mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     their true mean and std instead of an overflowed or underflowed square. A column whose std
     is zero or below rounding error relative to its mean is constant: its scale is 1.
     """
+    if a.ndim == 2 and a.shape[1] > 1 and a.size > _COLUMNWISE_SIZE:  # a column at a time:
+        stats = [column_mean_scale(a[:, j : j + 1]) for j in range(a.shape[1])]  # N-sized temps
+        return np.concatenate([m for m, _ in stats]), np.concatenate([s for _, s in stats])
     peak = np.max(np.abs(a), axis=0)
     safe = np.where(peak > 0, peak, 1.0)
     unit = a / safe
