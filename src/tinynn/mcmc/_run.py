@@ -53,6 +53,17 @@ class SamplerState:
 
     def snapshot(self, rng: np.random.Generator) -> SamplerState:
         """Copy the state; the lists of draws are shared (only ever appended to), with a count."""
+        return self._copy(rng.bit_generator.state, self.draws, self.stats, len(self.draws))
+
+    def detached(self) -> SamplerState:
+        """Return a copy with lists of its own, trimmed to its count, for a new run to extend."""
+        n = self.n_kept
+        return self._copy(self.rng_state, self.draws[:n], self.stats[:n], n)
+
+    def _copy(
+        self, rng_state: Any, draws: list[Any], stats: list[Any], n_kept: int
+    ) -> SamplerState:
+        """Copy the arrays and adaptation state; take the given generator state and lists."""
         return SamplerState(
             self.point.copy(),
             self.step_C.copy(),
@@ -60,29 +71,12 @@ class SamplerState:
             self.averaging.copy(),
             self.window.copy(),
             self.iteration,
-            rng.bit_generator.state,
-            self.draws,
-            self.stats,
+            rng_state,
+            draws,
+            stats,
             self.n_evals,
-            len(self.draws),
+            n_kept,
         )
-
-    def detached(self) -> SamplerState:
-        """Return a copy with lists of its own, trimmed to its count, for a new run to extend."""
-        state = SamplerState(
-            self.point.copy(),
-            self.step_C.copy(),
-            self.inv_mass_CP.copy(),
-            self.averaging.copy(),
-            self.window.copy(),
-            self.iteration,
-            self.rng_state,
-            self.draws[: self.n_kept],
-            self.stats[: self.n_kept],
-            self.n_evals,
-        )
-        state.n_kept = self.n_kept
-        return state
 
 
 def start_state(
