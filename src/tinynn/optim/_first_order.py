@@ -44,12 +44,14 @@ class TreeSteps:
     def trees(self, value: Any) -> Any:
         return value
 
-    def evaluate(self, params: Any, iteration: int, first: bool) -> tuple[float, Any, float]:
-        """Return the loss, gradient and gradient norm at ``params`` for ``iteration``."""
+    def evaluate(self, params: Any, iteration: int, first: bool) -> tuple[float, Any, Any, float]:
+        """Return the loss, the gradient (twice: worked on, and as a tree) and its norm."""
         if self._plan is None:
-            return evaluate_point(self._evaluate, params, first)
-        rows = self._plan.rows(iteration)
-        return evaluate_point(lambda p: self._evaluate(p, rows), params, first)
+            loss, grads, norm = evaluate_point(self._evaluate, params, first)
+        else:
+            rows = self._plan.rows(iteration)
+            loss, grads, norm = evaluate_point(lambda p: self._evaluate(p, rows), params, first)
+        return loss, grads, grads, norm
 
 
 class FlatSteps:
@@ -77,13 +79,17 @@ class FlatSteps:
 
     def evaluate(
         self, theta_P: np.ndarray, iteration: int, first: bool
-    ) -> tuple[float, Any, float]:
-        """Return the loss, gradient vector and gradient norm at ``theta_P`` for ``iteration``."""
+    ) -> tuple[float, Any, Any, float]:
+        """Return the loss, the gradient as a vector and as a tree of its views, and its norm.
+
+        The norm is taken leaf by leaf, as on trees, so both walks record the same numbers.
+        """
         if self._plan is None:
             loss, grad_P = self._flat.value_and_grad(theta_P)
         else:
             loss, grad_P = self._flat.batch_value_and_grad(theta_P, self._plan.rows(iteration))
-        return float(loss), grad_P, float(tree.global_norm(self._flat.unflatten(grad_P)))
+        grads = self._flat.unflatten(grad_P)
+        return float(loss), grad_P, grads, float(tree.global_norm(grads))
 
 
 def _is_state(value: Any) -> bool:
@@ -110,15 +116,13 @@ def run_first_order(
     try:
         for iteration in range(first, first + settings.n_iters):
             new_x, new_st = (x, st) if g is None else optimizer.update(g, st, x)
-            loss, new_g, grad_norm = steps.evaluate(new_x, iteration, n_evals == 0)
+            loss, new_g, grads, grad_norm = steps.evaluate(new_x, iteration, n_evals == 0)
             n_evals += 1
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 reason = "diverged"
                 message = diverged_message(iteration, loss, grad_norm, monitor.current)
                 break
-            stop = monitor.observe(
-                iteration, steps.trees(new_x), loss, steps.trees(new_g), grad_norm, new_st
-            )
+            stop = monitor.observe(iteration, steps.trees(new_x), loss, grads, grad_norm, new_st)
             x, g, st = new_x, new_g, new_st
             if stop is not None:
                 reason = stop
