@@ -50,8 +50,10 @@ def chunked_value(fused: FusedObjective, net: Any, log_sigma: Any) -> Any:
     ws = leaves[0::2]
     n = fused.x_ND.shape[0]
     width = max(int(np.shape(w)[-1]) for w in ws)
-    if np.ndim(ws[0]) != 2 or n * width <= CHUNK_ELEMENTS or any_box(leaves):
-        return fast_objective(net, log_sigma, fused)  # small, stacked, or traced leaves
+    if any_box(leaves):  # traced leaves in a plain list: one autograd node, never chunked
+        return fast_objective(net, log_sigma, fused)
+    if np.ndim(ws[0]) != 2 or n * width <= CHUNK_ELEMENTS:  # stacked, or small: one pass
+        return fused.value(ws, leaves[1::2], log_sigma, keep=False)[0]
     step = max(1, CHUNK_ELEMENTS // width)
     pool: list[Any] = []
     total = 0.0
