@@ -111,6 +111,65 @@ def test_flat_protocol_and_the_tree_fallback_agree():
     np.testing.assert_allclose(runs[0].history.losses, runs[1].history.losses, rtol=1e-9)
 
 
+class _DenseOnly:
+    """An objective whose flat protocol lacks ``gauss_newton_factors``: LM solves (P, P) systems."""
+
+    def __init__(self, loss):
+        self.loss = loss
+        self.value_and_grad = loss.value_and_grad
+
+    def __call__(self, params):
+        return self.loss(params)
+
+    def flat(self, params):
+        inner = self.loss.flat(params)
+        proxy = type("Flat", (), {})()
+        for name in ("size", "unflatten", "value", "value_and_grad", "gauss_newton"):
+            setattr(proxy, name, getattr(inner, name))
+        return proxy
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"sigma": 0.3, "prior_std": 1.0}, {"sigma": 0.3}, {"sigma": "learn", "prior_std": 2.0}],
+    ids=["prior", "no-prior", "learned-sigma"],
+)
+def test_the_outputs_sized_solve_takes_the_same_steps_as_the_dense_one(settings):
+    # 12 examples, 41 parameters: each step solves a 12 x 12 system (Woodbury) instead of the
+    # 41 x 41 one; without a prior the undamped first step falls back to the dense solve.
+    x, y = make_quadratic_data(12)
+    x = (x - x.mean(0)) / x.std(0)
+    y = (y - y.mean()) / y.std()
+    loss = make_objective(x, y, **settings)
+    start = loss.init(make_params(2, [10], rng=1)) if settings["sigma"] == "learn" else None
+    start = make_params(2, [10], rng=1) if start is None else start
+    factored, dense = (
+        minimize(f, start, optimizer=levenberg_marquardt(), n_iters=9)
+        for f in (loss, _DenseOnly(loss))
+    )
+    assert len(factored.history.losses) == len(dense.history.losses) == 9
+    np.testing.assert_allclose(factored.history.losses, dense.history.losses, rtol=1e-9)
+    np.testing.assert_allclose(
+        tree.flatten(factored.params)[0], tree.flatten(dense.params)[0], rtol=1e-7, atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("sigma", [0.5, "learn"])
+def test_the_factors_make_the_gauss_newton_matrix(sigma):
+    x, y = make_quadratic_data(9)
+    loss = make_objective(x, y, sigma=sigma, prior_std=0.7)
+    net = make_params(2, [3], rng=0)
+    params = loss.init(net) if sigma == "learn" else net
+    flat = loss.flat(params)
+    theta = tree.flatten(params)[0]
+    value, grad, matrix = flat.gauss_newton(theta)
+    value_f, grad_f, (j_MP, d_P) = flat.gauss_newton_factors(theta)
+    assert j_MP.shape == (9, theta.size) and d_P.shape == (theta.size,)
+    assert value_f == value
+    np.testing.assert_array_equal(grad_f, grad)
+    np.testing.assert_allclose(j_MP.T @ j_MP + np.diag(d_P), matrix, rtol=1e-12, atol=1e-12)
+
+
 def test_divergence_returns_the_last_finite_parameters():
     def residuals(p):
         return anp.array([anp.exp(p[0] * 1e3) - 1e300, p[0]])

@@ -137,6 +137,24 @@ class FlatObjective:
         ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
         return gauss_newton_system(self._fused, ws, bs, log_sigma, "full", DEFAULT_MAX_BYTES)
 
+    def gauss_newton_factors(
+        self, theta_P: np.ndarray
+    ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Return the objective, its gradient (P,) and the Gauss-Newton matrix as factors.
+
+        The factors are ``(J_MP, d_P)`` with matrix ``J^T J + diag(d)``: J is the Jacobian of
+        the M = N O outputs weighted by the noise, d the prior's precision (and a learned
+        ``log_sigma``'s curvature). With fewer outputs than parameters a solver works on the
+        (M, M) matrix ``J J^T`` instead of the (P, P) one.
+
+        Raises
+        ------
+        ValueError
+            If the Jacobian and the matrix would need more than 2**30 bytes.
+        """
+        ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
+        return gauss_newton_system(self._fused, ws, bs, log_sigma, "factors", DEFAULT_MAX_BYTES)
+
     def unflatten(self, vec_P: np.ndarray) -> Tree:
         """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""
         ws, bs, log_sigma = self._views(vec_P)

@@ -33,7 +33,7 @@ def _gigabytes(n_bytes: float) -> str:
 
 def check_memory(shape_n: int, n_out: int, n_params: int, part: str, max_bytes: float) -> None:
     """Raise before allocating when the Jacobian and the matrix would pass ``max_bytes``."""
-    n_block = n_params * n_params if part != "diagonal" else n_params
+    n_block = n_params if part in ("diagonal", "factors") else n_params * n_params
     needed = 8.0 * (shape_n * n_out * n_params + n_block)
     if needed > max_bytes:
         what = {"full": "matrix", "diagonal": "diagonal", "last_layer": "last-layer block"}[part]
@@ -52,11 +52,14 @@ def gauss_newton_system(
     log_sigma: Any,
     part: str,
     max_bytes: float,
-) -> tuple[float, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, Any]:
     """Return the objective's value, its flat gradient and its GGN (``part`` of it).
 
     The gradient covers every parameter (a learned ``log_sigma`` last); the GGN is the full
-    (P, P) matrix, its diagonal (P,), or the block of the output layer's ``w`` and ``b`` (Q, Q).
+    (P, P) matrix, its diagonal (P,), the block of the output layer's ``w`` and ``b`` (Q, Q), or
+    for ``part="factors"`` the pair ``(J_MP, d_P)`` with ``GGN = J^T J + diag(d)``: the weighted
+    Jacobian of the M = N O outputs (zero in a learned ``log_sigma``'s columns) and the diagonal,
+    so that a solver can work in the smaller of the two dimensions.
     """
     n, n_out = fused.y_NO.shape
     n_net = sum(w.size + b.size for w, b in zip(ws, bs, strict=True))
@@ -74,7 +77,13 @@ def gauss_newton_system(
         jw = (j_NOQ * np.sqrt(inv_var)[:, :, None]).reshape(n * n_out, n_last)
         block = jw.T @ jw + prior_precision * np.eye(n_last)
         return value, grad, block * fused.scale
-    j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
+    j_NOP: Any
+    if fused.kernel.name is not None:  # the vectorized kernel, without the public checks
+        _, j_NOP, _ = model.jacobians(
+            ws, bs, fused.x_ND, fused.kernel, wrt_params=True, wrt_x=False
+        )
+    else:
+        j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
     jw = (j_NOP.reshape(n, n_out, n_net) * np.sqrt(inv_var)[:, :, None]).reshape(-1, n_net)
     diag = np.empty(n_params)
     diag[:n_net] = prior_precision
@@ -82,6 +91,10 @@ def gauss_newton_system(
     if part == "diagonal":
         diag[:n_net] += np.einsum("mp,mp->p", jw, jw)
         return value, grad, diag * fused.scale
+    if part == "factors":
+        j_MP = np.zeros((len(jw), n_params))
+        np.multiply(jw, np.sqrt(fused.scale), out=j_MP[:, :n_net])
+        return value, grad, (j_MP, diag * fused.scale)
     ggn = np.diag(diag)
     ggn[:n_net, :n_net] += jw.T @ jw
     return value, grad, ggn * fused.scale

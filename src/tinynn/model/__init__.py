@@ -43,6 +43,7 @@ __all__ = [
     "get_activation",
     "input_jacobian",
     "jacobian",
+    "jacobians",
     "layer_shapes",
     "predict",
     "resolve_activation",

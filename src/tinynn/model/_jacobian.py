@@ -37,7 +37,42 @@ def jacobians(
     wrt_params: bool,
     wrt_x: bool,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Return ``(out_NO, J_NOP, Jx_NOD)``: the output and its Jacobians (None when not asked)."""
+    """Return the network's output and its Jacobians, all examples in one vectorized pass.
+
+    The numpy kernel behind :func:`jacobian` and :func:`input_jacobian`, for code that
+    differentiates by hand (the Gauss-Newton matrix of the objectives). Nothing is checked
+    here: validate with :func:`layer_shapes` first.
+
+    Parameters
+    ----------
+    ws, bs : sequence of ndarray
+        Every layer's weights ``(n_in, n_out)`` and biases ``(n_out,)``, float64.
+    x_ND : ndarray of shape (N, D)
+        Inputs.
+    kernel : Activation
+        A built-in activation from :func:`resolve_activation` (one with numpy kernels).
+    wrt_params, wrt_x : bool
+        Which Jacobians to build.
+
+    Returns
+    -------
+    out_NO : ndarray of shape (N, O)
+    J_NOP : ndarray of shape (N, O, P) or None
+        Derivatives with respect to the parameters, in :func:`tinynn.tree.flatten`'s order.
+    Jx_NOD : ndarray of shape (N, O, D) or None
+        Derivatives with respect to the inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.model import jacobians, resolve_activation
+    >>> ws = [np.ones((2, 3)), np.ones((3, 1))]
+    >>> bs = [np.zeros(3), np.zeros(1)]
+    >>> out, j, jx = jacobians(ws, bs, np.zeros((4, 2)), resolve_activation("tanh"),
+    ...                        wrt_params=True, wrt_x=False)
+    >>> j.shape, jx is None
+    ((4, 1, 13), True)
+    """
     out_NO, acts = forward(ws, bs, x_ND, kernel)
     n, n_out = x_ND.shape[0], ws[-1].shape[1]
     sizes = [w.size + b.size for w, b in zip(ws, bs, strict=True)]

@@ -3,14 +3,21 @@
 Each iteration solves ``(G + mu I) h = -g`` with the gradient ``g`` and the Gauss-Newton matrix
 ``G`` of a least-squares objective, tries ``theta + h``, and compares the actual decrease of the
 loss with the decrease the quadratic model predicted (the gain ratio ``rho``). A good step is
-taken and the damping ``mu`` relaxed; a bad one is refused and ``mu`` raised (Nielsen's update),
-which moves the step toward a short gradient-descent step. Near a minimum it is Gauss-Newton,
-which converges in a few iterations on the small problems tinynn is made for.
+taken and the damping ``mu`` lowered (divided by 3 when the model predicted the decrease well,
+``rho > 3/4``, else by 1.5); a bad one is refused and ``mu`` doubled, which moves the step toward
+a short gradient-descent step. The damping falls after every accepted step, as in the "delayed
+gratification" schedule of Transtrum and Sethna: on the long, flat valleys of a network's loss a
+schedule that keeps ``mu`` unchanged for middling ``rho`` (Nielsen's, Marquardt's) can stay stuck
+at a large damping and creep for hundreds of iterations. Near a minimum it is Gauss-Newton, which
+converges in a few iterations on the small problems tinynn is made for.
 
 Where the curvature comes from, by what the loss offers:
 
 - ``loss.flat(params)`` with a ``gauss_newton(theta_P) -> (value, grad_P, G_PP)`` method (the
-  objectives of ``tinynn.losses.make_objective``): exact, from one Jacobian per iteration;
+  objectives of ``tinynn.losses.make_objective``): exact, from one Jacobian per iteration; with
+  a ``gauss_newton_factors`` method too and fewer outputs than parameters, the matrix stays as
+  its factors ``J^T J + diag(d)`` and each solve is one of the outputs' size (see
+  :class:`_Curvature`);
 - ``loss.ggn(params)`` and ``loss.value_and_grad(params)`` on trees;
 - otherwise ``loss_fn(params)`` returns a residual vector ``r`` and the loss is
   ``0.5 * sum(r**2)``; ``J`` comes from ``autograd.jacobian``.
@@ -57,7 +64,8 @@ def levenberg_marquardt(
     """Return the Levenberg-Marquardt method, to pass as ``minimize(optimizer=...)``.
 
     Damped Gauss-Newton for least-squares objectives (the Gaussian likelihood is one): each
-    iteration solves one dense linear system of the size of the parameters, so it suits tiny
+    iteration solves one dense linear system of the size of the parameters (of the outputs,
+    for an objective of ``make_objective`` with fewer outputs than parameters), so it suits tiny
     networks (up to a few thousand parameters), where it typically needs ten times fewer
     iterations than L-BFGS. The loss is either an objective of
     :func:`tinynn.losses.make_objective` (fixed or learned sigma, with or without a prior), or a
@@ -91,8 +99,8 @@ def levenberg_marquardt(
        squares", Quarterly of Applied Mathematics 2, 1944.
     .. [2] D. W. Marquardt, "An algorithm for least-squares estimation of nonlinear
        parameters", SIAM Journal on Applied Mathematics 11, 1963.
-    .. [3] H. B. Nielsen, "Damping parameter in Marquardt's method", report IMM-REP-1999-05,
-       Technical University of Denmark, 1999.
+    .. [3] M. K. Transtrum and J. P. Sethna, "Improvements to the Levenberg-Marquardt
+       algorithm for nonlinear least-squares minimization", arXiv:1201.5885, 2012.
 
     Examples
     --------
@@ -113,14 +121,75 @@ def levenberg_marquardt(
     return LevenbergMarquardt(damping, max_evals)
 
 
+class _Curvature:
+    """The Gauss-Newton matrix ``G`` of one iteration, solved with ``(G + mu I) h = r``.
+
+    Kept either as the dense (P, P) matrix, or as factors ``G = J^T J + diag(d)`` when the
+    Jacobian has fewer rows M than columns P: then the solve works on the (M, M) matrix
+    ``I + J E^-1 J^T`` with ``E = diag(d) + mu I`` (the Woodbury identity), as long as E is
+    positive, which a prior's precision in ``d`` or any damping makes it.
+    """
+
+    def __init__(self, matrix: Any = None, factors: Any = None) -> None:
+        self.matrix = matrix
+        self.factors = factors
+        if factors is not None:
+            j_MP, d_P = factors
+            self.diagonal = np.einsum("mp,mp->p", j_MP, j_MP) + d_P
+        else:
+            self.diagonal = np.diag(matrix)
+
+    def dense(self) -> np.ndarray:
+        if self.matrix is None:
+            j_MP, d_P = self.factors
+            self.matrix = j_MP.T @ j_MP
+            self.matrix.flat[:: len(d_P) + 1] += d_P
+        return self.matrix
+
+    def solve(self, mu: float, r_P: np.ndarray) -> np.ndarray:
+        """Return ``h`` with ``(G + mu I) h = r`` (raises LinAlgError when singular)."""
+        if self.factors is not None:
+            j_MP, d_P = self.factors
+            e_P = d_P + mu
+            if float(np.min(e_P)) > 0.0:
+                a_MP = j_MP / e_P
+                k_MM = a_MP @ j_MP.T
+                k_MM.flat[:: len(k_MM) + 1] += 1.0  # its diagonal
+                u_P = r_P / e_P
+                return u_P - a_MP.T @ np.linalg.solve(k_MM, j_MP @ u_P)
+        lhs = self.dense().copy()
+        lhs.flat[:: len(lhs) + 1] += mu
+        return np.linalg.solve(lhs, r_P)
+
+    def quadratic(self, h_P: np.ndarray) -> float:
+        """Return ``h^T G h``."""
+        if self.factors is not None:
+            j_MP, d_P = self.factors
+            jh_M = j_MP @ h_P
+            return float(jh_M @ jh_M) + float(np.sum(d_P * h_P * h_P))
+        return float(h_P @ self.matrix @ h_P)
+
+
 class _FlatProblem:
-    """The flat protocol of an objective: exact Gauss-Newton from one Jacobian."""
+    """The flat protocol of an objective: exact Gauss-Newton from one Jacobian.
+
+    With fewer outputs than parameters and a ``gauss_newton_factors`` method it keeps the
+    matrix as factors (see :class:`_Curvature`).
+    """
 
     def __init__(self, flat: Any) -> None:
         self.flat = flat
+        self.factored = callable(getattr(flat, "gauss_newton_factors", None))
 
-    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        return self.flat.gauss_newton(theta_P)
+    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
+        if self.factored:
+            value, grad_P, (j_MP, d_P) = self.flat.gauss_newton_factors(theta_P)
+            curvature = _Curvature(factors=(j_MP, d_P))
+            if len(j_MP) >= len(d_P):  # as many outputs as parameters: the dense solve is smaller
+                curvature = _Curvature(matrix=curvature.dense())
+            return value, grad_P, curvature
+        value, grad_P, ggn_PP = self.flat.gauss_newton(theta_P)
+        return value, grad_P, _Curvature(matrix=ggn_PP)
 
     def value(self, theta_P: np.ndarray) -> float:
         return float(self.flat.value(theta_P))
@@ -136,10 +205,11 @@ class _TreeProblem:
         self.loss = loss
         self.unflatten = unflatten
 
-    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
         params = self.unflatten(theta_P)
         value, grads = self.loss.value_and_grad(params)
-        return float(value), tree.flatten(grads)[0], np.asarray(self.loss.ggn(params))
+        matrix = np.asarray(self.loss.ggn(params))
+        return float(value), tree.flatten(grads)[0], _Curvature(matrix=matrix)
 
     def value(self, theta_P: np.ndarray) -> float:
         return float(self.loss(self.unflatten(theta_P)))
@@ -162,11 +232,11 @@ class _ResidualProblem:
             )
         return np.asarray(r, dtype=np.float64)
 
-    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
         r_M = self._residuals(theta_P)
         j_MP = np.asarray(autograd.jacobian(self.fn)(theta_P), dtype=np.float64)
         j_MP = j_MP.reshape(r_M.size, theta_P.size)
-        return 0.5 * float(r_M @ r_M), j_MP.T @ r_M, j_MP.T @ j_MP
+        return 0.5 * float(r_M @ r_M), j_MP.T @ r_M, _Curvature(matrix=j_MP.T @ j_MP)
 
     def value(self, theta_P: np.ndarray) -> float:
         r_M = self._residuals(theta_P)
@@ -183,11 +253,9 @@ def _problem(loss_fn: Any, flat: Any, unflatten: Any) -> Any:
     return _ResidualProblem(loss_fn, unflatten)
 
 
-def _more_damping(mu: float, nu: float, start: float) -> tuple[float, float]:
-    """Return the damping and its growth factor after a refused step (Nielsen's rule)."""
-    if mu == 0.0:
-        return start, 2.0
-    return mu * nu, 2.0 * nu
+def _more_damping(mu: float, start: float) -> float:
+    """Return the damping after a refused step: ``start`` after an undamped step, else doubled."""
+    return start if mu == 0.0 else 2.0 * mu
 
 
 class _NonFinite(Exception):
@@ -206,9 +274,9 @@ def run_levenberg_marquardt(
     max_evals = method.max_evals or 10 * settings.n_iters
     reason, message, n_evals, iteration = "completed", "", 0, 0
 
-    def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
+    def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray, _Curvature, float]:
         nonlocal n_evals
-        value, grad_P, ggn_PP = problem.gauss_newton(theta)
+        value, grad_P, curvature = problem.gauss_newton(theta)
         n_evals += 1
         grad_norm = math.sqrt(float(grad_P @ grad_P))
         if not (math.isfinite(value) and math.isfinite(grad_norm)):
@@ -217,18 +285,17 @@ def run_levenberg_marquardt(
                 if not math.isfinite(value)
                 else f"the gradient norm is {grad_norm}"
             )
-        return value, grad_P, ggn_PP, grad_norm
+        return value, grad_P, curvature, grad_norm
 
     try:
-        value, grad_P, ggn_PP, grad_norm = evaluate(theta_P)
+        value, grad_P, curvature, grad_norm = evaluate(theta_P)
         stop = monitor.observe(
             0, problem.unflatten(theta_P), value, unflatten(grad_P), grad_norm, None
         )
-        scale = max(float(np.max(np.diag(ggn_PP))), 1e-300)
+        scale = max(float(np.max(curvature.diagonal)), 1e-300)
         # The first step is tried undamped (pure Gauss-Newton, exact for a linear model);
         # the damping starts at method.damping * scale as soon as a step is refused.
-        mu, nu = 0.0, 2.0
-        eye = np.eye(theta_P.size)
+        mu = 0.0
         while stop is None and iteration < settings.n_iters - 1:
             if n_evals >= max_evals:
                 message = (
@@ -236,17 +303,17 @@ def run_levenberg_marquardt(
                 )
                 break
             try:
-                h_P = np.linalg.solve(ggn_PP + mu * eye, -grad_P)
+                h_P = curvature.solve(mu, -grad_P)
             except np.linalg.LinAlgError:
-                mu, nu = _more_damping(mu, nu, method.damping * scale)
+                mu = _more_damping(mu, method.damping * scale)
                 continue
-            predicted = -float(grad_P @ h_P) - 0.5 * float(h_P @ ggn_PP @ h_P)
+            predicted = -float(grad_P @ h_P) - 0.5 * curvature.quadratic(h_P)
             trial = theta_P + h_P
             trial_value = problem.value(trial)
             n_evals += 1
             rho = (value - trial_value) / predicted if predicted > 0 else -math.inf
             if not math.isfinite(trial_value) or not rho > 0:
-                mu, nu = _more_damping(mu, nu, method.damping * scale)
+                mu = _more_damping(mu, method.damping * scale)
                 if mu > _MAX_DAMPING_RATIO * scale:
                     reason = "converged"
                     message = (
@@ -256,10 +323,9 @@ def run_levenberg_marquardt(
                     break
                 continue
             theta_P = trial
-            value, grad_P, ggn_PP, grad_norm = evaluate(theta_P)
-            scale = max(scale, float(np.max(np.diag(ggn_PP))))
-            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-            nu = 2.0
+            value, grad_P, curvature, grad_norm = evaluate(theta_P)
+            scale = max(scale, float(np.max(curvature.diagonal)))
+            mu /= 3.0 if rho > 0.75 else 1.5
             iteration += 1
             stop = monitor.observe(
                 iteration, problem.unflatten(theta_P), value, unflatten(grad_P), grad_norm, None
