@@ -203,6 +203,23 @@ def test_save_and_load_round_trip(tmp_path, structure: str) -> None:
     assert io.read_metadata(path)["kind"] == "posterior"
 
 
+def test_tuning_with_fewer_targets_than_parameters_matches_the_dense_inverse(tmp_path) -> None:
+    # 15 targets, 31 parameters: the evidence's fixed point reads the covariance diagonal from
+    # a 15 x 15 solve (Woodbury); a loaded posterior has no Jacobian and inverts the 31 x 31
+    # precision. Both must propose the same prior stds and sigma.
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(15, 1))
+    y = np.sin(3 * x[:, 0]) + 0.05 * rng.normal(size=15)
+    net = make_params(1, [10], rng=0)
+    post = Laplace(net, x, y, sigma=0.2, prior_std=[1.0, 0.5, 2.0, 1.0])
+    back = io.load(io.save(tmp_path / "post.npz", post))
+    fast, dense = post.tuned(), back.tuned()
+    np.testing.assert_allclose(fast.prior_std, dense.prior_std, rtol=1e-9)
+    assert fast.sigma == pytest.approx(dense.sigma, rel=1e-9)
+    assert fast.effective_parameters == pytest.approx(dense.effective_parameters, rel=1e-9)
+    assert not np.allclose(fast.prior_std, post.prior_std)  # the tuning moved them
+
+
 def test_hessian_that_is_not_positive_definite_is_refused() -> None:
     x = np.linspace(-1, 1, 10)[:, None]
     y = np.sin(3 * x[:, 0])
@@ -285,22 +302,36 @@ def test_ctrl_c_hands_back_the_best_round_so_far() -> None:
     def tanh_until_interrupted(a):
         calls["n"] += 1
         if calls["limit"] is not None and calls["n"] >= calls["limit"]:
+            calls["limit"] = None  # one Ctrl-C
             raise KeyboardInterrupt
         return anp.tanh(a)
 
     full = fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0)
-    assert len(full.rounds) >= 2 and full.result.reason != "interrupted"
-    first_round = len(full.rounds[0]["losses"])
-    calls.update(n=0, limit=None)  # count the activation's calls in round one alone
-    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
-        fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0, max_rounds=1)
-    per_first_round = calls["n"]
-    calls.update(n=0, limit=per_first_round + 5)
+    assert full.result.reason != "interrupted" and len(full.rounds) >= 3
+    total = calls["n"]
+    messages = set()
+    for limit in range(int(0.2 * total), total, 8):  # in MAP fits and between rounds
+        calls.update(n=0, limit=limit)
+        post = fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0)
+        assert post.result.reason == "interrupted"
+        messages.add(post.result.message.split(";")[0])
+        done = post.rounds
+        assert 1 <= len(done) <= len(full.rounds)
+        for mine, theirs in zip(done[:-1], full.rounds, strict=False):  # the same path until then
+            assert mine["sigma"] == theirs["sigma"]
+        chosen = done[post.best_round]
+        assert post.sigma == chosen["sigma"]
+        np.testing.assert_array_equal(post.prior_std, chosen["prior_std"])
+        assert post.log_evidence() == pytest.approx(chosen["log_evidence"], rel=1e-12)
+        assert post.best_round == int(np.argmax([entry["log_evidence"] for entry in done]))
+    assert messages == {
+        "interrupted by KeyboardInterrupt",
+        "interrupted by KeyboardInterrupt between rounds",
+    }
+    calls.update(n=0, limit=10)  # Ctrl-C in round one: its partial fit is all there is
     post = fit_laplace(x, y, (4,), activation=tanh_until_interrupted, n_iters=400, rng=0)
-    assert post.result.reason == "interrupted"
-    assert post.best_round == 0 and len(post.rounds) == 1  # round one, fitted in full
-    assert len(post.rounds[0]["losses"]) == first_round
-    assert np.isfinite(post.log_evidence())
+    assert len(post.rounds) == 1 and post.best_round == 0
+    assert len(post.rounds[0]["losses"]) < len(full.rounds[0]["losses"])
 
 
 def test_last_layer_precision_is_the_output_block_of_the_full_one() -> None:

@@ -10,6 +10,7 @@ protocols.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -178,6 +179,13 @@ class _FlatWithPrior:
         ggn_PP[np.diag_indices_from(ggn_PP)] += self._alpha
         return value + self._prior(theta_P), grad_P + self._alpha * theta_P, ggn_PP
 
+    def gauss_newton_factors(
+        self, theta_P: np.ndarray
+    ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        value, grad_P, (j_MP, d_P) = self._inner.gauss_newton_factors(theta_P)
+        total = value + self._prior(theta_P)
+        return total, grad_P + self._alpha * theta_P, (j_MP, d_P + self._alpha)
+
 
 def first_order_optimizer(n_iters: int) -> Any:
     """Return L-BFGS when scipy is installed, else Adam with a cosine-decayed step."""
@@ -258,10 +266,11 @@ def fit_laplace(
     Returns
     -------
     Laplace
-        The best round's (the best so far when Ctrl-C interrupts a fit; its ``result`` then
-        says ``reason == "interrupted"``), with attributes ``rounds`` (list of dicts: ``prior_std``,
-        ``sigma``, ``log_evidence`` and the MAP fit's ``losses`` of each round),
-        ``best_round`` (its index there), ``result`` (its
+        The best round's (the best so far when Ctrl-C interrupts a fit or the tuning between
+        rounds; its ``result`` then says ``reason == "interrupted"``; a Ctrl-C before the first
+        round's posterior exists raises KeyboardInterrupt), with attributes ``rounds`` (list
+        of dicts: ``prior_std``, ``sigma``, ``log_evidence`` and the MAP fit's ``losses`` of
+        each round), ``best_round`` (its index there), ``result`` (its
         :class:`tinynn.optim.OptimizeResult`; None without hidden layer) and ``optimizer``.
 
     Examples
@@ -306,29 +315,40 @@ def fit_laplace(
         if result is not None and result.reason == "interrupted" and best is not None:
             interrupted = result  # Ctrl-C: hand back the best round so far
             break
-        post = Laplace(
-            net, x_ND, y_arr, sigma=sd, prior_std=ps, structure=structure, activation=activation
-        )
-        evidence = post.log_evidence()  # at the MAP of these very hyperparameters
-        losses_curve = [] if result is None else list(result.history.losses)
-        rounds.append(
-            {"prior_std": ps, "sigma": sd, "log_evidence": evidence, "losses": losses_curve}
-        )
-        if best is not None and evidence < rounds[-2]["log_evidence"]:
-            change = 0.0  # the evidence fell: the previous round was the best we will find
+        try:
+            post = Laplace(
+                net, x_ND, y_arr, sigma=sd, prior_std=ps, structure=structure, activation=activation
+            )
+            evidence = post.log_evidence()  # at the MAP of these very hyperparameters
+            losses_curve = [] if result is None else list(result.history.losses)
+            rounds.append(
+                {"prior_std": ps, "sigma": sd, "log_evidence": evidence, "losses": losses_curve}
+            )
+            if best is not None and evidence < rounds[-2]["log_evidence"]:
+                change = 0.0  # the evidence fell: the previous round was the best we will find
+                break
+            gain = (evidence - rounds[-2]["log_evidence"]) / y_arr.size if best else math.inf
+            best, best_result, best_round = post, result, len(rounds) - 1
+            if result is not None and result.reason == "interrupted":
+                interrupted = result  # Ctrl-C in the first round: its partial fit is all there is
+                break
+            if not tune:
+                break
+            proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
+            change = max(abs(proposal.sigma / sd - 1.0), gain)
+            if change <= tol:
+                break
+            ps, sd = proposal.prior_std, proposal.sigma
+        except KeyboardInterrupt:  # while building the posterior or tuning: between rounds
+            if best_result is None:  # nothing fitted in full to hand back
+                raise
+            interrupted = dataclasses.replace(
+                best_result,
+                reason="interrupted",
+                message="interrupted by KeyboardInterrupt between rounds; returning the best "
+                "round so far",
+            )
             break
-        gain = (evidence - rounds[-2]["log_evidence"]) / y_arr.size if best else math.inf
-        best, best_result, best_round = post, result, len(rounds) - 1
-        if result is not None and result.reason == "interrupted":
-            interrupted = result  # Ctrl-C in the first round: its partial fit is all there is
-            break
-        if not tune:
-            break
-        proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
-        change = max(abs(proposal.sigma / sd - 1.0), gain)
-        if change <= tol:
-            break
-        ps, sd = proposal.prior_std, proposal.sigma
     else:
         warnings.warn(
             f"fit_laplace: sigma or the evidence still moved by {change:.2g} (relative) "

@@ -32,8 +32,13 @@ STRUCTURES = ("full", "diagonal", "last_layer", "hessian")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def curvature(params: Any, x: Any, y: Any, activation: Any, structure: str) -> tuple[Any, float]:
-    """Return ``C`` (see the module docstring) for ``structure`` and the sum of squared errors."""
+def curvature(
+    params: Any, x: Any, y: Any, activation: Any, structure: str
+) -> tuple[Any, float, np.ndarray | None]:
+    """Return ``C`` (see the module docstring) for ``structure``, the sum of squared errors, and
+    the Jacobian ``J`` with ``C = J^T J`` when it has fewer rows than columns (else None): with
+    it the covariance's diagonal costs a solve of the rows' size (:func:`_covariance_diagonal`).
+    """
     yhat = np.asarray(model.predict(params, x, activation=activation))
     y_arr = as_float_array(y, "y")
     if y_arr.shape != yhat.shape:
@@ -48,11 +53,11 @@ def curvature(params: Any, x: Any, y: Any, activation: Any, structure: str) -> t
             r = model.predict(unflatten(theta_P), x, activation=activation) - y_arr
             return 0.5 * anp.sum(r * r)
 
-        return np.asarray(autograd.hessian(half_sse)(theta)), sse
+        return np.asarray(autograd.hessian(half_sse)(theta)), sse, None
     jac = covered_jacobian(params, x, activation, structure)
     if structure == "diagonal":
-        return np.einsum("mp,mp->p", jac, jac), sse
-    return jac.T @ jac, sse
+        return np.einsum("mp,mp->p", jac, jac), sse, None
+    return jac.T @ jac, sse, (jac if jac.shape[0] < jac.shape[1] else None)
 
 
 def covered_jacobian(params: Any, x: Any, activation: Any, structure: str) -> np.ndarray:
@@ -127,7 +132,9 @@ def evidence_fixed_point(
         if eig is not None:
             gamma = np.array([float(np.sum(eig / (eig + alpha[0] * var)))])
         else:
-            diag_cov = _covariance_diagonal(post._matrix, post.structure, var, alpha[group])
+            diag_cov = _covariance_diagonal(
+                post._matrix, post.structure, var, alpha[group], post._jac
+            )
             gamma = sizes - alpha * np.bincount(group, weights=diag_cov, minlength=alpha.size)
         new_alpha = alpha
         if tune_prior:
@@ -149,10 +156,21 @@ def evidence_fixed_point(
 
 
 def _covariance_diagonal(
-    matrix: np.ndarray, structure: str, var: float, alpha_P: np.ndarray
+    matrix: np.ndarray, structure: str, var: float, alpha_P: np.ndarray, jac: Any = None
 ) -> np.ndarray:
+    """Return the diagonal of ``inv(matrix / var + diag(alpha))``.
+
+    With the Jacobian ``J`` of ``matrix = J^T J`` (M rows, fewer than the P columns), by the
+    Woodbury identity: ``1 / alpha - diag(A^T inv(var I + A J^T) A)`` with ``A = J diag(1 /
+    alpha)``, one (M, M) solve instead of a (P, P) inverse.
+    """
     if structure == "diagonal":
         return 1.0 / (matrix / var + alpha_P)
+    if jac is not None:
+        a_MP = jac / alpha_P
+        k_MM = a_MP @ jac.T
+        k_MM.flat[:: len(k_MM) + 1] += var
+        return 1.0 / alpha_P - np.einsum("mp,mp->p", a_MP, np.linalg.solve(k_MM, a_MP))
     try:
         return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
     except np.linalg.LinAlgError:  # numerically singular: the pseudo-inverse of the PSD matrix
@@ -231,6 +249,8 @@ class Laplace(Posterior):
     optimizer: str = ""  # the MAP fit's method, set by fit_laplace
     best_round: int = 0  # which of the rounds it is, set by fit_laplace
     _eig: np.ndarray | None
+    _jac: np.ndarray | None = None
+    _root_cache: np.ndarray | None
 
     def __init__(
         self,
@@ -249,9 +269,10 @@ class Laplace(Posterior):
         check_size(n_covered, structure, check_positive(max_bytes, "max_bytes"))
         if model.stack_size(params) is not None:
             raise ValueError("params must be one network for Laplace, got stacked parameters")
-        matrix, sse = curvature(params, x, y, activation, structure)
+        matrix, sse, jac = curvature(params, x, y, activation, structure)
         n_targets = int(np.size(y))
         self._setup(params, matrix, sse, n_targets, sigma, prior_std, structure, activation)
+        self._jac = jac
 
     def _setup(
         self,
@@ -287,7 +308,7 @@ class Laplace(Posterior):
         self._alpha = alpha_P
         if structure == "diagonal":
             self.precision = matrix / var + alpha_P
-            self._root = 1.0 / np.sqrt(self.precision)  # the posterior std of each parameter
+            self._root_cache = 1.0 / np.sqrt(self.precision)  # each parameter's posterior std
         else:
             self.precision = matrix / var + np.diag(alpha_P)
             try:
@@ -299,8 +320,17 @@ class Laplace(Posterior):
                     f"parameters (smallest eigenvalue {smallest:.3g}); fit to a minimum first, "
                     'or use structure="full" (Gauss-Newton, always positive definite)'
                 ) from None
+            self._chol = chol
+            self._root_cache = None  # built on first use: the evidence alone never needs it
+
+    @property
+    def _root(self) -> np.ndarray:
+        """A square root of the covariance: posterior stds ("diagonal"), or ``R`` with
+        covariance ``R R^T``."""
+        if self._root_cache is None:
             # covariance = inv(chol)^T inv(chol); rows of inv(chol) map J^T to a whitened basis
-            self._root = np.linalg.solve(chol, np.eye(self.n_params)).T
+            self._root_cache = np.linalg.solve(self._chol, np.eye(self.n_params)).T
+        return self._root_cache
 
     @classmethod
     def _with(cls, base: Laplace, sigma: float, prior_std: Any) -> Laplace:
@@ -315,6 +345,7 @@ class Laplace(Posterior):
             base.structure,
             base.activation,
         )
+        new._jac = base._jac
         return new
 
     # -- the evidence ------------------------------------------------------------------------------
@@ -358,6 +389,8 @@ class Laplace(Posterior):
             logdet = float(np.sum(np.log(self._eig / var + alpha_P[0])))
         elif self.structure == "diagonal":
             logdet = float(np.sum(np.log(self._matrix / var + alpha_P)))
+        elif prior_std is None and sigma is None:  # its own precision: the Cholesky factor has it
+            logdet = 2.0 * float(np.sum(np.log(np.diag(self._chol))))
         else:
             sign, logdet = np.linalg.slogdet(self._matrix / var + np.diag(alpha_P))
             if sign <= 0:
