@@ -114,8 +114,10 @@ def test_the_sampling_section_says_what_its_numbers_say(run) -> None:
             r"^(NUTS|SGHMC)\s+\d+ draws: .*largest R-hat ([0-9.]+)$", printed, re.MULTILINE
         )
     }
-    assert rhat["NUTS"] < 1.01  # the NUTS chains agree on the predictive
-    assert rhat["SGHMC"] > 1.01  # the prose: "its R-hat above is far over 1.01"
+    # the prose: this short NUTS run (300 draws a chain, depth 7) lands between 1.01 and 1.05,
+    # and SGHMC's R-hat is "far over NUTS's"
+    assert 1.0 < rhat["NUTS"] < 1.05
+    assert rhat["SGHMC"] > rhat["NUTS"] + 0.05
     ess = re.search(r"^SGHMC\s+(\d+) draws: bulk ESS (\d+) to (\d+),", printed, re.MULTILINE)
     assert ess is not None and int(ess.group(3)) < 0.1 * int(ess.group(1))  # "few"
     far = np.array([[-3.0], [3.0]])
