@@ -45,12 +45,9 @@ def jacobians(
 
     Parameters
     ----------
-    ws, bs : sequence of ndarray
-        Every layer's weights ``(n_in, n_out)`` and biases ``(n_out,)``, float64.
-    x_ND : ndarray of shape (N, D)
-        Inputs.
-    kernel : Activation
-        A built-in activation from :func:`resolve_activation` (one with numpy kernels).
+    ws, bs, x_ND, kernel
+        As for :func:`forward`: the layers' weights and biases, the inputs (N, D), and a
+        built-in activation.
     wrt_params, wrt_x : bool
         Which Jacobians to build.
 
