@@ -170,6 +170,15 @@ def test_the_factors_make_the_gauss_newton_matrix(sigma):
     np.testing.assert_allclose(j_MP.T @ j_MP + np.diag(d_P), matrix, rtol=1e-12, atol=1e-12)
 
 
+def test_a_jacobian_too_large_is_refused_before_it_is_made():
+    # 3 million examples, 46 parameters: the Jacobian alone would take 1.1 GB (the bound is 2**30)
+    x = np.linspace(-1, 1, 3_000_000)[:, None]
+    loss = make_objective(x, np.zeros(len(x)), sigma=1.0)
+    refusal = r"Levenberg-Marquardt's .* P=46 .* N=3000000 .*optim\.lbfgs\(\)"
+    with pytest.raises(ValueError, match=refusal):
+        minimize(loss, make_params(1, [15], rng=0), optimizer=levenberg_marquardt(), n_iters=2)
+
+
 def test_divergence_returns_the_last_finite_parameters():
     def residuals(p):
         return anp.array([anp.exp(p[0] * 1e3) - 1e300, p[0]])

@@ -35,6 +35,13 @@ def check_memory(shape_n: int, n_out: int, n_params: int, part: str, max_bytes: 
     """Raise before allocating when the Jacobian and the matrix would pass ``max_bytes``."""
     n_block = n_params if part in ("diagonal", "factors") else n_params * n_params
     needed = 8.0 * (shape_n * n_out * n_params + n_block)
+    if needed > max_bytes and part == "factors":
+        raise ValueError(
+            f"Levenberg-Marquardt's Gauss-Newton system of P={n_params} parameters on "
+            f"N={shape_n} examples with O={n_out} outputs needs {_gigabytes(needed)} for the "
+            f"Jacobian, more than {_gigabytes(max_bytes)}; train on this many examples with "
+            f"optimizer=tinynn.optim.lbfgs() or with minibatches (batch_size=)"
+        )
     if needed > max_bytes:
         what = {"full": "matrix", "diagonal": "diagonal", "last_layer": "last-layer block"}[part]
         raise ValueError(
