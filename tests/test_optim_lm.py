@@ -1,5 +1,7 @@
 """Levenberg-Marquardt through minimize: oracles, every kind of loss, and the shared contract."""
 
+from types import SimpleNamespace
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -123,10 +125,8 @@ class _DenseOnly:
 
     def flat(self, params):
         inner = self.loss.flat(params)
-        proxy = type("Flat", (), {})()
-        for name in ("size", "unflatten", "value", "value_and_grad", "gauss_newton"):
-            setattr(proxy, name, getattr(inner, name))
-        return proxy
+        names = ("size", "unflatten", "value", "value_and_grad", "gauss_newton")
+        return SimpleNamespace(**{name: getattr(inner, name) for name in names})
 
 
 @pytest.mark.parametrize(

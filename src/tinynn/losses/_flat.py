@@ -134,8 +134,7 @@ class FlatObjective:
         ValueError
             If the Jacobian and the matrix would need more than 2**30 bytes.
         """
-        ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
-        return gauss_newton_system(self._fused, ws, bs, log_sigma, "full", DEFAULT_MAX_BYTES)
+        return self._gauss_newton(theta_P, "full")
 
     def gauss_newton_factors(
         self, theta_P: np.ndarray
@@ -152,8 +151,11 @@ class FlatObjective:
         ValueError
             If the Jacobian and the matrix would need more than 2**30 bytes.
         """
+        return self._gauss_newton(theta_P, "factors")
+
+    def _gauss_newton(self, theta_P: np.ndarray, part: str) -> tuple[float, np.ndarray, Any]:
         ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))
-        return gauss_newton_system(self._fused, ws, bs, log_sigma, "factors", DEFAULT_MAX_BYTES)
+        return gauss_newton_system(self._fused, ws, bs, log_sigma, part, DEFAULT_MAX_BYTES)
 
     def unflatten(self, vec_P: np.ndarray) -> Tree:
         """Return the parameter tree whose leaves are views of the (P,) vector ``vec_P``."""

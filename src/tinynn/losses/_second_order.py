@@ -98,8 +98,8 @@ def gauss_newton_system(
     if part == "diagonal":
         diag[:n_net] += np.einsum("mp,mp->p", jw, jw)
         return value, grad, diag * fused.scale
-    if part == "factors":
-        j_MP = np.zeros((len(jw), n_params))
+    if part == "factors":  # jw is a fresh array: scaled in place, padded only for a log sigma
+        j_MP = jw if n_params == n_net else np.zeros((len(jw), n_params))
         np.multiply(jw, np.sqrt(fused.scale), out=j_MP[:, :n_net])
         return value, grad, (j_MP, diag * fused.scale)
     ggn = np.diag(diag)

@@ -14,10 +14,10 @@ converges in a few iterations on the small problems tinynn is made for.
 Where the curvature comes from, by what the loss offers:
 
 - ``loss.flat(params)`` with a ``gauss_newton(theta_P) -> (value, grad_P, G_PP)`` method (the
-  objectives of ``tinynn.losses.make_objective``): exact, from one Jacobian per iteration; with
-  a ``gauss_newton_factors`` method too and fewer outputs than parameters, the matrix stays as
-  its factors ``J^T J + diag(d)`` and each solve is one of the outputs' size (see
-  :class:`_Curvature`);
+  objectives of ``tinynn.losses.make_objective``): exact, from one Jacobian per iteration; or
+  with a ``gauss_newton_factors`` method, preferred when present: with fewer outputs than
+  parameters the matrix then stays as its factors ``J^T J + diag(d)`` and each solve is one of
+  the outputs' size (see :class:`_Curvature`);
 - ``loss.ggn(params)`` and ``loss.value_and_grad(params)`` on trees;
 - otherwise ``loss_fn(params)`` returns a residual vector ``r`` and the loss is
   ``0.5 * sum(r**2)``; ``J`` comes from ``autograd.jacobian``.
@@ -139,11 +139,14 @@ class _Curvature:
         else:
             self.diagonal = np.diag(matrix)
 
+    @classmethod
+    def of_factors(cls, j_MP: np.ndarray, d_P: np.ndarray) -> _Curvature:
+        """Keep ``J^T J + diag(d)`` as factors when J has fewer rows than columns, else dense."""
+        return cls(factors=(j_MP, d_P)) if len(j_MP) < len(d_P) else cls(matrix=_dense(j_MP, d_P))
+
     def dense(self) -> np.ndarray:
         if self.matrix is None:
-            j_MP, d_P = self.factors
-            self.matrix = j_MP.T @ j_MP
-            self.matrix.flat[:: len(d_P) + 1] += d_P
+            self.matrix = _dense(*self.factors)
         return self.matrix
 
     def solve(self, mu: float, r_P: np.ndarray) -> np.ndarray:
@@ -170,6 +173,13 @@ class _Curvature:
         return float(h_P @ self.matrix @ h_P)
 
 
+def _dense(j_MP: np.ndarray, d_P: np.ndarray) -> np.ndarray:
+    """Return ``J^T J + diag(d)``."""
+    matrix = j_MP.T @ j_MP
+    matrix.flat[:: len(d_P) + 1] += d_P
+    return matrix
+
+
 class _FlatProblem:
     """The flat protocol of an objective: exact Gauss-Newton from one Jacobian.
 
@@ -184,10 +194,7 @@ class _FlatProblem:
     def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
         if self.factored:
             value, grad_P, (j_MP, d_P) = self.flat.gauss_newton_factors(theta_P)
-            curvature = _Curvature(factors=(j_MP, d_P))
-            if len(j_MP) >= len(d_P):  # as many outputs as parameters: the dense solve is smaller
-                curvature = _Curvature(matrix=curvature.dense())
-            return value, grad_P, curvature
+            return value, grad_P, _Curvature.of_factors(j_MP, d_P)
         value, grad_P, ggn_PP = self.flat.gauss_newton(theta_P)
         return value, grad_P, _Curvature(matrix=ggn_PP)
 
@@ -244,7 +251,9 @@ class _ResidualProblem:
 
 
 def _problem(loss_fn: Any, flat: Any, unflatten: Any) -> Any:
-    if flat is not None and callable(getattr(flat, "gauss_newton", None)):
+    if flat is not None and any(
+        callable(getattr(flat, name, None)) for name in ("gauss_newton", "gauss_newton_factors")
+    ):
         return _FlatProblem(flat)
     if callable(getattr(loss_fn, "ggn", None)) and callable(
         getattr(loss_fn, "value_and_grad", None)

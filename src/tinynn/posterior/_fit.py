@@ -174,11 +174,6 @@ class _FlatWithPrior:
         value, grad_P = self._inner.value_and_grad(theta_P)
         return value + self._prior(theta_P), grad_P + self._alpha * theta_P
 
-    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        value, grad_P, ggn_PP = self._inner.gauss_newton(theta_P)
-        ggn_PP[np.diag_indices_from(ggn_PP)] += self._alpha
-        return value + self._prior(theta_P), grad_P + self._alpha * theta_P, ggn_PP
-
     def gauss_newton_factors(
         self, theta_P: np.ndarray
     ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
