@@ -8,7 +8,7 @@ from autograd.test_util import check_grads
 
 from tinynn import tree
 from tinynn.losses import make_objective
-from tinynn.model import ACTIVATIONS, predict, stack_size
+from tinynn.model import ACTIVATIONS, backward, forward, predict, resolve_activation, stack_size
 from tinynn.params import make_params
 
 RNG = np.random.default_rng(0)
@@ -67,6 +67,45 @@ def test_stacked_predict_equals_a_loop_and_so_do_its_gradients(activation, hidde
     for a, b in zip(tree.leaves(grads), tree.leaves(loop), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     check_grads(total, modes=["rev"], order=1)(stacked)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize(("n_in", "hidden", "n_out"), [(1, (7,), 1), (3, (4,), 1), (2, (4, 3), 2)])
+@pytest.mark.parametrize("need_x", [False, True])
+@pytest.mark.parametrize("buffered", [False, True])
+def test_stacked_kernels_equal_the_one_network_kernels(
+    activation, n_in, hidden, n_out, need_x, buffered
+):
+    # The stacked first layer is one product [x, 1] @ [w; b]; with one hidden layer and one
+    # output the first layer's gradients skip the (K, N, H) delta: both against K plain calls.
+    kernel = resolve_activation(activation)
+    x = RNG.normal(size=(30, n_in))
+    trees = [make_params(n_in, list(hidden), n_out, rng=k, bias_init="normal") for k in range(4)]
+    g_KNO = RNG.normal(size=(4, 30, n_out))
+    work: dict = {}
+
+    def buffers(key, shape):
+        if key not in work or work[key].shape != shape:
+            work[key] = np.empty(shape)
+        return work[key]
+
+    stacked = tree.stack(trees)
+    ws, bs = [layer["w"] for layer in stacked], [layer["b"] for layer in stacked]
+    for repeat in range(2):  # the second call reuses the buffers
+        out, acts = forward(ws, bs, x, kernel, buffers if buffered else None)
+        gws, gbs, gx = backward(
+            ws, acts, g_KNO, kernel, need_x=need_x, buffers=buffers if buffered else None
+        )
+        for k, one in enumerate(trees):
+            w1, b1 = [layer["w"] for layer in one], [layer["b"] for layer in one]
+            out1, acts1 = forward(w1, b1, x, kernel)
+            np.testing.assert_allclose(out[k], out1, rtol=1e-13, atol=1e-13)
+            gw1, gb1, gx1 = backward(w1, acts1, g_KNO[k], kernel, need_x=need_x)
+            for got, want in zip([*gws, *gbs], [*gw1, *gb1], strict=True):
+                np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-12)
+            if need_x:
+                np.testing.assert_allclose(gx[k], gx1, rtol=1e-12, atol=1e-12)
+        assert gx is None or need_x, repeat
 
 
 @pytest.mark.parametrize(

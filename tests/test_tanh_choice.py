@@ -24,6 +24,16 @@ def test_both_forms_agree_with_np_tanh(monkeypatch, form):
         np.testing.assert_allclose(out, np.tanh(Z), rtol=0, atol=4e-16)
 
 
+def test_the_exp_form_saturates_without_a_warning(monkeypatch):
+    # exp(-2 z) overflows below z = -354: the result must still be -1 exactly, and quiet
+    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
+    z = np.concatenate([np.linspace(-1e4, -300.0, 2500), np.linspace(300.0, 1e4, 2500)])
+    out = np.empty_like(z)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # numpy ignores underflow
+        _activations.KERNELS["tanh"].forward(z, out)
+    np.testing.assert_array_equal(out, np.sign(z))
+
+
 def test_the_first_large_call_decides_once(monkeypatch):
     monkeypatch.setattr(_activations, "TANH_FORM", None)
     calls = []

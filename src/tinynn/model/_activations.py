@@ -76,11 +76,11 @@ _EXP_FORM_MARGIN = 0.8
 
 
 def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
-    # tanh(z) = 2 / (1 + exp(-2 z)) - 1; the absolute error stays below 4e-16. The clamp avoids
-    # overflow warnings.
+    # tanh(z) = 2 / (1 + exp(-2 z)) - 1; the absolute error stays below 4e-16. Where exp
+    # overflows (z < -354) the result is -1 exactly, as it should be.
     np.multiply(z, -2.0, out=out)
-    np.minimum(out, 700.0, out=out)
-    np.exp(out, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
     out += 1.0
     np.divide(2.0, out, out=out)
     out -= 1.0
@@ -89,8 +89,9 @@ def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
 def choose_tanh() -> str:
     """Time np.tanh against the exp form on 8192 elements; return "exp" only if clearly faster.
 
-    numpy vectorizes exp on every x86 CPU but float64 tanh only on some (AVX-512), so which is
-    faster depends on the machine: 19 ns against 4 ns per element on one, the reverse on another.
+    numpy has a SIMD float64 tanh only for some CPUs (AVX-512), so which is faster depends on the
+    machine: np.tanh took 19 ns against the exp form's 4 ns per element on one, the reverse on
+    another; on an AVX2 AMD EPYC, 15 ns against 7 (np.exp alone 6).
     """
     z = np.linspace(-4.0, 4.0, 8192)
     out = np.empty_like(z)

@@ -105,19 +105,22 @@ def forward(
     for layer in range(last):
         w = ws[layer]
         b = bs[layer]
-        if buffers is None:
-            z = a @ w
+        if layer == 0 and w.ndim == 3 and a.ndim == 2:
+            z = _stacked_first_layer(a, w, b, buffers)  # the bias is added in the product
         else:
-            shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
-            z = buffers(("a", layer), shape)
-            if w.shape[-2] == 1:  # one input: an outer product, 2x faster as a broadcast
-                np.multiply(a, w, out=z)
+            if buffers is None:
+                z = a @ w
             else:
-                np.matmul(a, w, out=z)
-        if b.ndim == 1:  # inline: this loop runs at every step
-            z += b
-        else:
-            z += b[:, None, :]
+                shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
+                z = buffers(("a", layer), shape)
+                if w.shape[-2] == 1:  # one input: an outer product, 2x faster as a broadcast
+                    np.multiply(a, w, out=z)
+                else:
+                    np.matmul(a, w, out=z)
+            if b.ndim == 1:  # inline: this loop runs at every step
+                z += b
+            else:
+                z += b[:, None, :]
         kernel.forward(z, z)
         acts.append(z)
         a = z
@@ -128,6 +131,32 @@ def forward(
     else:
         out += b[:, None, :]
     return out, acts
+
+
+def _stacked_first_layer(
+    x_ND: np.ndarray, w_KDH: np.ndarray, b_KH: np.ndarray, buffers: Buffers
+) -> np.ndarray:
+    """Return ``x @ w + b`` for K stacked members as one product ``[x, 1] @ [w; b]``.
+
+    Adding a (K, 1, H) bias to a (K, N, H) product runs numpy's inner loop over only H elements
+    K N times; appending the bias to the weights as a row and a column of ones to x does the
+    addition inside the matrix product instead (over 2x faster at K = 32, N = 60, H = 20).
+    """
+    n, d = x_ND.shape
+    k, _, h = w_KDH.shape
+    if buffers is None:
+        x1 = np.empty((n, d + 1))
+        wb = np.empty((k, d + 1, h))
+        z = np.empty((k, n, h))
+    else:
+        x1 = buffers("x1", (n, d + 1))
+        wb = buffers("wb", (k, d + 1, h))
+        z = buffers(("a", 0), (k, n, h))
+    x1[:, :d] = x_ND
+    x1[:, d] = 1.0
+    wb[:, :d] = w_KDH
+    wb[:, d] = b_KH
+    return np.matmul(x1, wb, out=z)
 
 
 def _product_shape(a: np.ndarray, w: np.ndarray) -> tuple[int, ...]:
@@ -199,21 +228,35 @@ def backward(
     for layer in range(n_layers - 1, -1, -1):
         a = acts[layer]
         a_t = a.T if a.ndim == 2 else _transposed(a)
-        if out is None:
-            gws[layer] = a_t @ delta
-            gbs[layer] = np.add.reduce(delta, axis=-2)
+        gb = None if out is None else out[1][layer]
+        if delta.ndim == 3 and delta.shape[-1] > 1:
+            # Summing (K, N, H) over N with np.add.reduce runs K N inner loops of H elements;
+            # a product with a vector of ones is 4x faster at K = 32, N = 60, H = 20.
+            gbs[layer] = np.matmul(np.ones(delta.shape[-2]), delta, out=gb)
         else:
-            gws[layer] = np.matmul(a_t, delta, out=out[0][layer])
-            gbs[layer] = np.add.reduce(delta, axis=-2, out=out[1][layer])
+            gbs[layer] = np.add.reduce(delta, axis=-2, out=gb)
+        gws[layer] = a_t @ delta if out is None else np.matmul(a_t, delta, out=out[0][layer])
         if layer == 0 and not need_x:
             break
         w = ws[layer]
+        if layer == 1 == n_layers - 1 and not need_x and w.ndim == 3 and w.shape[-1] == 1:
+            first = _first_layer_grads(acts[0], acts[1], w, delta, kernel, buffers)
+            if first is not None:
+                if out is None:
+                    gws[0], gbs[0] = first
+                else:
+                    gws[0], gbs[0] = out[0][0], out[1][0]
+                    np.copyto(gws[0], first[0])
+                    np.copyto(gbs[0], first[1])
+                break
         w_t = w.T if w.ndim == 2 else _transposed(w)
         if layer == 0 or buffers is None:
             d_prev = delta @ w_t
         else:
             d_prev = buffers(("d", layer), (*delta.shape[:-1], w_t.shape[-1]))
-            if w_t.shape[-2] == 1:  # one output: an outer product, 2x faster as a broadcast
+            if w_t.ndim == 3 and w_t.shape[-2] == 1:  # one output, K members: K outer products
+                np.einsum("kn,kh->knh", delta[..., 0], w_t[:, 0], out=d_prev)  # 1.7x a broadcast
+            elif w_t.shape[-2] == 1:  # one output: an outer product, 2x faster as a broadcast
                 np.multiply(delta, w_t, out=d_prev)
             else:
                 np.matmul(delta, w_t, out=d_prev)
@@ -221,6 +264,37 @@ def backward(
             kernel.deriv_mul(a, d_prev)
         delta = d_prev
     return gws, gbs, (delta if need_x else None)
+
+
+def _first_layer_grads(
+    x_ND: np.ndarray,
+    a_KNH: np.ndarray,
+    w_KH1: np.ndarray,
+    g_KN1: np.ndarray,
+    kernel: Activation,
+    buffers: Buffers,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the first layer's ``(gw, gb)`` for K stacked one-hidden-layer, one-output networks.
+
+    The hidden layer's delta is ``(g w^T) * f'(z)``, one outer product per member scaled
+    elementwise, so ``[x, 1]^T delta = w^T * ([x, 1]^T (g * f'(z)))`` with ``g`` folded into
+    the small left factor: one (K, D + 1, N) @ (K, N, H) product gives both gradients, and the
+    (K, N, H) delta is never formed (1.4x faster at K = 32, N = 60, H = 20). None when x is
+    stacked too (the general path handles it).
+    """
+    if x_ND.ndim != 2:
+        return None
+    n, d = x_ND.shape
+    k, _, h = a_KNH.shape
+    fprime = np.empty((k, n, h)) if buffers is None else buffers(("d", 1), (k, n, h))
+    fprime.fill(1.0)
+    kernel.deriv_mul(a_KNH, fprime)
+    left = np.empty((k, d + 1, n))
+    np.multiply(x_ND.T, g_KN1.transpose(0, 2, 1), out=left[:, :d])
+    left[:, d] = g_KN1[..., 0]
+    grads = np.matmul(left, fprime)
+    grads *= w_KH1.transpose(0, 2, 1)
+    return grads[:, :d], grads[:, d]
 
 
 # ---------------------------------------------------------------- plain traced reference

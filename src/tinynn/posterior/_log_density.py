@@ -129,8 +129,8 @@ class NetworkLogDensity:
         views = self._views(q_BP)
         ws, bs = views[0::2], views[1::2]
         out, acts = model.forward(ws, bs, x_MD, self.kernel, self._buffer)
-        residual = out - y_MO  # (B, M, O)
-        residual *= self.inv_var * scale
+        residual = np.subtract(y_MO, out, out=out)  # (B, M, O); its sign makes the gradient
+        residual *= self.inv_var * scale  # that of the log density, not of a loss
         grad_BP = np.empty_like(q_BP)
         grads = self._views(grad_BP)
         model.backward(
@@ -143,10 +143,9 @@ class NetworkLogDensity:
             out=(grads[0::2], grads[1::2]),
         )
         squares = np.einsum("bno,bno->b", residual, residual)
-        prior = np.einsum("bp,bp,p->b", q_BP, q_BP, self.precision_P)
-        logp_B = -0.5 * (squares / (self.inv_var * scale) + prior)
-        grad_BP += self.precision_P * q_BP
-        np.negative(grad_BP, out=grad_BP)
+        shrink_BP = self.precision_P * q_BP
+        grad_BP -= shrink_BP
+        logp_B = -0.5 * (squares / (self.inv_var * scale) + np.einsum("bp,bp->b", q_BP, shrink_BP))
         return logp_B, grad_BP
 
     def flatten(self, params_B: Any) -> np.ndarray:
