@@ -279,8 +279,8 @@ def _first_layer_grads(
     The hidden layer's delta is ``(g w^T) * f'(z)``, one outer product per member scaled
     elementwise, so ``[x, 1]^T delta = w^T * ([x, 1]^T (g * f'(z)))`` with ``g`` folded into
     the small left factor: one (K, D + 1, N) @ (K, N, H) product gives both gradients, and the
-    (K, N, H) delta is never formed (1.4x faster at K = 32, N = 60, H = 20). None when x is
-    stacked too (the general path handles it).
+    (K, N, H) delta is never formed (the whole backward pass 1.6x faster at K = 32, N = 60,
+    H = 20). None when x is stacked too (the general path handles it).
     """
     if x_ND.ndim != 2:
         return None
