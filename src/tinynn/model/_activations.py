@@ -214,6 +214,22 @@ class Activation(NamedTuple):
     deriv_mul: Callable[[np.ndarray, np.ndarray], None]
 
 
+def derivative(kernel: Activation, a: np.ndarray, scratch: Callable[[], np.ndarray]) -> np.ndarray:
+    """Return ``f'(z)`` from the output ``a = f(z)``, consuming ``a``.
+
+    tanh's is written into ``a`` itself, ``1 - a**2`` in two passes; any other kernel multiplies
+    an array of ones from ``scratch()`` by it. The values are those ``deriv_mul`` multiplies by.
+    """
+    if kernel.deriv_mul is _mul_tanh:
+        np.multiply(a, a, out=a)
+        np.subtract(1.0, a, out=a)
+        return a
+    out = scratch()
+    out.fill(1.0)
+    kernel.deriv_mul(a, out)
+    return out
+
+
 def _no_kernel(*_args: Any) -> None:
     raise TypeError(
         "a custom activation function has no numpy kernel; tinynn differentiates it with plain "

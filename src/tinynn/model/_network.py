@@ -39,7 +39,7 @@ from tinynn._primitive import (
     stash,
     unbox,
 )
-from tinynn.model._activations import KERNELS, Activation
+from tinynn.model._activations import KERNELS, Activation, derivative
 
 Buffers = Callable[[Any, tuple[int, ...]], np.ndarray] | None
 
@@ -286,9 +286,11 @@ def _first_layer_grads(
         return None
     n, d = x_ND.shape
     k, _, h = a_KNH.shape
-    fprime = np.empty((k, n, h)) if buffers is None else buffers(("d", 1), (k, n, h))
-    fprime.fill(1.0)
-    kernel.deriv_mul(a_KNH, fprime)
+    fprime = derivative(
+        kernel,
+        a_KNH,
+        lambda: np.empty((k, n, h)) if buffers is None else buffers(("d", 1), (k, n, h)),
+    )
     left = np.empty((k, d + 1, n))
     np.multiply(x_ND.T, g_KN1.transpose(0, 2, 1), out=left[:, :d])
     left[:, d] = g_KN1[..., 0]
