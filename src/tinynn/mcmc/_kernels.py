@@ -54,16 +54,6 @@ class Target:
 
     def __call__(self, q_CP: np.ndarray) -> Point:
         n_chains = q_CP.shape[0]
-        if np.isfinite(np.add.reduce(q_CP, axis=1)).all():  # the usual case, in fewer calls
-            self.n_calls += 1
-            self.n_evals += n_chains
-            values, grads = self._fn(q_CP)
-            good = np.isfinite(values + np.add.reduce(grads, axis=1))
-            if good.all():
-                return Point(q_CP, values, grads)
-            return Point(q_CP, np.where(good, values, -np.inf), np.where(good[:, None], grads, 0.0))
-        logp_C = np.full(n_chains, -np.inf)
-        grad_CP = np.zeros_like(q_CP)
         ok = np.isfinite(np.add.reduce(q_CP, axis=1))  # a NaN or infinity anywhere spoils the sum
         n_ok = int(np.count_nonzero(ok))
         if n_ok:
@@ -71,8 +61,11 @@ class Target:
             self.n_evals += n_ok
             values, grads = self._fn(q_CP if n_ok == n_chains else q_CP[ok])
             good = np.isfinite(values + np.add.reduce(grads, axis=1))
-            if n_ok == n_chains and np.all(good):
+            if n_ok == n_chains and good.all():  # the usual case: nothing to mask
                 return Point(q_CP, values, grads)
+        logp_C = np.full(n_chains, -np.inf)
+        grad_CP = np.zeros_like(q_CP)
+        if n_ok:
             logp_C[ok] = np.where(good, values, -np.inf)
             grad_CP[ok] = np.where(good[:, None], grads, 0.0)
         return Point(q_CP, logp_C, grad_CP)
@@ -155,22 +148,12 @@ def hmc_step(
     current, p_now = point, p_CP
     alive = np.ones(n_chains, dtype=bool)
     lw_C = np.zeros(n_chains)
-    # The usual case: every chain moving, whole arrays, nothing gathered or scattered; the same
-    # arithmetic as leapfrog() and log_weight() in fewer numpy calls (they cost as much as the
-    # arithmetic on 32 chains of a small network).
-    half_C1 = 0.5 * step_C[:, None]
-    drift_CP = step_C[:, None] * inv_mass_CP
     step = 0
-    while step < n_steps:
-        p_now = p_now + half_C1 * current.grad_CP
-        current = target(current.q_CP + drift_CP * p_now)
-        p_now += half_C1 * current.grad_CP
+    while step < n_steps and alive.all():  # the usual case: whole arrays, nothing gathered
+        current, p_now = leapfrog(target, current, p_now, step_C, inv_mass_CP)
         step += 1
-        lw_C = h0_C - (kinetic(p_now, inv_mass_CP) - current.logp_C)
-        if not (lw_C > -MAX_ENERGY_ERROR).all():  # a NaN fails the test too
-            lw_C = np.where(np.isnan(lw_C), -np.inf, lw_C)
-            alive = lw_C > -MAX_ENERGY_ERROR
-            break
+        lw_C = log_weight(h0_C, current, p_now, inv_mass_CP)
+        alive = lw_C > -MAX_ENERGY_ERROR
     n_leapfrog = np.full(n_chains, step)
     for _ in range(step, n_steps):
         if not alive.any():
