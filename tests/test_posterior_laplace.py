@@ -385,3 +385,82 @@ def test_auto_structure_keeps_wide_networks_to_the_last_layer() -> None:
     assert wide.structure == "last_layer" and wide.n_params == 2101
     pred = wide.predict(np.array([[0.0], [5.0]]))
     assert np.all(np.isfinite(pred.std)) and pred.epistemic_std[1] > pred.epistemic_std[0]
+
+
+def _sine_data(n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, size=(n, 1))
+    return x, np.sin(2 * x[:, 0]) + 0.05 * rng.normal(size=n)
+
+
+def _last_relative_change(losses: list[float]) -> float:
+    return abs(losses[-1] - losses[-2]) / max(abs(losses[-1]), abs(losses[-2]))
+
+
+def test_rough_early_rounds_reach_the_all_full_answer_in_fewer_iterations(monkeypatch) -> None:
+    from tinynn import optim
+
+    x, y = _sine_data()
+    post = fit_laplace(x, y, (8,), rng=0)
+    tols = []
+    real_minimize = optim.minimize
+
+    def every_fit_in_full(*args, **kwargs):
+        tols.append(kwargs["tol"])
+        return real_minimize(*args, **{**kwargs, "tol": 1e-6})
+
+    monkeypatch.setattr(optim, "minimize", every_fit_in_full)
+    full = fit_laplace(x, y, (8,), rng=0)
+    monkeypatch.undo()
+    assert 1e-4 in tols and tols[-1] == 1e-6  # early rounds were rough, the last one full
+    assert post.result.reason == "converged"
+    assert _last_relative_change(post.result.history.losses) <= 1e-6
+    assert post.sigma == pytest.approx(full.sigma, rel=0.02)
+    np.testing.assert_allclose(post.prior_std[::2], full.prior_std[::2], rtol=0.05)  # weights
+    assert max(post.prior_std[1::2].max(), full.prior_std[1::2].max()) < 0.01  # biases: off
+    assert post.log_evidence() == pytest.approx(full.log_evidence(), rel=0.01)
+    x_new = np.linspace(-3, 3, 13)[:, None]
+    np.testing.assert_allclose(post.predict(x_new).mean, full.predict(x_new).mean, atol=0.02)
+    used = sum(len(r["losses"]) for r in post.rounds)
+    assert used < sum(len(r["losses"]) for r in full.rounds)
+
+
+def test_a_rough_chosen_round_is_fitted_in_full_before_it_is_returned(monkeypatch) -> None:
+    from tinynn import optim
+
+    x, y = _sine_data()
+    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
+        post = fit_laplace(x, y, (8,), max_rounds=1, rng=0)  # one round, rough: then refined
+    assert len(post.rounds) == 1 and post.result.reason == "converged"
+    assert _last_relative_change(post.rounds[0]["losses"]) <= 1e-6
+    assert post.log_evidence() == pytest.approx(post.rounds[0]["log_evidence"], rel=1e-12)
+    real_minimize = optim.minimize
+    rough_lengths = []
+
+    def ctrl_c_in_the_refinement(*args, **kwargs):
+        if kwargs["tol"] == 1e-6:
+            raise KeyboardInterrupt
+        result = real_minimize(*args, **kwargs)
+        rough_lengths.append(len(result.history.losses))
+        return result
+
+    monkeypatch.setattr(optim, "minimize", ctrl_c_in_the_refinement)
+    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
+        rough = fit_laplace(x, y, (8,), max_rounds=1, rng=0)
+    assert rough.result.reason == "interrupted" and "refining" in rough.result.message
+    assert len(rough.rounds[0]["losses"]) == rough_lengths[0] < len(post.rounds[0]["losses"])
+    assert rough.sigma == post.sigma  # the same round, as it was before the refinement
+
+    def interrupted_refinement(*args, **kwargs):
+        result = real_minimize(*args, **kwargs)
+        if kwargs["tol"] == 1e-6:
+            from dataclasses import replace
+
+            return replace(result, reason="interrupted")
+        return result
+
+    monkeypatch.setattr(optim, "minimize", interrupted_refinement)
+    with pytest.warns(ConvergenceWarning, match="max_rounds=1"):
+        again = fit_laplace(x, y, (8,), max_rounds=1, rng=0)
+    assert again.result.reason == "interrupted"
+    assert len(again.rounds[0]["losses"]) == rough_lengths[0]

@@ -102,10 +102,13 @@ def map_fit(
     prior_std: Any,
     activation: str,
     n_iters: int,
+    tol: float = 0.0,
 ) -> tuple[Any, optim.OptimizeResult | None, str]:
     """Return the MAP network from ``start``, the optimizer's result and name.
 
-    Exact (no result, name "exact") for a network without hidden layer.
+    The fit stops when the objective changes by less than a fraction ``tol`` (default
+    ``RELATIVE_TOL``) in one iteration. Exact (no result, name "exact") for a network without
+    hidden layer.
     """
     precisions = leaf_precisions(start, prior_std)
     if len(start) == 1:  # linear in its parameters: f = J theta, so the MAP solves a linear system
@@ -121,13 +124,19 @@ def map_fit(
     n_params = tree.size(start)
     newton = y.size * n_params**2 <= NEWTON_MAX_WORK and objective.flat(start) is not None
     opt = optim.levenberg_marquardt() if newton else first_order_optimizer(n_iters)
-    result = optim.minimize(objective, start, optimizer=opt, n_iters=n_iters, tol=RELATIVE_TOL)
+    result = optim.minimize(
+        objective, start, optimizer=opt, n_iters=n_iters, tol=tol or RELATIVE_TOL
+    )
     name = "levenberg_marquardt" if newton else "lbfgs" if isinstance(opt, optim.LBFGS) else "adam"
     return result.params, result, name
 
 
 AUTO_FULL_MAX = 4096  # parameters up to which structure="auto" is the full Gauss-Newton matrix
 RELATIVE_TOL = 1e-6  # the MAP fit has converged when the objective changes by less than this
+# While the evidence still moves sigma by more than SETTLED_FACTOR * tol, a round's MAP fit stops
+# at this looser tolerance: its hyperparameters are about to change, so polishing it is wasted
+ROUGH_TOL = 1e-4
+SETTLED_FACTOR = 10.0
 NEWTON_MAX_WORK = 5e8  # Levenberg-Marquardt when N * O * P**2 is at most this (as the Regressor)
 
 
@@ -212,14 +221,17 @@ def fit_laplace(
     Each round fits the MAP network at the current prior std and sigma, from the previous
     round's parameters, and computes the Laplace evidence there. The fit runs for at most
     ``n_iters`` iterations or until the objective changes by less than a fraction 1e-6 in one
-    iteration: Levenberg-Marquardt when its dense solve is cheap (N O P**2 at most 5e8, as the
-    Regressor decides), else L-BFGS, or Adam without scipy; without hidden layer, the exact
-    solution. Then MacKay's fixed point, with that MAP held fixed, proposes the prior std and
-    sigma (those left as None) for the next round. The rounds stop when the proposal moves
-    sigma by at most ``tol`` (relative) and the last round gained at most ``tol`` log
-    evidence per target, or as soon as the evidence falls: the round with the highest
-    evidence is returned, so its network is the MAP of its own hyperparameters. For a linear
-    model every proposal raises the evidence and the rounds converge to its exact maximizers.
+    iteration (1e-4 while the evidence still moves sigma by more than ``10 * tol``: those
+    rounds' hyperparameters are about to change, so polishing their fits buys nothing):
+    Levenberg-Marquardt when its dense solve is cheap (N O P**2 at most 5e8, as the Regressor
+    decides), else L-BFGS, or Adam without scipy; without hidden layer, the exact solution.
+    Then MacKay's fixed point, with that MAP held fixed, proposes the prior std and sigma
+    (those left as None) for the next round. The rounds stop when, after a round fitted to
+    1e-6, the proposal moves sigma by at most ``tol`` (relative) and the round gained at most
+    ``tol`` log evidence per target, or as soon as the evidence falls: the round with the
+    highest evidence is returned, fitted to 1e-6 (refined first if it was a rough round), so
+    its network is the MAP of its own hyperparameters. For a linear model every proposal
+    raises the evidence and the rounds converge to its exact maximizers.
     The noise is never learned by the likelihood alone, so it cannot shrink to zero as the
     network interpolates.
 
@@ -305,8 +317,11 @@ def fit_laplace(
     best_round = 0
     change = math.inf
     interrupted = None
+    rough = tune  # while the hyperparameters still move, each round's fit stops at ROUGH_TOL
+    best_rough = False
     for _ in range(max_rounds):
-        net, result, method = map_fit(x_ND, y_arr, net, sd, ps, activation, n_iters)
+        fit_tol = ROUGH_TOL if rough else RELATIVE_TOL
+        net, result, method = map_fit(x_ND, y_arr, net, sd, ps, activation, n_iters, fit_tol)
         if result is not None and result.reason == "interrupted" and best is not None:
             interrupted = result  # Ctrl-C: hand back the best round so far
             break
@@ -324,6 +339,7 @@ def fit_laplace(
                 break
             gain = (evidence - rounds[-2]["log_evidence"]) / y_arr.size if best else math.inf
             best, best_result, best_round = post, result, len(rounds) - 1
+            best_rough = rough and result is not None
             if result is not None and result.reason == "interrupted":
                 interrupted = result  # Ctrl-C in the first round: its partial fit is all there is
                 break
@@ -331,9 +347,10 @@ def fit_laplace(
                 break
             proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
             change = max(abs(proposal.sigma / sd - 1.0), gain)
-            if change <= tol:
+            if change <= tol and not rough:
                 break
             ps, sd = proposal.prior_std, proposal.sigma
+            rough = change > SETTLED_FACTOR * tol  # settled: fit the next rounds in full
         except KeyboardInterrupt:  # while building the posterior or tuning: between rounds
             if best_result is None:  # nothing fitted in full to hand back
                 raise
@@ -351,6 +368,10 @@ def fit_laplace(
             optim.ConvergenceWarning,
             stacklevel=2,
         )
+    if best is not None and best_rough and interrupted is None:
+        best, best_result, interrupted = _polish(
+            best, best_result, rounds[best_round], x_ND, y_arr, n_iters
+        )
     chosen = post if best is None else best  # the first round always sets best
     chosen.rounds = rounds
     chosen.best_round = best_round
@@ -365,6 +386,56 @@ def fit_laplace(
             stacklevel=2,
         )
     return chosen
+
+
+def _polish(
+    best: Laplace,
+    best_result: Any,
+    entry: dict[str, Any],
+    x_ND: np.ndarray,
+    y: np.ndarray,
+    n_iters: int,
+) -> tuple[Laplace, Any, Any]:
+    """Fit the chosen round's MAP to ``RELATIVE_TOL`` when its round stopped at ``ROUGH_TOL``.
+
+    Return the polished posterior, its fit's result and None; or, after a Ctrl-C, the rough
+    round as it was and the result that says so. ``entry`` (the round's record) gains the
+    polish's losses and the polished evidence.
+    """
+    try:
+        net, result, _ = map_fit(
+            x_ND,
+            y,
+            best.params,
+            best.sigma,
+            best.prior_std,
+            best.activation,
+            n_iters,
+            RELATIVE_TOL,
+        )
+        if result is None or result.reason != "interrupted":
+            post = Laplace(
+                net,
+                x_ND,
+                y,
+                sigma=best.sigma,
+                prior_std=best.prior_std,
+                structure=best.structure,
+                activation=best.activation,
+            )
+            entry["log_evidence"] = post.log_evidence()
+            if result is not None:
+                entry["losses"] = entry["losses"] + list(result.history.losses)
+            return post, result, None
+    except KeyboardInterrupt:
+        pass
+    interrupted = dataclasses.replace(
+        best_result,
+        reason="interrupted",
+        message="interrupted by KeyboardInterrupt while refining the chosen round's fit; "
+        "returning that round as it was",
+    )
+    return best, best_result, interrupted
 
 
 def laplace_start(
