@@ -102,11 +102,11 @@ def map_fit(
     prior_std: Any,
     activation: str,
     n_iters: int,
-    tol: float = 0.0,
+    tol: float | None = None,
 ) -> tuple[Any, optim.OptimizeResult | None, str]:
     """Return the MAP network from ``start``, the optimizer's result and name.
 
-    The fit stops when the objective changes by less than a fraction ``tol`` (default
+    The fit stops when the objective changes by less than a fraction ``tol`` (None:
     ``RELATIVE_TOL``) in one iteration. Exact (no result, name "exact") for a network without
     hidden layer.
     """
@@ -125,7 +125,7 @@ def map_fit(
     newton = y.size * n_params**2 <= NEWTON_MAX_WORK and objective.flat(start) is not None
     opt = optim.levenberg_marquardt() if newton else first_order_optimizer(n_iters)
     result = optim.minimize(
-        objective, start, optimizer=opt, n_iters=n_iters, tol=tol or RELATIVE_TOL
+        objective, start, optimizer=opt, n_iters=n_iters, tol=RELATIVE_TOL if tol is None else tol
     )
     name = "levenberg_marquardt" if newton else "lbfgs" if isinstance(opt, optim.LBFGS) else "adam"
     return result.params, result, name
