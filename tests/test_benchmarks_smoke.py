@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import warnings
 from pathlib import Path
 
 import autograd
@@ -204,6 +205,57 @@ def test_defaults_and_lbfgs_bookkeeping_report_their_paired_ratios():
     assert all(check.value is not None and check.value > 0 for check in result.checks)
 
 
+def _write_toy_uci_folder(folder: Path) -> None:
+    """A folder in the papers' layout: 30 rows, 2 inputs, one split of 24 and 6 rows."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    data = np.column_stack([x, np.sin(2 * x[:, 0]) + 0.3 * rng.normal(size=30)])
+    np.savetxt(folder / "data.txt", data)
+    for name, values in {"index_features.txt": [0, 1], "index_target.txt": [2],
+                         "index_train_0.txt": range(24), "index_test_0.txt": range(24, 30),
+                         "n_hidden.txt": [4], "n_splits.txt": [1]}.items():  # fmt: skip
+        np.savetxt(folder / name, np.asarray(list(values)), fmt="%d")
+
+
+def test_evidence_path_refits_along_the_last_proposal(tmp_path) -> None:
+    import evidence_path
+    import uci
+
+    from tinynn.posterior import fit_laplace
+
+    _write_toy_uci_folder(tmp_path / "toy")
+    rows = evidence_path.one_split(tmp_path / "toy", 0, [0.0, 1.0])
+    x_tr, y_tr, _, _ = uci.load_split(tmp_path / "toy", 0)
+    x = (x_tr - x_tr.mean(0)) / x_tr.std(0)
+    y = (y_tr - y_tr.mean()) / y_tr.std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_laplace(x, y, (4,), rng=0)
+        proposal = post.tuned()
+        at_0, at_1 = (
+            fit_laplace(x, y, (4,), prior_std=p.prior_std, sigma=p.sigma, init=post.params)
+            for p in (post, proposal)
+        )
+    # t = 0 refits at fit_laplace's own hyperparameters from its MAP, t = 1 at the proposal
+    assert rows[0][0] == pytest.approx(at_0.log_evidence(), rel=1e-9)
+    assert rows[1][0] == pytest.approx(at_1.log_evidence(), rel=1e-9)
+    assert abs(rows[1][0] - rows[0][0]) > 1e-3
+    assert rows[0][0] == pytest.approx(post.log_evidence(), abs=0.1)  # the same fit, refined
+    ps, sd = evidence_path.path_point(np.array([1.0, 4.0]), 0.5, np.array([2.0, 1.0]), 2.0, 0.5)
+    np.testing.assert_allclose(ps, [np.sqrt(2.0), 2.0])  # halfway in log space
+    assert sd == pytest.approx(1.0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = evidence_path.main(["--data-dir", str(tmp_path), "--dataset", "toy",
+                                   "--splits", "1", "--steps=-1,0"])  # fmt: skip
+    assert code == 0
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
+    assert lines[0].startswith("| t | log evidence | test RMSE |")
+    assert [line.split("|")[1].strip() for line in lines[1:]] == ["-1", "0"]
+    assert f"{rows[0][0]:.2f}" in lines[2]  # the t = 0 row holds that evidence
+
+
 def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> None:
     import bench_posterior
     import uci
@@ -214,16 +266,7 @@ def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> N
     text = out.getvalue()
     assert "stacked value_and_grad per member / single call, K=16" in text
     assert "K=5 ensemble of 13-50-1" in text and "| machine |" in text
-    # uci.py on a folder in the papers' layout, written here: 30 rows, one split
-    folder = tmp_path / "toy"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    data = np.column_stack([rng.normal(size=(30, 2)), rng.normal(size=30)])
-    np.savetxt(folder / "data.txt", data)
-    for name, values in {"index_features.txt": [0, 1], "index_target.txt": [2],
-                         "index_train_0.txt": range(24), "index_test_0.txt": range(24, 30),
-                         "n_hidden.txt": [4], "n_splits.txt": [1]}.items():  # fmt: skip
-        np.savetxt(folder / name, np.asarray(list(values)), fmt="%d")
+    _write_toy_uci_folder(tmp_path / "toy")
     table = tmp_path / "table.md"
     with contextlib.redirect_stdout(io.StringIO()):
         code = uci.main(["--data-dir", str(tmp_path), "--datasets", "toy", "--methods",
