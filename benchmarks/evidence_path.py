@@ -39,11 +39,7 @@ def one_split(folder: Path, split: int, steps: list[float]) -> list[tuple[float,
     """Return (log evidence, test RMSE, test log-likelihood) at each t of ``steps``."""
     x_tr, y_tr, x_te, y_te = uci.load_split(folder, split)
     hidden = int(np.loadtxt(folder / "n_hidden.txt"))
-    x_mean, x_scale = x_tr.mean(0), x_tr.std(0)
-    x_scale[x_scale == 0] = 1.0
-    y_mean, y_scale = float(y_tr.mean()), float(y_tr.std())
-    x, y = (x_tr - x_mean) / x_scale, (y_tr - y_mean) / y_scale
-    x_test = (x_te - x_mean) / x_scale
+    x, y, x_test, y_mean, y_scale = uci.standardize(x_tr, y_tr, x_te)
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

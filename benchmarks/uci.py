@@ -215,21 +215,24 @@ def score(
     return rmse, ll
 
 
+def standardize(
+    x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Return x, y and x_test standardized by the training part's mean and std, and y's."""
+    x_mean, x_scale = x_tr.mean(0), x_tr.std(0)
+    x_scale[x_scale == 0] = 1.0
+    y_mean, y_scale = float(y_tr.mean()), float(y_tr.std())
+    x, x_test = (x_tr - x_mean) / x_scale, (x_te - x_mean) / x_scale
+    return x, (y_tr - y_mean) / y_scale, x_test, y_mean, y_scale
+
+
 def run_split(folder: Path, split: int, method: str) -> tuple[float, float, float]:
     """Return test RMSE, test log-likelihood and wall seconds of one method on one split."""
     x_tr, y_tr, x_te, y_te = load_split(folder, split)
     hidden = int(np.loadtxt(folder / "n_hidden.txt"))
     start = time.perf_counter()
-    x_mean, x_scale = x_tr.mean(0), x_tr.std(0)
-    x_scale[x_scale == 0] = 1.0
-    y_mean, y_scale = float(y_tr.mean()), float(y_tr.std())
-    pred = METHODS[method](
-        (x_tr - x_mean) / x_scale,
-        (y_tr - y_mean) / y_scale,
-        (x_te - x_mean) / x_scale,
-        hidden,
-        split,
-    )
+    x, y, x_test, y_mean, y_scale = standardize(x_tr, y_tr, x_te)
+    pred = METHODS[method](x, y, x_test, hidden, split)
     rmse, ll = score(pred, y_te, y_mean, y_scale)
     return rmse, ll, time.perf_counter() - start
 
