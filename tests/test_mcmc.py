@@ -241,13 +241,24 @@ def test_divergences_are_detected_and_the_chain_stays_where_it_was():
     assert run.chain_stats()["n_divergent"].tolist() == [20, 20]
 
 
-def test_a_log_density_that_is_minus_infinity_outside_a_box_is_sampled_inside_it():
+@pytest.mark.parametrize(
+    ("method", "n_warmup", "n_draws"), [("nuts", 100, 300), ("hmc", 1000, 3000)]
+)
+def test_a_log_density_that_is_minus_infinity_outside_a_box_is_sampled_inside_it(
+    method, n_warmup, n_draws
+):
     def value_and_grad(q_BP):
         inside = np.all(np.abs(q_BP) < 1.0, axis=1)
         return np.where(inside, 0.0, -np.inf), np.zeros_like(q_BP)
 
-    run = mcmc.nuts(
-        None, np.zeros((2, 2)), value_and_grad=value_and_grad, n_warmup=100, n_draws=300, rng=0
+    sampler = getattr(mcmc, method)
+    run = sampler(
+        None,
+        np.zeros((2, 2)),
+        value_and_grad=value_and_grad,
+        n_warmup=n_warmup,
+        n_draws=n_draws,
+        rng=0,
     )
     assert np.all(np.abs(run.flat_draws) < 1.0)
     assert run.stats["diverging"].any()  # leaving the box is a divergence
@@ -317,3 +328,26 @@ def test_bad_arguments_are_named(kwargs, error, match):
 def test_hmc_checks_its_step_count():
     with pytest.raises(ValueError, match="n_steps"):
         mcmc.hmc(lambda q: -(q**2).sum(1), np.zeros((1, 1)), n_steps=0)
+
+
+def test_the_batched_target_masks_only_the_chains_that_went_bad():
+    from tinynn.mcmc._kernels import Target
+
+    seen = []
+
+    def value_and_grad(q_BP):
+        seen.append(len(q_BP))
+        values = -0.5 * np.sum(q_BP**2, axis=1)
+        values[q_BP[:, 0] > 5.0] = np.nan  # a chain past 5 gets a NaN log density
+        return values, -q_BP
+
+    target = Target(value_and_grad, 2)
+    q = np.array([[1.0, 2.0], [np.inf, 0.0], [6.0, 0.0], [0.0, 1.0]])
+    point = target(q)
+    assert seen == [3]  # the infinite position is never evaluated
+    assert target.n_evals == 3 and target.n_calls == 1
+    np.testing.assert_array_equal(point.logp_C, [-2.5, -np.inf, -np.inf, -0.5])
+    np.testing.assert_array_equal(point.grad_CP, [[-1.0, -2.0], [0, 0], [0, 0], [0.0, -1.0]])
+    good = target(q[[0, 3]])  # all finite: the values and gradients are passed through as they are
+    assert seen == [3, 2] and target.n_evals == 5
+    np.testing.assert_array_equal(good.logp_C, [-2.5, -0.5])

@@ -15,6 +15,7 @@ one is preferred (biased progressive sampling), as in Stan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,15 +55,24 @@ class Target:
 
     def __call__(self, q_CP: np.ndarray) -> Point:
         n_chains = q_CP.shape[0]
-        ok = np.isfinite(np.add.reduce(q_CP, axis=1))  # a NaN or infinity anywhere spoils the sum
-        n_ok = int(np.count_nonzero(ok))
-        if n_ok:
+        if math.isfinite(np.add.reduce(q_CP, axis=None)):  # the usual case, in one reduction
             self.n_calls += 1
-            self.n_evals += n_ok
-            values, grads = self._fn(q_CP if n_ok == n_chains else q_CP[ok])
-            good = np.isfinite(values + np.add.reduce(grads, axis=1))
-            if n_ok == n_chains and good.all():  # the usual case: nothing to mask
+            self.n_evals += n_chains
+            values, grads = self._fn(q_CP)
+            if math.isfinite(np.add.reduce(values) + np.add.reduce(grads, axis=None)):
                 return Point(q_CP, values, grads)
+            # a total that overflowed, or a chain gone bad: sorted out row by row below
+            ok = np.ones(n_chains, dtype=bool)
+            n_ok = n_chains
+            good = np.isfinite(values + np.add.reduce(grads, axis=1))
+        else:
+            ok = np.isfinite(np.add.reduce(q_CP, axis=1))  # a NaN or infinity spoils the sum
+            n_ok = int(np.count_nonzero(ok))
+            if n_ok:
+                self.n_calls += 1
+                self.n_evals += n_ok
+                values, grads = self._fn(q_CP[ok])
+                good = np.isfinite(values + np.add.reduce(grads, axis=1))
         logp_C = np.full(n_chains, -np.inf)
         grad_CP = np.zeros_like(q_CP)
         if n_ok:
@@ -146,14 +156,22 @@ def hmc_step(
     p_CP = draw_momentum(rng, inv_mass_CP)
     h0_C = -point.logp_C + kinetic(p_CP, inv_mass_CP)
     current, p_now = point, p_CP
-    alive = np.ones(n_chains, dtype=bool)
     lw_C = np.zeros(n_chains)
+    # The usual case: every chain moves, whole arrays, nothing gathered. The factors of the
+    # leapfrog are the same at every step, so they are formed once (same arithmetic as leapfrog).
+    half_C1 = 0.5 * step_C[:, None]
+    move_CP = step_C[:, None] * inv_mass_CP
     step = 0
-    while step < n_steps and alive.all():  # the usual case: whole arrays, nothing gathered
-        current, p_now = leapfrog(target, current, p_now, step_C, inv_mass_CP)
+    while step < n_steps:
+        p_now = p_now + half_C1 * current.grad_CP
+        current = target(current.q_CP + move_CP * p_now)
+        p_now += half_C1 * current.grad_CP
         step += 1
-        lw_C = log_weight(h0_C, current, p_now, inv_mass_CP)
-        alive = lw_C > -MAX_ENERGY_ERROR
+        lw_C = h0_C - (-current.logp_C + kinetic(p_now, inv_mass_CP))
+        if not np.minimum.reduce(lw_C) > -MAX_ENERGY_ERROR:  # a divergence (NaN included)
+            break
+    lw_C = np.where(np.isnan(lw_C), -np.inf, lw_C)
+    alive = lw_C > -MAX_ENERGY_ERROR
     n_leapfrog = np.full(n_chains, step)
     for _ in range(step, n_steps):
         if not alive.any():

@@ -79,11 +79,16 @@ def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
     # tanh(z) = 2 / (1 + exp(-2 z)) - 1; the absolute error stays below 4e-16. Where exp
     # overflows (z < -354) the result is -1 exactly, as it should be.
     np.multiply(z, -2.0, out=out)
+    _exp_tanh_of_scaled(out)
+
+
+def _exp_tanh_of_scaled(y: np.ndarray) -> None:
+    # The exp form's passes after its first: y = -2 z in, tanh(z) out, in place.
     with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1.0
-    np.divide(2.0, out, out=out)
-    out -= 1.0
+        np.exp(y, out=y)
+    y += 1.0
+    np.divide(2.0, y, out=y)
+    y -= 1.0
 
 
 def choose_tanh() -> str:
@@ -108,17 +113,43 @@ def choose_tanh() -> str:
     return "exp" if best["exp"] < _EXP_FORM_MARGIN * best["numpy"] else "numpy"
 
 
-def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
+def _uses_exp_form(size: int) -> bool:
+    """Return whether tanh on ``size`` elements takes the exp form (timed once, at first need)."""
     global TANH_FORM
-    if z.size < _EXP_FORM_MIN_SIZE:
-        np.tanh(z, out=out)
-        return
+    if size < _EXP_FORM_MIN_SIZE:
+        return False
     if TANH_FORM is None:
         TANH_FORM = choose_tanh()
-    if TANH_FORM == "exp":
+    return TANH_FORM == "exp"
+
+
+def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
+    if _uses_exp_form(z.size):
         _exp_tanh(z, out)
     else:
         np.tanh(z, out=out)
+
+
+def prescale(kernel: Activation, size: int) -> float:
+    """Return the factor by which a layer may scale its weights and bias before the activation.
+
+    The exp form of tanh starts with the pass ``-2 z``; a layer that multiplies its (small)
+    weights and bias by -2 instead hands it ``-2 z`` directly and saves that pass over its
+    ``size`` outputs. Multiplying by -2 is exact, so the result is the same to the last bit.
+    -2.0 when tanh of ``size`` elements takes the exp form, 1.0 otherwise; the layer then calls
+    :func:`forward_prescaled`.
+    """
+    if kernel.forward is _fwd_tanh and _uses_exp_form(size):
+        return -2.0
+    return 1.0
+
+
+def forward_prescaled(kernel: Activation, y: np.ndarray, scale: float) -> None:
+    """Overwrite ``y = scale * z`` with ``f(z)``, for the ``scale`` :func:`prescale` returned."""
+    if scale == 1.0:
+        kernel.forward(y, y)
+    else:
+        _exp_tanh_of_scaled(y)
 
 
 def _fwd_relu(z: np.ndarray, out: np.ndarray) -> None:

@@ -22,6 +22,7 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +40,13 @@ from tinynn._primitive import (
     stash,
     unbox,
 )
-from tinynn.model._activations import KERNELS, Activation, derivative
+from tinynn.model._activations import (
+    KERNELS,
+    Activation,
+    derivative,
+    forward_prescaled,
+    prescale,
+)
 
 Buffers = Callable[[Any, tuple[int, ...]], np.ndarray] | None
 
@@ -105,13 +112,19 @@ def forward(
     for layer in range(last):
         w = ws[layer]
         b = bs[layer]
+        shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
+        size = math.prod(shape)
+        # the activation's first pass folded into the (much smaller) weights, when it has one
+        scale = prescale(kernel, size) if 8 * w.size <= size else 1.0
         if layer == 0 and w.ndim == 3 and a.ndim == 2:
-            z = _stacked_first_layer(a, w, b, buffers)  # the bias is added in the product
+            z = _stacked_first_layer(a, w, b, buffers, scale)  # the bias is added in the product
         else:
+            if scale != 1.0:
+                w = w * scale
+                b = b * scale
             if buffers is None:
                 z = a @ w
             else:
-                shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
                 z = buffers(("a", layer), shape)
                 if w.shape[-2] == 1:  # one input: an outer product, 2x faster as a broadcast
                     np.multiply(a, w, out=z)
@@ -121,7 +134,7 @@ def forward(
                 z += b
             else:
                 z += b[:, None, :]
-        kernel.forward(z, z)
+        forward_prescaled(kernel, z, scale)
         acts.append(z)
         a = z
     out = a @ ws[last]
@@ -134,9 +147,9 @@ def forward(
 
 
 def _stacked_first_layer(
-    x_ND: np.ndarray, w_KDH: np.ndarray, b_KH: np.ndarray, buffers: Buffers
+    x_ND: np.ndarray, w_KDH: np.ndarray, b_KH: np.ndarray, buffers: Buffers, scale: float
 ) -> np.ndarray:
-    """Return ``x @ w + b`` for K stacked members as one product ``[x, 1] @ [w; b]``.
+    """Return ``scale * (x @ w + b)`` for K stacked members as one product ``[x, 1] @ [w; b]``.
 
     Adding a (K, 1, H) bias to a (K, N, H) product runs numpy's inner loop over only H elements
     K N times; appending the bias to the weights as a row and a column of ones to x does the
@@ -154,8 +167,8 @@ def _stacked_first_layer(
         z = buffers(("a", 0), (k, n, h))
     x1[:, :d] = x_ND
     x1[:, d] = 1.0
-    wb[:, :d] = w_KDH
-    wb[:, d] = b_KH
+    np.multiply(w_KDH, scale, out=wb[:, :d])
+    np.multiply(b_KH, scale, out=wb[:, d])
     return np.matmul(x1, wb, out=z)
 
 
