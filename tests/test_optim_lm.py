@@ -154,6 +154,27 @@ def test_the_outputs_sized_solve_takes_the_same_steps_as_the_dense_one(settings)
     )
 
 
+@pytest.mark.parametrize("n_values", [1, 4, 40], ids=["one-precision", "per-leaf", "per-entry"])
+def test_the_outputs_sized_solve_equals_the_dense_one_for_any_damping(n_values):
+    from tinynn.optim._lm import _MAX_GROUPS, _Curvature
+
+    rng = np.random.default_rng(0)
+    j_MP = rng.normal(size=(7, 40))
+    d_P = np.repeat(rng.uniform(0.1, 3.0, size=n_values), 40 // n_values)
+    r_P = rng.normal(size=40)
+    curvature = _Curvature.of_factors(j_MP, d_P)
+    for mu in (0.0, 1e-3, 10.0):  # one Gram matrix per precision, formed once for every mu
+        dense = j_MP.T @ j_MP + np.diag(d_P + mu)
+        np.testing.assert_allclose(
+            curvature.solve(mu, r_P), np.linalg.solve(dense, r_P), rtol=1e-10
+        )
+    grams = curvature.group_grams()
+    assert len(grams) == (n_values if n_values <= _MAX_GROUPS else 0)
+    assert curvature.group_grams() is grams
+    if grams:
+        np.testing.assert_allclose(sum(g for g, _ in grams), j_MP @ j_MP.T, rtol=1e-12)
+
+
 @pytest.mark.parametrize("sigma", [0.5, "learn"])
 def test_the_factors_make_the_gauss_newton_matrix(sigma):
     x, y = make_quadratic_data(9)

@@ -41,6 +41,8 @@ __all__ = ["LevenbergMarquardt", "levenberg_marquardt"]
 
 # Damping beyond this multiple of the largest curvature means no step shortens the loss any more.
 _MAX_DAMPING_RATIO = 1e16
+# At most this many distinct prior precisions: the Woodbury solve keeps one Gram matrix each.
+_MAX_GROUPS = 8
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,17 @@ class _Curvature:
     Jacobian has fewer rows M than columns P: then the solve works on the (M, M) matrix
     ``I + J E^-1 J^T`` with ``E = diag(d) + mu I`` (the Woodbury identity), as long as E is
     positive, which a prior's precision in ``d`` or any damping makes it.
+
+    A prior usually has one precision per leaf, so ``d`` takes a few values. Then
+    ``J E^-1 J^T = sum_g J_g J_g^T / (d_g + mu)`` over the groups g of columns sharing a value,
+    and the Gram matrices ``J_g J_g^T`` are formed once per iteration: a step refused for a
+    larger ``mu`` then costs one (M, M) solve instead of a new (M, P) by (P, M) product too.
     """
 
     def __init__(self, matrix: Any = None, factors: Any = None) -> None:
         self.matrix = matrix
         self.factors = factors
+        self._grams: list[tuple[np.ndarray, float]] | None = None
         if factors is not None:
             j_MP, d_P = factors
             self.diagonal = np.einsum("mp,mp->p", j_MP, j_MP) + d_P
@@ -149,17 +157,34 @@ class _Curvature:
             self.matrix = _dense(*self.factors)
         return self.matrix
 
+    def group_grams(self) -> list[tuple[np.ndarray, float]]:
+        """Return ``(J_g J_g^T, d_g)`` per value of ``d`` (empty when it has too many values)."""
+        if self._grams is None:
+            j_MP, d_P = self.factors
+            values, group_P = np.unique(d_P, return_inverse=True)
+            self._grams = []
+            if len(values) <= _MAX_GROUPS:
+                for g, value in enumerate(values.tolist()):
+                    j_Mg = j_MP[:, group_P == g]  # a contiguous copy: its product is symmetric
+                    self._grams.append((j_Mg @ j_Mg.T, value))
+        return self._grams
+
     def solve(self, mu: float, r_P: np.ndarray) -> np.ndarray:
         """Return ``h`` with ``(G + mu I) h = r`` (raises LinAlgError when singular)."""
         if self.factors is not None:
             j_MP, d_P = self.factors
             e_P = d_P + mu
             if float(np.min(e_P)) > 0.0:
-                a_MP = j_MP / e_P
-                k_MM = a_MP @ j_MP.T
+                grams = self.group_grams()
+                if grams:
+                    k_MM = np.multiply(grams[0][0], 1.0 / (grams[0][1] + mu))
+                    for gram_MM, value in grams[1:]:
+                        k_MM += gram_MM * (1.0 / (value + mu))
+                else:
+                    k_MM = (j_MP / e_P) @ j_MP.T
                 k_MM.flat[:: len(k_MM) + 1] += 1.0  # its diagonal
                 u_P = r_P / e_P
-                return u_P - a_MP.T @ np.linalg.solve(k_MM, j_MP @ u_P)
+                return u_P - (np.linalg.solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
         lhs = self.dense().copy()
         lhs.flat[:: len(lhs) + 1] += mu
         return np.linalg.solve(lhs, r_P)
