@@ -464,3 +464,21 @@ def test_a_rough_chosen_round_is_fitted_in_full_before_it_is_returned(monkeypatc
         again = fit_laplace(x, y, (8,), max_rounds=1, rng=0)
     assert again.result.reason == "interrupted"
     assert len(again.rounds[0]["losses"]) == rough_lengths[0]
+
+
+def test_the_covariance_diagonal_from_group_gram_matrices_equals_the_dense_inverse():
+    from tinynn.posterior._laplace import _covariance_diagonal, _group_grams
+
+    rng = np.random.default_rng(3)
+    jac = rng.normal(size=(6, 20))
+    group = np.repeat([0, 1, 2], [12, 5, 3])
+    alpha_G = np.array([0.5, 2.0, 7.0])
+    alpha_P = alpha_G[group]
+    var = 0.3
+    exact = np.diag(np.linalg.inv(jac.T @ jac / var + np.diag(alpha_P)))
+    grams = _group_grams(jac, group, 3)
+    matrix = jac.T @ jac
+    with_grams = _covariance_diagonal(matrix, "full", var, alpha_P, jac, grams, alpha_G)
+    without = _covariance_diagonal(matrix, "full", var, alpha_P, jac)
+    np.testing.assert_allclose(with_grams, exact, rtol=1e-10)
+    np.testing.assert_allclose(without, exact, rtol=1e-10)

@@ -128,12 +128,15 @@ def evidence_fixed_point(
     squares = np.bincount(group, weights=theta * theta, minlength=alpha.size)
     var = post.sigma**2
     eig = post._eig if shared else None
+    grams = None
+    if eig is None and post.structure != "diagonal" and post._jac is not None:
+        grams = _group_grams(post._jac, group, alpha.size)  # J is fixed: formed once
     for _ in range(max_steps if shared else max(1, max_steps // 1000)):
         if eig is not None:
             gamma = np.array([float(np.sum(eig / (eig + alpha[0] * var)))])
         else:
             diag_cov = _covariance_diagonal(
-                post._matrix, post.structure, var, alpha[group], post._jac
+                post._matrix, post.structure, var, alpha[group], post._jac, grams, alpha
             )
             gamma = sizes - alpha * np.bincount(group, weights=diag_cov, minlength=alpha.size)
         new_alpha = alpha
@@ -155,22 +158,44 @@ def evidence_fixed_point(
     return (float(prior[0]) if shared else prior), math.sqrt(var)
 
 
+def _group_grams(jac_MP: np.ndarray, group_P: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """Return ``J_g J_g^T`` for the columns of each prior group g."""
+    grams = []
+    for g in range(n_groups):
+        j_Mg = jac_MP[:, group_P == g]  # a contiguous copy: its product is symmetric
+        grams.append(j_Mg @ j_Mg.T)
+    return grams
+
+
 def _covariance_diagonal(
-    matrix: np.ndarray, structure: str, var: float, alpha_P: np.ndarray, jac: Any = None
+    matrix: np.ndarray,
+    structure: str,
+    var: float,
+    alpha_P: np.ndarray,
+    jac: Any = None,
+    grams: list[np.ndarray] | None = None,
+    alpha_G: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return the diagonal of ``inv(matrix / var + diag(alpha))``.
 
     With the Jacobian ``J`` of ``matrix = J^T J`` (M rows, fewer than the P columns), by the
     Woodbury identity: ``1 / alpha - diag(A^T inv(var I + A J^T) A)`` with ``A = J diag(1 /
-    alpha)``, one (M, M) solve instead of a (P, P) inverse.
+    alpha)``, one (M, M) solve instead of a (P, P) inverse. ``A J^T`` is
+    ``sum_g J_g J_g^T / alpha_g`` over the prior groups: with their Gram matrices ``grams``
+    (from :func:`_group_grams`) and precisions ``alpha_G`` it costs no product with J.
     """
     if structure == "diagonal":
         return 1.0 / (matrix / var + alpha_P)
     if jac is not None:
-        a_MP = jac / alpha_P
-        k_MM = a_MP @ jac.T
+        if grams is not None and alpha_G is not None:
+            k_MM = grams[0] * (1.0 / alpha_G[0])
+            for gram_MM, alpha in zip(grams[1:], alpha_G[1:].tolist(), strict=True):
+                k_MM += gram_MM * (1.0 / alpha)
+        else:
+            k_MM = (jac / alpha_P) @ jac.T
         k_MM.flat[:: len(k_MM) + 1] += var
-        return 1.0 / alpha_P - np.einsum("mp,mp->p", a_MP, np.linalg.solve(k_MM, a_MP))
+        quad_P = np.einsum("mp,mp->p", jac, np.linalg.solve(k_MM, jac))  # j_p^T K^-1 j_p
+        return 1.0 / alpha_P - quad_P / (alpha_P * alpha_P)
     try:
         return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
     except np.linalg.LinAlgError:  # numerically singular: the pseudo-inverse of the PSD matrix
