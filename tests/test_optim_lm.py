@@ -261,3 +261,34 @@ def test_regressor_records_why_it_chose_its_optimizer():
     assert "too large for dense Gauss-Newton" in big.optimizer_reason_
     named = Regressor(optimizer="adam", max_iter=5, random_state=0, uncertainty=None).fit(x, y)
     assert named.optimizer_reason_ == "asked for by name"
+
+
+def test_the_positive_definite_solve_takes_cholesky_and_falls_back_to_lu(monkeypatch):
+    pytest.importorskip("scipy.linalg")
+    from tinynn.optim import _lm
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(150, 200))
+    k = a @ a.T / 200 + np.eye(150)
+    b = rng.normal(size=150)
+    expected = np.linalg.solve(k, b)
+    factor, solve = _lm._scipy_cholesky()
+    factored = []
+    monkeypatch.setattr(
+        _lm,
+        "_scipy_cholesky",
+        lambda: (lambda m, **kw: factored.append(1) or factor(m, **kw), solve),
+    )
+    np.testing.assert_allclose(_lm._positive_definite_solve(k, b), expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        _lm._positive_definite_solve(k[:9, :9], b[:9]),
+        np.linalg.solve(k[:9, :9], b[:9]),
+        rtol=1e-10,
+    )
+    assert factored == [1]  # Cholesky for the large system only
+    indefinite = k - 3.0 * np.eye(150)  # symmetric, not positive definite: Cholesky fails
+    np.testing.assert_allclose(
+        _lm._positive_definite_solve(indefinite, b), np.linalg.solve(indefinite, b), rtol=1e-8
+    )
+    monkeypatch.setattr(_lm, "_scipy_cholesky", lambda: None)  # as without scipy
+    np.testing.assert_allclose(_lm._positive_definite_solve(k, b), expected, rtol=1e-10)

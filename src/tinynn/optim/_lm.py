@@ -25,6 +25,7 @@ Where the curvature comes from, by what the loss offers:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ __all__ = ["LevenbergMarquardt", "levenberg_marquardt"]
 _MAX_DAMPING_RATIO = 1e16
 # At most this many distinct prior precisions: the Woodbury solve keeps one Gram matrix each.
 _MAX_GROUPS = 8
+# From this many outputs on, the Woodbury system is solved by Cholesky (scipy's) instead of LU.
+_CHOLESKY_MIN_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class _Curvature:
                     k_MM = (j_MP / e_P) @ j_MP.T
                 k_MM.flat[:: len(k_MM) + 1] += 1.0  # its diagonal
                 u_P = r_P / e_P
-                return u_P - (np.linalg.solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
+                return u_P - (_positive_definite_solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
         lhs = self.dense().copy()
         lhs.flat[:: len(lhs) + 1] += mu
         return np.linalg.solve(lhs, r_P)
@@ -196,6 +199,33 @@ class _Curvature:
             jh_M = j_MP @ h_P
             return float(jh_M @ jh_M) + float(np.sum(d_P * h_P * h_P))
         return float(h_P @ self.matrix @ h_P)
+
+
+def _positive_definite_solve(k_MM: np.ndarray, b_M: np.ndarray) -> np.ndarray:
+    """Return ``inv(K) b`` for a symmetric positive definite K.
+
+    A Cholesky factorization costs half an LU one; numpy has no triangular solve, so it is
+    scipy's, used when scipy is installed and K is large enough for the saving to matter (2.5
+    against 5.6 ms at M = 455). Else, or when K is not numerically positive definite, LU.
+    """
+    if len(k_MM) >= _CHOLESKY_MIN_SIZE:
+        cholesky = _scipy_cholesky()
+        if cholesky is not None:
+            factor, solve = cholesky
+            try:
+                return solve(factor(k_MM, check_finite=False), b_M, check_finite=False)
+            except np.linalg.LinAlgError:  # scipy raises numpy's
+                pass
+    return np.linalg.solve(k_MM, b_M)
+
+
+@functools.cache
+def _scipy_cholesky() -> tuple[Any, Any] | None:
+    try:
+        from scipy.linalg import cho_factor, cho_solve
+    except ImportError:
+        return None
+    return cho_factor, cho_solve
 
 
 def _dense(j_MP: np.ndarray, d_P: np.ndarray) -> np.ndarray:
