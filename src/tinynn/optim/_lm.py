@@ -44,7 +44,7 @@ __all__ = ["LevenbergMarquardt", "levenberg_marquardt"]
 _MAX_DAMPING_RATIO = 1e16
 # At most this many distinct prior precisions: the Woodbury solve keeps one Gram matrix each.
 _MAX_GROUPS = 8
-# From this many outputs on, the Woodbury system is solved by Cholesky (scipy's) instead of LU.
+# From this size on, the damped systems are solved by Cholesky (scipy's) instead of LU.
 _CHOLESKY_MIN_SIZE = 128
 
 
@@ -190,7 +190,7 @@ class _Curvature:
                 return u_P - (_positive_definite_solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
         lhs = self.dense().copy()
         lhs.flat[:: len(lhs) + 1] += mu
-        return np.linalg.solve(lhs, r_P)
+        return _positive_definite_solve(lhs, r_P)  # LU when a singular G is left undamped
 
     def quadratic(self, h_P: np.ndarray) -> float:
         """Return ``h^T G h``."""
@@ -202,7 +202,7 @@ class _Curvature:
 
 
 def _positive_definite_solve(k_MM: np.ndarray, b_M: np.ndarray) -> np.ndarray:
-    """Return ``inv(K) b`` for a symmetric positive definite K.
+    """Return ``inv(K) b`` for a symmetric K, positive definite unless undamped and singular.
 
     A Cholesky factorization costs half an LU one; numpy has no triangular solve, so it is
     scipy's, used when scipy is installed and K is large enough for the saving to matter (2.5
