@@ -81,8 +81,10 @@ def jacobians(
         a_NH = acts[layer]
         if j_NOP is not None:
             start, n_w = int(starts[layer]), ws[layer].size
-            outer = a_NH[:, None, :, None] * delta_NOH[:, :, None, :]
-            j_NOP[:, :, start : start + n_w] = outer.reshape(n, n_out, n_w)
+            # the outer products written straight into J: its w block, split into (in, out),
+            # is a view (no temporary, no copy of a broadcast product's odd layout)
+            block = j_NOP[:, :, start : start + n_w].reshape(n, n_out, *ws[layer].shape)
+            np.multiply(a_NH[:, None, :, None], delta_NOH[:, :, None, :], out=block)
             j_NOP[:, :, start + n_w : int(starts[layer + 1])] = delta_NOH
         if layer == 0:
             if wrt_x:
