@@ -59,21 +59,30 @@ def test_the_environment_fixes_the_form():
     assert out.stdout.strip() == "numpy"
 
 
+def _count_full_exp_passes(monkeypatch) -> list:
+    """Fix the exp form and return the list of shapes its full (unfolded) form is called on."""
+    calls: list = []
+    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
+    exp_tanh = _activations._exp_tanh
+    monkeypatch.setattr(
+        _activations, "_exp_tanh", lambda z, out: calls.append(z.shape) or exp_tanh(z, out)
+    )
+    return calls
+
+
+def _layers(params) -> tuple[list, list]:
+    return [layer["w"] for layer in params], [layer["b"] for layer in params]
+
+
 @pytest.mark.parametrize("n_members", [None, 8])
 def test_layers_fold_the_exp_forms_first_pass_into_their_weights(monkeypatch, n_members):
     # With the exp form, a layer whose weights are small beside its output multiplies them by
     # -2 and skips the form's first pass; multiplying by -2 is exact, so nothing changes.
     x = np.random.default_rng(1).normal(size=(300, 2))
     nets = [make_params(2, [20, 20], rng=seed) for seed in range(n_members or 1)]
-    params = tree.stack(nets) if n_members else nets[0]
-    ws, bs = [layer["w"] for layer in params], [layer["b"] for layer in params]
+    ws, bs = _layers(tree.stack(nets) if n_members else nets[0])
     kernel = model.resolve_activation("tanh")
-    full_passes = []
-    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
-    exp_tanh = _activations._exp_tanh
-    monkeypatch.setattr(
-        _activations, "_exp_tanh", lambda z, out: full_passes.append(z.size) or exp_tanh(z, out)
-    )
+    full_passes = _count_full_exp_passes(monkeypatch)
     folded, _ = model.forward(ws, bs, x, kernel)
     assert full_passes == []  # both hidden layers took the folded route
     monkeypatch.setattr(_activations, "TANH_FORM", "numpy")
@@ -85,15 +94,9 @@ def test_layers_fold_the_exp_forms_first_pass_into_their_weights(monkeypatch, n_
 
 def test_a_layer_with_large_weights_keeps_the_full_exp_form(monkeypatch):
     # 120 examples: the second layer's 400 weights are too many beside its 2400 outputs
-    params = make_params(2, [20, 20], rng=0)
-    ws, bs = [layer["w"] for layer in params], [layer["b"] for layer in params]
+    ws, bs = _layers(make_params(2, [20, 20], rng=0))
     kernel = model.resolve_activation("tanh")
-    full_passes = []
-    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
-    exp_tanh = _activations._exp_tanh
-    monkeypatch.setattr(
-        _activations, "_exp_tanh", lambda z, out: full_passes.append(z.shape) or exp_tanh(z, out)
-    )
+    full_passes = _count_full_exp_passes(monkeypatch)
     model.forward(ws, bs, np.ones((120, 2)), kernel)
     assert full_passes == [(120, 20)]
     assert _activations.prescale(kernel, 2048) == -2.0
