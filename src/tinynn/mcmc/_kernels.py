@@ -85,11 +85,16 @@ def leapfrog(
     target: Target, point: Point, p_CP: np.ndarray, eps_C: np.ndarray, inv_mass_CP: np.ndarray
 ) -> tuple[Point, np.ndarray]:
     """Take one leapfrog step of signed size ``eps_C`` per chain."""
-    half = 0.5 * eps_C[:, None]
-    p_CP = p_CP + half * point.grad_CP
-    q_CP = point.q_CP + eps_C[:, None] * inv_mass_CP * p_CP
-    new = target(q_CP)
-    p_CP = p_CP + half * new.grad_CP
+    return leapfrog_step(target, point, p_CP, 0.5 * eps_C[:, None], eps_C[:, None] * inv_mass_CP)
+
+
+def leapfrog_step(
+    target: Target, point: Point, p_CP: np.ndarray, half_C1: np.ndarray, move_CP: np.ndarray
+) -> tuple[Point, np.ndarray]:
+    """Take one leapfrog step with its factors ``eps / 2`` (C, 1) and ``eps * inv_mass`` formed."""
+    p_CP = p_CP + half_C1 * point.grad_CP
+    new = target(point.q_CP + move_CP * p_CP)
+    p_CP += half_C1 * new.grad_CP  # p_CP is this step's own array
     return new, p_CP
 
 
@@ -158,14 +163,12 @@ def hmc_step(
     current, p_now = point, p_CP
     lw_C = np.zeros(n_chains)
     # The usual case: every chain moves, whole arrays, nothing gathered. The factors of the
-    # leapfrog are the same at every step, so they are formed once (same arithmetic as leapfrog).
+    # leapfrog are the same at every step, so they are formed once.
     half_C1 = 0.5 * step_C[:, None]
     move_CP = step_C[:, None] * inv_mass_CP
     step = 0
     while step < n_steps:
-        p_now = p_now + half_C1 * current.grad_CP
-        current = target(current.q_CP + move_CP * p_now)
-        p_now += half_C1 * current.grad_CP
+        current, p_now = leapfrog_step(target, current, p_now, half_C1, move_CP)
         step += 1
         lw_C = h0_C - (-current.logp_C + kinetic(p_now, inv_mass_CP))
         if not np.minimum.reduce(lw_C) > -MAX_ENERGY_ERROR:  # a divergence (NaN included)
