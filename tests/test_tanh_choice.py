@@ -88,8 +88,8 @@ def test_layers_fold_the_exp_forms_first_pass_into_their_weights(monkeypatch, n_
     monkeypatch.setattr(_activations, "TANH_FORM", "numpy")
     plain, _ = model.forward(ws, bs, x, kernel)
     np.testing.assert_allclose(folded, plain, rtol=0, atol=1e-13)
-    assert _activations.prescale(kernel, 10**6) == 1.0  # np.tanh now: nothing to fold
-    assert _activations.prescale(model.resolve_activation("relu"), 10**6) == 1.0
+    assert kernel.prescale(10**6) == 1.0  # np.tanh now: nothing to fold
+    assert model.resolve_activation("relu").prescale(10**6) == 1.0
 
 
 def test_a_layer_with_large_weights_keeps_the_full_exp_form(monkeypatch):
@@ -99,5 +99,5 @@ def test_a_layer_with_large_weights_keeps_the_full_exp_form(monkeypatch):
     full_passes = _count_full_exp_passes(monkeypatch)
     model.forward(ws, bs, np.ones((120, 2)), kernel)
     assert full_passes == [(120, 20)]
-    assert _activations.prescale(kernel, 2048) == -2.0
-    assert _activations.prescale(kernel, 2047) == 1.0  # below the exp form's size: np.tanh
+    assert kernel.prescale(2048) == -2.0
+    assert kernel.prescale(2047) == 1.0  # below the exp form's size: np.tanh

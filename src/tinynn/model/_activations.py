@@ -11,6 +11,10 @@ Each built-in activation has three faces:
   from the OUTPUT ``a = f(z)`` alone (and may overwrite ``a``), so the fast path keeps one
   array per hidden layer and never the pre-activation ``z``.
 
+The :class:`Activation` tuple's methods ``derivative`` (``f'(z)`` as an array),
+``prescale`` and ``forward_prescaled`` (tanh's first pass folded into the weights) serve the
+hand-written passes in this package and in :mod:`tinynn.posterior`'s log density.
+
 Every activation here is chosen so that its derivative is a function of its output. ``relu`` and
 ``leaky_relu`` use the derivative of the right-hand side at exactly zero, in both paths.
 """
@@ -130,28 +134,6 @@ def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
         np.tanh(z, out=out)
 
 
-def prescale(kernel: Activation, size: int) -> float:
-    """Return the factor by which a layer may scale its weights and bias before the activation.
-
-    The exp form of tanh starts with the pass ``-2 z``; a layer that multiplies its (small)
-    weights and bias by -2 instead hands it ``-2 z`` directly and saves that pass over its
-    ``size`` outputs. Multiplying by -2 is exact, so the result is the same to the last bit.
-    -2.0 when tanh of ``size`` elements takes the exp form, 1.0 otherwise; the layer then calls
-    :func:`forward_prescaled`.
-    """
-    if kernel.forward is _fwd_tanh and _uses_exp_form(size):
-        return -2.0
-    return 1.0
-
-
-def forward_prescaled(kernel: Activation, y: np.ndarray, scale: float) -> None:
-    """Overwrite ``y = scale * z`` with ``f(z)``, for the ``scale`` :func:`prescale` returned."""
-    if scale == 1.0:
-        kernel.forward(y, y)
-    else:
-        _exp_tanh_of_scaled(y)
-
-
 def _fwd_relu(z: np.ndarray, out: np.ndarray) -> None:
     np.maximum(z, 0.0, out=out)
 
@@ -244,21 +226,66 @@ class Activation(NamedTuple):
     forward: Callable[[np.ndarray, np.ndarray], None]
     deriv_mul: Callable[[np.ndarray, np.ndarray], None]
 
+    def prescale(self, size: int) -> float:
+        """Return the factor by which a layer may scale its weights and bias before ``forward``.
 
-def derivative(kernel: Activation, a: np.ndarray, scratch: Callable[[], np.ndarray]) -> np.ndarray:
-    """Return ``f'(z)`` from the output ``a = f(z)``, consuming ``a``.
+        The exp form of tanh starts with the pass ``-2 z``; a layer that multiplies its (small)
+        weights and bias by -2 instead hands it ``-2 z`` directly and saves that pass over its
+        ``size`` outputs. Multiplying by -2 is exact, so the result is the same to the last
+        bit. -2.0 when tanh of ``size`` elements takes the exp form, 1.0 otherwise; the layer
+        then calls :meth:`forward_prescaled` on its scaled pre-activation.
 
-    tanh's is written into ``a`` itself, ``1 - a**2`` in two passes; any other kernel multiplies
-    an array of ones from ``scratch()`` by it. The values are those ``deriv_mul`` multiplies by.
-    """
-    if kernel.deriv_mul is _mul_tanh:
-        np.multiply(a, a, out=a)
-        np.subtract(1.0, a, out=a)
-        return a
-    out = scratch()
-    out.fill(1.0)
-    kernel.deriv_mul(a, out)
-    return out
+        Examples
+        --------
+        >>> from tinynn.model import resolve_activation
+        >>> resolve_activation("relu").prescale(10**6), resolve_activation("tanh").prescale(10)
+        (1.0, 1.0)
+        """
+        if self.forward is _fwd_tanh and _uses_exp_form(size):
+            return -2.0
+        return 1.0
+
+    def forward_prescaled(self, y: np.ndarray, scale: float) -> None:
+        """Overwrite ``y = scale * z`` with ``f(z)``, for the ``scale`` :meth:`prescale` gave.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.model import resolve_activation
+        >>> tanh = resolve_activation("tanh")
+        >>> y = np.zeros(4)
+        >>> tanh.forward_prescaled(y, tanh.prescale(y.size))
+        >>> y
+        array([0., 0., 0., 0.])
+        """
+        if scale == 1.0:
+            self.forward(y, y)
+        else:
+            _exp_tanh_of_scaled(y)
+
+    def derivative(self, a: np.ndarray, scratch: Callable[[], np.ndarray]) -> np.ndarray:
+        """Return ``f'(z)`` from the output ``a = f(z)``, consuming ``a``.
+
+        tanh's is written into ``a`` itself, ``1 - a**2`` in two passes; any other activation
+        multiplies an array of ones from ``scratch()`` (shaped like ``a``) by it. The values
+        are those ``deriv_mul`` multiplies by.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.model import resolve_activation
+        >>> a = np.array([0.0, 0.5])  # outputs of tanh
+        >>> resolve_activation("tanh").derivative(a, lambda: np.empty(2))
+        array([1.  , 0.75])
+        """
+        if self.deriv_mul is _mul_tanh:
+            np.multiply(a, a, out=a)
+            np.subtract(1.0, a, out=a)
+            return a
+        out = scratch()
+        out.fill(1.0)
+        self.deriv_mul(a, out)
+        return out
 
 
 def _no_kernel(*_args: Any) -> None:

@@ -21,13 +21,6 @@ from tinynn.model._activations import Activation
 from tinynn.model._network import forward
 
 
-def _derivative(kernel: Activation, a: np.ndarray) -> np.ndarray:
-    """Return ``f'(z)`` of a hidden layer from its output ``a = f(z)`` (``a`` is kept)."""
-    d = np.ones_like(a)
-    kernel.deriv_mul(a.copy(), d)
-    return d
-
-
 def jacobians(
     ws: Sequence[np.ndarray],
     bs: Sequence[np.ndarray],
@@ -90,5 +83,6 @@ def jacobians(
             if wrt_x:
                 jx_NOD = delta_NOH @ ws[0].T
             break
-        delta_NOH = (delta_NOH @ ws[layer].T) * _derivative(kernel, a_NH)[:, None, :]
+        fprime_NH = kernel.derivative(a_NH.copy(), lambda shape=a_NH.shape: np.empty(shape))
+        delta_NOH = (delta_NOH @ ws[layer].T) * fprime_NH[:, None, :]
     return out_NO, j_NOP, jx_NOD

@@ -40,13 +40,7 @@ from tinynn._primitive import (
     stash,
     unbox,
 )
-from tinynn.model._activations import (
-    KERNELS,
-    Activation,
-    derivative,
-    forward_prescaled,
-    prescale,
-)
+from tinynn.model._activations import KERNELS, Activation
 
 Buffers = Callable[[Any, tuple[int, ...]], np.ndarray] | None
 
@@ -115,7 +109,7 @@ def forward(
         shape = (a.shape[0], w.shape[1]) if w.ndim == 2 else _product_shape(a, w)
         size = math.prod(shape)
         # the activation's first pass folded into the (much smaller) weights, when it has one
-        scale = prescale(kernel, size) if 8 * w.size <= size else 1.0
+        scale = kernel.prescale(size) if 8 * w.size <= size else 1.0
         if layer == 0 and w.ndim == 3 and a.ndim == 2:
             z = _stacked_first_layer(a, w, b, buffers, scale)  # the bias is added in the product
         else:
@@ -134,7 +128,7 @@ def forward(
                 z += b
             else:
                 z += b[:, None, :]
-        forward_prescaled(kernel, z, scale)
+        kernel.forward_prescaled(z, scale)
         acts.append(z)
         a = z
     out = a @ ws[last]
@@ -299,8 +293,7 @@ def _first_layer_grads(
         return None
     n, d = x_ND.shape
     k, _, h = a_KNH.shape
-    fprime = derivative(
-        kernel,
+    fprime = kernel.derivative(
         a_KNH,
         lambda: np.empty((k, n, h)) if buffers is None else buffers(("d", 1), (k, n, h)),
     )
