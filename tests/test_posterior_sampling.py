@@ -446,3 +446,49 @@ def test_network_log_density_checks_its_network_against_the_data(blr):
         step[j] = h
         numeric = (density(q + step)[0] - density(q - step)[0]) / (2 * h)
         np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softplus"])
+@pytest.mark.parametrize(
+    ("n_in", "hidden", "n_rows", "n_examples"),
+    [(1, [20], 32, 60), (3, [4], 5, 7), (2, [30], 1, 300), (2, [6, 5], 4, 40)],
+)
+def test_network_log_density_equals_autograd_on_the_same_network(
+    activation, n_in, hidden, n_rows, n_examples
+):
+    # One hidden layer and one output take the fused path, two hidden layers the general one;
+    # both must be the log posterior autograd differentiates, on the full data and on a
+    # minibatch with its likelihood scaled.
+    import autograd
+    import autograd.numpy as anp
+
+    from tinynn import model, params
+
+    rng = np.random.default_rng(n_in + n_rows)
+    x = rng.normal(size=(n_examples, n_in))
+    y = rng.normal(size=n_examples)
+    template = params.make_params(n_in, hidden, 1, rng=0)
+    stds = rng.uniform(0.5, 2.0, size=len(tree.leaves(template)))
+    density = NetworkLogDensity(
+        x, y, template, sigma=0.3, prior_std=list(stds), activation=activation
+    )
+    q = rng.normal(size=(n_rows, density.n_params))
+    rows = rng.choice(n_examples, size=n_examples // 3 + 1, replace=False)
+
+    def reference(theta_P, x_MD, y_M, scale):
+        net = unflatten(theta_P)
+        residual = y_M - model.predict(net, x_MD, activation=activation)
+        leaves = tree.leaves(net)
+        prior = sum(anp.sum(leaf**2) / s**2 for leaf, s in zip(leaves, stds, strict=True))
+        return -0.5 * (scale * anp.sum(residual**2) / 0.3**2 + prior)
+
+    _, unflatten = tree.flatten(template)
+    value_and_grad = autograd.value_and_grad(reference)
+    for x_MD, y_M, scale, (values, grads) in [
+        (x, y, 1.0, density(q)),
+        (x[rows], y[rows], 2.5, density.minibatch(q, x[rows], y[rows, None], 2.5)),
+    ]:
+        for b in range(n_rows):
+            value, grad = value_and_grad(q[b], x_MD, y_M, scale)
+            np.testing.assert_allclose(values[b], value, rtol=1e-12)
+            np.testing.assert_allclose(grads[b], grad, rtol=1e-10, atol=1e-12 * np.abs(grad).max())
