@@ -4,7 +4,10 @@ The samplers move a (B, P) array, one row per chain. :class:`NetworkLogDensity` 
 views of the layers' weights and biases (no copy), runs :func:`tinynn.model.forward` and
 :func:`tinynn.model.backward` on all B networks in one batched pass with reusable work arrays,
 and writes the gradient straight into a (B, P) array. That is the whole cost of a leapfrog step
-apart from a few vector operations, so B chains cost far less than B separate calls.
+apart from a few vector operations, so B chains cost far less than B separate calls. The
+samplers' usual network, one hidden layer and one output, takes a fused pass with the same
+arithmetic and less Python around it (``_one_hidden_layer``, its forward and backward side by
+side).
 """
 
 from __future__ import annotations
