@@ -175,6 +175,35 @@ def test_the_outputs_sized_solve_equals_the_dense_one_for_any_damping(n_values):
         np.testing.assert_allclose(sum(g for g, _ in grams), j_MP @ j_MP.T, rtol=1e-12)
 
 
+@pytest.mark.parametrize(("sigma", "n_groupings"), [(0.5, 1), ("learn", None)])
+def test_the_column_groups_are_found_once_while_the_precisions_stay(
+    monkeypatch, sigma, n_groupings
+):
+    # With a fixed sigma the prior's precisions are the same at every iteration, so the columns
+    # are grouped once per run; a learned sigma's curvature moves, so they are regrouped.
+    from tinynn.optim import _lm
+
+    calls = []
+    group = _lm.column_groups
+    monkeypatch.setattr(_lm, "column_groups", lambda d_P: calls.append(1) or group(d_P))
+    x, y = make_quadratic_data(12)
+    loss = make_objective(x, y, sigma=sigma, prior_std=0.7)
+    net = make_params(2, [6], rng=0)
+    params = loss.init(net) if sigma == "learn" else net
+    result = minimize(loss, params, optimizer=levenberg_marquardt(), n_iters=15, tol=None)
+    assert result.n_iters == 15
+    if n_groupings is None:
+        assert len(calls) > 1
+    else:
+        assert len(calls) == n_groupings
+    groups = group(np.array([2.0, 1.0, 2.0, 3.0, 1.0]))
+    assert [(cols.tolist(), value) for cols, value in groups] == [
+        ([1, 4], 1.0),
+        ([0, 2], 2.0),
+        ([3], 3.0),
+    ]
+
+
 @pytest.mark.parametrize("sigma", [0.5, "learn"])
 def test_the_factors_make_the_gauss_newton_matrix(sigma):
     x, y = make_quadratic_data(9)

@@ -13,6 +13,8 @@ flattened parameters (``tinynn.tree.flatten`` order: layer by layer, ``w`` row-m
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,22 +69,22 @@ def jacobians(
     n, n_out = x_ND.shape[0], ws[-1].shape[1]
     sizes = [w.size + b.size for w, b in zip(ws, bs, strict=True)]
     j_NOP = np.empty((n, n_out, sum(sizes))) if wrt_params else None
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    delta_NOH = np.broadcast_to(np.eye(n_out), (n, n_out, n_out))
+    starts = list(itertools.accumulate(sizes, initial=0))
+    delta_NOH = np.eye(n_out)[None]  # (1, O, O) for now: it broadcasts over the examples
     jx_NOD = None
     for layer in range(len(ws) - 1, -1, -1):
         a_NH = acts[layer]
         if j_NOP is not None:
-            start, n_w = int(starts[layer]), ws[layer].size
+            start, n_w = starts[layer], ws[layer].size
             # the outer products written straight into J: its w block, split into (in, out),
             # is a view (no temporary, no copy of a broadcast product's odd layout)
             block = j_NOP[:, :, start : start + n_w].reshape(n, n_out, *ws[layer].shape)
             np.multiply(a_NH[:, None, :, None], delta_NOH[:, :, None, :], out=block)
-            j_NOP[:, :, start + n_w : int(starts[layer + 1])] = delta_NOH
+            j_NOP[:, :, start + n_w : starts[layer + 1]] = delta_NOH
         if layer == 0:
             if wrt_x:
-                jx_NOD = delta_NOH @ ws[0].T
+                jx_NOD = np.broadcast_to(delta_NOH, (n, n_out, delta_NOH.shape[2])) @ ws[0].T
             break
-        fprime_NH = kernel.derivative(a_NH.copy(), lambda shape=a_NH.shape: np.empty(shape))
+        fprime_NH = kernel.derivative(a_NH.copy(), functools.partial(np.empty, a_NH.shape))
         delta_NOH = (delta_NOH @ ws[layer].T) * fprime_NH[:, None, :]
     return out_NO, j_NOP, jx_NOD

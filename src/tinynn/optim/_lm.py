@@ -140,9 +140,15 @@ class _Curvature:
     larger ``mu`` then costs one (M, M) solve instead of a new (M, P) by (P, M) product too.
     """
 
-    def __init__(self, matrix: Any = None, factors: Any = None) -> None:
+    def __init__(
+        self,
+        matrix: Any = None,
+        factors: Any = None,
+        groups: list[tuple[np.ndarray, float]] | None = None,
+    ) -> None:
         self.matrix = matrix
         self.factors = factors
+        self._groups = groups  # column_groups(d), when the caller already has them
         self._grams: list[tuple[np.ndarray, float]] | None = None
         if factors is not None:
             j_MP, d_P = factors
@@ -151,9 +157,16 @@ class _Curvature:
             self.diagonal = np.diag(matrix)
 
     @classmethod
-    def of_factors(cls, j_MP: np.ndarray, d_P: np.ndarray) -> _Curvature:
+    def of_factors(
+        cls,
+        j_MP: np.ndarray,
+        d_P: np.ndarray,
+        groups: list[tuple[np.ndarray, float]] | None = None,
+    ) -> _Curvature:
         """Keep ``J^T J + diag(d)`` as factors when J has fewer rows than columns, else dense."""
-        return cls(factors=(j_MP, d_P)) if len(j_MP) < len(d_P) else cls(matrix=_dense(j_MP, d_P))
+        if len(j_MP) < len(d_P):
+            return cls(factors=(j_MP, d_P), groups=groups)
+        return cls(matrix=_dense(j_MP, d_P))
 
     def dense(self) -> np.ndarray:
         if self.matrix is None:
@@ -164,12 +177,11 @@ class _Curvature:
         """Return ``(J_g J_g^T, d_g)`` per value of ``d`` (empty when it has too many values)."""
         if self._grams is None:
             j_MP, d_P = self.factors
-            values, group_P = np.unique(d_P, return_inverse=True)
+            groups = self._groups if self._groups is not None else column_groups(d_P)
             self._grams = []
-            if len(values) <= _MAX_GROUPS:
-                for g, value in enumerate(values.tolist()):
-                    j_Mg = j_MP[:, group_P == g]  # a contiguous copy: its product is symmetric
-                    self._grams.append((j_Mg @ j_Mg.T, value))
+            for columns, value in groups:
+                j_Mg = j_MP[:, columns]  # a contiguous copy: its product is symmetric
+                self._grams.append((j_Mg @ j_Mg.T, value))
         return self._grams
 
     def solve(self, mu: float, r_P: np.ndarray) -> np.ndarray:
@@ -199,6 +211,14 @@ class _Curvature:
             jh_M = j_MP @ h_P
             return float(jh_M @ jh_M) + float(np.sum(d_P * h_P * h_P))
         return float(h_P @ self.matrix @ h_P)
+
+
+def column_groups(d_P: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """Return ``(columns, value)`` per distinct value of ``d``; empty beyond ``_MAX_GROUPS``."""
+    values, group_P = np.unique(d_P, return_inverse=True)
+    if len(values) > _MAX_GROUPS:
+        return []
+    return [(np.flatnonzero(group_P == g), value) for g, value in enumerate(values.tolist())]
 
 
 def _positive_definite_solve(k_MM: np.ndarray, b_M: np.ndarray) -> np.ndarray:
@@ -245,11 +265,16 @@ class _FlatProblem:
     def __init__(self, flat: Any) -> None:
         self.flat = flat
         self.factored = callable(getattr(flat, "gauss_newton_factors", None))
+        # d of the last iteration and its column groups: d is the prior's precision (plus a
+        # learned log sigma's curvature), the same at every iteration of most runs
+        self._groups: tuple[np.ndarray, list[tuple[np.ndarray, float]]] | None = None
 
     def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
         if self.factored:
             value, grad_P, (j_MP, d_P) = self.flat.gauss_newton_factors(theta_P)
-            return value, grad_P, _Curvature.of_factors(j_MP, d_P)
+            if self._groups is None or not np.array_equal(self._groups[0], d_P):
+                self._groups = (d_P.copy(), column_groups(d_P))
+            return value, grad_P, _Curvature.of_factors(j_MP, d_P, self._groups[1])
         value, grad_P, ggn_PP = self.flat.gauss_newton(theta_P)
         return value, grad_P, _Curvature(matrix=ggn_PP)
 
