@@ -122,7 +122,8 @@ def evidence_fixed_point(
     they take ``max_steps // 1000`` steps at most. A leaf the data pin down (a one-output
     network's output bias) can make its update swing between two values at every step without
     settling; the evidence is flat along it (on the toy data and on Boston, the two values'
-    evidence differs by 1e-4 nats or less), so the proposal does not depend on where it stops.
+    evidence differs by 1e-4 nats or less): where the loop stops moves that prior std, not the
+    evidence.
     """
     theta = post._mean
     shared = np.ndim(post.prior_std) == 0
