@@ -1,15 +1,16 @@
 """Run every tinynn benchmark and print (or write) the figures as markdown.
 
-    python benchmarks/run_all.py                 # full run, about 2 minutes
-    python benchmarks/run_all.py --quick         # smoke run, under 20 s
+    python benchmarks/run_all.py                 # full run, about 3 minutes
+    python benchmarks/run_all.py --quick         # smoke run, under 30 s
     python benchmarks/run_all.py --write docs/performance_figures.md \
         --chart docs/performance_ratios.png    # what the docs show
 
 The output is a markdown fragment (level-3 headings, for inclusion under a section of the docs'
 performance page): the machine, the versions and the thread settings, the per-step
-table, the time-to-target table and every acceptance ratio with PASS or FAIL. Everything runs in
-this one process with one BLAS thread; ratios against the hand-written numpy reference of the same
-run are the figures to read, absolute times depend on the machine and its load.
+table, the time-to-target tables, the Jacobian, the default fits, the samplers against
+BlackJAX (when JAX and BlackJAX are installed) and every acceptance ratio with PASS or FAIL.
+Everything runs in this one process with one BLAS thread; ratios against the reference of the
+same run are the figures to read, absolute times depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import _harness
 import bench_fit
 import bench_jacobian
+import bench_mcmc
 import bench_step
 
 
@@ -99,6 +101,7 @@ def render(quick: bool, chart: Path | None = None) -> str:
         fit_tight = bench_fit.run(quick=quick, target=0.11)
         fit_tight.checks = []  # the acceptance ratios are at RMSE 0.3
         jac = bench_jacobian.run(quick=quick)
+        sampling_checks, sampling_table = bench_mcmc.run(quick=quick)
         extra = bench_fit.defaults_and_lbfgs_bookkeeping(
             seeds=(0, 1) if quick else bench_fit.FULL_SEEDS, repeats=3 if quick else 7
         )
@@ -128,7 +131,13 @@ def render(quick: bool, chart: Path | None = None) -> str:
         fit_tight.markdown(level=3, checks=False).rstrip(),
         jac.markdown(level=3, checks=False).rstrip(),
         extra.markdown(level=3, checks=False).rstrip(),
-        "### Targets\n\n" + _harness.checks_table(step.checks + fit.checks + extra.checks),
+        "### Sampling and variational inference, 1-20-1 network, N = 60\n\n"
+        + sampling_table.rstrip()
+        + "\n\n- HMC: 32 chains, 50 leapfrog steps per draw, fixed step size; BlackJAX's chains "
+        "compiled in `lax.scan` (one) and under `vmap` (32), compile time apart; per chain per "
+        "gradient. ELBO: one value and gradient with K = 8 draws, per evaluation.",
+        "### Targets\n\n"
+        + _harness.checks_table(step.checks + fit.checks + extra.checks + sampling_checks),
     ]
     return "\n\n".join(sections) + "\n"
 

@@ -295,3 +295,17 @@ def test_minibatch_benchmark_loop_matches_tinynn_and_prints_its_checks():
     memory, row = bench_minibatch.memory_case(20_000)
     assert memory.bound == 3.0 and memory.value > 1.0
     assert row[0] == "N = 20,000: one epoch and two full-data losses"
+
+
+def test_sampling_benchmark_prints_tinynns_rows_without_blackjax(monkeypatch):
+    import bench_mcmc
+
+    from tinynn.data import make_gap_data
+
+    x, y = make_gap_data(60)
+    assert 0.0 < bench_mcmc.tinynn_runner(x, y)(1) < 1.0  # seconds per chain per gradient
+    monkeypatch.setattr(bench_mcmc, "blackjax_runners", lambda x, y: None)  # as without JAX
+    checks, table = bench_mcmc.run(quick=True)
+    assert "| tinynn, 32 chains |" in table and "BlackJAX" not in table
+    assert "| ELBO, K = 8 (per evaluation) |" in table
+    assert [check.bound for check in checks] == [1.5]  # the ELBO's; HMC's needs BlackJAX
