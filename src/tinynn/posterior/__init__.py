@@ -11,6 +11,9 @@ through :mod:`tinynn.io`.
   tunes the prior std and the noise.
 - :class:`Ensemble` / :func:`fit_ensemble`: K networks trained together through the sample axis,
   optionally with randomized (anchored) priors; the predictive is the Gaussian mixture.
+- :class:`Mixture` / :func:`fit_laplace_mixture`: an equal-weight mixture of posteriors over
+  networks of one architecture, such as Laplace fits from several seeds (a mixture of Laplace
+  approximations); the predictive is the mixture of their Gaussians.
 - :class:`Samples` / :func:`fit_nuts`, :func:`fit_hmc`: draws of C Markov chains run together
   by :mod:`tinynn.mcmc` (one batched gradient per leapfrog step); the predictive is the
   mixture of the draws, and the chains keep their statistics for diagnostics.
@@ -39,6 +42,7 @@ from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._log_density import NetworkLogDensity
 from tinynn.posterior._mean_field import MeanField
+from tinynn.posterior._mixture import Mixture, fit_laplace_mixture
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
@@ -49,6 +53,7 @@ __all__ = [
     "Ensemble",
     "Laplace",
     "MeanField",
+    "Mixture",
     "NegativeELBO",
     "NetworkLogDensity",
     "PointEstimate",
@@ -58,6 +63,7 @@ __all__ = [
     "fit_ensemble",
     "fit_hmc",
     "fit_laplace",
+    "fit_laplace_mixture",
     "fit_nuts",
     "fit_sgld",
     "fit_vi",

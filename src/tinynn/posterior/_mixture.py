@@ -1,0 +1,312 @@
+"""Equal-weight mixtures of posteriors, and mixtures of Laplace fits (private to
+:mod:`tinynn.posterior`).
+
+A Laplace approximation describes one mode of the posterior; fits from other seeds land in other
+modes. Mixing M of them with equal weights (a mixture of Laplace approximations, Eschenhagen et
+al. 2021; a deep ensemble whose members carry their own Gaussian) gives a predictive that has both
+the spread between modes and the spread within each. Each member here keeps its own evidence-tuned
+prior and noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinynn import model, tree
+from tinynn._checks import as_generator, check_int
+from tinynn.posterior._base import Posterior, Predictive, from_state
+from tinynn.posterior._fit import fit_laplace
+
+MEMBER_PREFIX = "member{}_"  # names of member k's arrays inside a saved mixture
+
+
+class Mixture(Posterior):
+    """An equal-weight mixture of M posteriors over networks of one architecture.
+
+    Its predictive at x is the mixture of the members' Gaussian predictives: the mean is their
+    average, the variance their average variance plus the variance of their means, and the test
+    log-likelihood the log of their average density. ``params`` holds the members' networks
+    stacked (a leading axis M on every leaf), as an :class:`Ensemble`'s do.
+
+    Parameters
+    ----------
+    members : sequence of Posterior
+        At least one; each over one network (its ``params``) with a Gaussian predictive
+        (:class:`Laplace`, :class:`PointEstimate`), all of the same layer sizes and activation.
+
+    Attributes
+    ----------
+    members : list of Posterior
+    n_members : int
+    params : list of dict, stacked
+    sigma : ndarray of shape (M,)
+        Each member's noise std.
+    result : tinynn.optim.OptimizeResult or None
+        Set by :func:`fit_laplace_mixture`: its first member's fit, or the interrupted one.
+    optimizer : str
+        Set by :func:`fit_laplace_mixture`: the method of the members' MAP fits.
+
+    Raises
+    ------
+    ValueError
+        If ``members`` is empty, holds something other than a posterior over one network, or
+        mixes layer sizes or activations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import Mixture, PointEstimate
+    >>> one = PointEstimate([{"w": np.ones((1, 1)), "b": np.zeros(1)}], sigma=1.0)
+    >>> three = PointEstimate([{"w": np.full((1, 1), 3.0), "b": np.zeros(1)}], sigma=1.0)
+    >>> pred = Mixture([one, three]).predict(np.array([[1.0]]))
+    >>> pred.mean, pred.epistemic_std, pred.noise_std
+    (array([2.]), array([1.]), array([1.]))
+    """
+
+    kind = "mixture"
+    result: Any = None
+    optimizer: str = ""
+
+    def __init__(self, members: Sequence[Posterior]) -> None:
+        members = list(members) if isinstance(members, (list, tuple)) else members
+        if not isinstance(members, list) or not members:
+            raise ValueError(
+                f"members must be a non-empty list of posteriors, got {_describe(members)}"
+            )
+        for k, member in enumerate(members):
+            network = getattr(member, "params", None)
+            if not isinstance(member, Posterior) or network is None or model.stack_size(network):
+                raise ValueError(
+                    f"members[{k}] must be a posterior over one network with a Gaussian "
+                    f"predictive (Laplace, PointEstimate), got {type(member).__name__}"
+                )
+        first = members[0]
+        shapes = model.layer_shapes(first.params)
+        for k, member in enumerate(members[1:], start=1):
+            if member.activation != first.activation:
+                raise ValueError(
+                    f"every member must use one activation: members[0] uses "
+                    f"{first.activation!r}, members[{k}] uses {member.activation!r}"
+                )
+            other = model.layer_shapes(member.params)
+            if other != shapes:
+                raise ValueError(
+                    f"every member must have the same layer sizes: members[0] has {shapes}, "
+                    f"members[{k}] has {other}"
+                )
+        self.members = members
+        self.n_members = len(members)
+        self.activation = first.activation
+        self.params = tree.stack([member.params for member in members])
+        self.sigma = np.array([float(np.mean(member.sigma)) for member in members])
+
+    # -- the Posterior interface -------------------------------------------------------------------
+
+    def sample(self, n_samples: int, rng: Any = None) -> Any:
+        """Return ``n_samples`` parameter sets, each from a member picked uniformly, stacked.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Mixture, PointEstimate
+        >>> one = PointEstimate([{"w": np.ones((1, 1)), "b": np.zeros(1)}], sigma=1.0)
+        >>> Mixture([one, one]).sample(5, rng=0)[0]["w"].shape
+        (5, 1, 1)
+        """
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        return self._draw(n_samples, as_generator(rng))[0]
+
+    def _draw(self, n_samples: int, gen: np.random.Generator) -> tuple[Any, np.ndarray]:
+        picks = gen.integers(0, self.n_members, size=n_samples)
+        order = np.argsort(picks, kind="stable")
+        drawn, sigmas = [], []
+        for k in range(self.n_members):
+            count = int(np.count_nonzero(picks == k))
+            if count:
+                params_k, sigma_k = self.members[k]._draw(count, gen)
+                drawn.extend(tree.unstack(params_k))
+                sigmas.append(np.asarray(sigma_k, dtype=float))
+        # the draws come grouped by member; put each back where its pick was
+        placed: list[Any] = [None] * n_samples
+        for slot, params_one in zip(order, drawn, strict=True):
+            placed[slot] = params_one
+        sigma_K = np.empty(n_samples)
+        sigma_K[order] = np.concatenate(sigmas)
+        return tree.stack(placed), sigma_K
+
+    def predict(self, x: Any) -> Predictive:
+        """Return the mixture of the members' predictives at ``x``.
+
+        ``epistemic_std`` is what the total std holds beyond the noise: the members' own
+        epistemic spread and the spread of their means; ``noise_std`` is the root mean square
+        of the members' noise stds; ``means_K`` and ``noise_stds_K`` are the members' means and
+        total stds, which :meth:`Predictive.interval` and :meth:`Predictive.log_density` use.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinynn.posterior import Mixture, PointEstimate
+        >>> one = PointEstimate([{"w": np.ones((1, 1)), "b": np.zeros(1)}], sigma=1.0)
+        >>> Mixture([one, one]).predict(np.array([[2.0]])).std
+        array([1.])
+        """
+        preds = [member.predict(x) for member in self.members]
+        means_K = np.stack([pred.mean for pred in preds])
+        stds_K = np.stack([pred.std for pred in preds])
+        mean = means_K.mean(axis=0)
+        noise = np.sqrt(np.mean(np.stack([pred.noise_std for pred in preds]) ** 2, axis=0))
+        total = np.mean(stds_K**2, axis=0) + np.var(means_K, axis=0)
+        epistemic = np.sqrt(np.maximum(total - noise**2, 0.0))
+        return Predictive(mean, epistemic, noise, means_K=means_K, noise_stds_K=stds_K)
+
+    # -- saving ------------------------------------------------------------------------------------
+
+    def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+        infos, arrays = [], {}
+        for k, member in enumerate(self.members):
+            _, info, member_arrays = member._state()
+            infos.append(info)
+            prefix = MEMBER_PREFIX.format(k)
+            arrays.update({prefix + name: value for name, value in member_arrays.items()})
+        info = {"posterior": self.kind, "activation": self.activation, "members": infos}
+        return self.params, info, arrays
+
+    @classmethod
+    def _from_state(cls, params: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        infos = info.get("members")
+        n_members = model.stack_size(params)
+        if not isinstance(infos, list) or n_members != len(infos):
+            raise ValueError(
+                f"a saved mixture needs one entry per stacked network, got {n_members} networks "
+                f"and members={_describe(infos)}"
+            )
+        members = []
+        for k, (params_k, info_k) in enumerate(zip(tree.unstack(params), infos, strict=True)):
+            prefix = MEMBER_PREFIX.format(k)
+            arrays_k = {
+                name[len(prefix) :]: value
+                for name, value in arrays.items()
+                if name.startswith(prefix)
+            }
+            members.append(from_state(params_k, info_k, arrays_k))
+        return cls(members)
+
+    def __repr__(self) -> str:
+        kinds = sorted({type(member).__name__ for member in self.members})
+        return f"Mixture(n_members={self.n_members}, of={'/'.join(kinds)})"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def fit_laplace_mixture(
+    x: Any,
+    y: Any,
+    hidden_sizes: Any = (10,),
+    *,
+    n_members: int = 5,
+    activation: str = "tanh",
+    prior_std: Any = None,
+    sigma: float | None = None,
+    prior_groups: str = "leaf",
+    structure: str = "auto",
+    n_iters: int = 300,
+    max_rounds: int = 20,
+    tol: float = 1e-2,
+    rng: Any = None,
+) -> Mixture:
+    """Fit ``n_members`` Laplace posteriors from different starts and mix them with equal weights.
+
+    Each member is :func:`fit_laplace` from its own random start (drawn in turn from ``rng``),
+    with its own prior std and noise set by its own evidence; the predictive is the mixture of
+    their linearized predictives (see :class:`Mixture`). It costs ``n_members`` fits. On Boston
+    housing (the UCI page of the docs) five members of ten units have a lower test RMSE and a
+    higher test log-likelihood than one Laplace fit of fifty units, in less time; on data a wide
+    network fits well (Energy) the one wide fit stays better.
+
+    Parameters
+    ----------
+    x, y, hidden_sizes, activation, prior_std, sigma, prior_groups, structure, n_iters, \
+max_rounds, tol
+        As for :func:`fit_laplace`, for every member.
+    n_members : int, default 5
+        M, the number of members.
+    rng : numpy.random.Generator, int or None
+        Randomness of the members' starts.
+
+    Returns
+    -------
+    Mixture
+        Of :class:`Laplace` members, with ``result`` and ``optimizer`` of the first member's
+        fit. A Ctrl-C during member k > 0 returns the members fitted so far (member k among
+        them if it had finished a round), with ``result.reason == "interrupted"``; during the
+        first member's first round it raises KeyboardInterrupt.
+
+    Raises
+    ------
+    ValueError
+        If ``n_members`` is not a positive int, or as :func:`fit_laplace` raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import fit_laplace_mixture
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, size=(40, 1)); y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
+    >>> post = fit_laplace_mixture(x, y, (5,), n_members=3, rng=0)
+    >>> post.n_members, post.predict(np.zeros((2, 1))).means_K.shape
+    (3, (3, 2))
+    """
+    n_members = check_int(n_members, "n_members", minimum=1)
+    gen = as_generator(rng)
+    members: list[Any] = []
+    first_result = None
+    interrupted = None
+    for k in range(n_members):
+        try:
+            member = fit_laplace(
+                x,
+                y,
+                hidden_sizes,
+                activation=activation,
+                prior_std=prior_std,
+                sigma=sigma,
+                prior_groups=prior_groups,
+                structure=structure,
+                n_iters=n_iters,
+                max_rounds=max_rounds,
+                tol=tol,
+                rng=gen,
+            )
+        except KeyboardInterrupt:  # before member k had a round: keep the members so far
+            if not members:
+                raise
+            if first_result is not None:  # (None: linear members, solved exactly)
+                interrupted = dataclasses.replace(
+                    first_result,
+                    reason="interrupted",
+                    message=f"interrupted by KeyboardInterrupt while fitting member {k}; "
+                    f"returning the {len(members)} members fitted before it",
+                )
+            break
+        members.append(member)
+        if k == 0:
+            first_result = member.result
+        if member.result is not None and member.result.reason == "interrupted":
+            interrupted = dataclasses.replace(
+                member.result,
+                message=f"{member.result.message}; member {k} is the last of "
+                f"{len(members)} members",
+            )
+            break
+    mixture = Mixture(members)
+    mixture.result = interrupted if interrupted is not None else first_result
+    mixture.optimizer = members[0].optimizer
+    return mixture

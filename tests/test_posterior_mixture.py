@@ -1,0 +1,153 @@
+"""Mixtures of posteriors: the mixture predictive, sampling, saving, mixtures of Laplace fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tinynn import io, tree
+from tinynn.params import make_params
+from tinynn.posterior import (
+    Laplace,
+    Mixture,
+    PointEstimate,
+    fit_ensemble,
+    fit_laplace,
+    fit_laplace_mixture,
+)
+from tinynn.posterior import _fit as fit_module
+
+
+def gap_data(n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.uniform(-2, -0.5, n // 2), rng.uniform(0.5, 2, n - n // 2)])[:, None]
+    return x, np.sin(2 * x[:, 0]) + 0.1 * rng.normal(size=n)
+
+
+@pytest.fixture(scope="module")
+def laplaces() -> list[Laplace]:
+    x, y = gap_data()
+    return [fit_laplace(x, y, (6,), rng=seed) for seed in range(3)]
+
+
+def test_mixture_predictive_is_the_mixture_of_the_members_gaussians(laplaces) -> None:
+    x_test = np.linspace(-4, 4, 9)[:, None]
+    y_test = np.sin(2 * x_test[:, 0])
+    pred = Mixture(laplaces).predict(x_test)
+    means = np.stack([post.predict(x_test).mean for post in laplaces])
+    stds = np.stack([post.predict(x_test).std for post in laplaces])
+    noises = np.array([post.sigma for post in laplaces])
+    np.testing.assert_allclose(pred.mean, means.mean(axis=0), rtol=1e-14)
+    # the variance of an equal-weight mixture: mean of (variance + mean**2) minus mean**2
+    total = np.mean(stds**2 + means**2, axis=0) - means.mean(axis=0) ** 2
+    np.testing.assert_allclose(pred.std**2, total, rtol=1e-10)
+    np.testing.assert_allclose(pred.noise_std, np.sqrt(np.mean(noises**2)), rtol=1e-14)
+    np.testing.assert_array_equal(pred.means_K, means)
+    np.testing.assert_array_equal(pred.noise_stds_K, stds)
+    direct = np.mean(np.log(np.mean(stats.norm.pdf(y_test, means, stds), axis=0)))
+    lpd = Mixture(laplaces).log_predictive_density(x_test, y_test)
+    assert lpd == pytest.approx(direct, rel=1e-12)
+    low, high = pred.interval(0.9)  # the mixture's own quantiles
+    cdf = lambda v: np.mean(stats.norm.cdf(v, means, stds), axis=0)  # noqa: E731
+    np.testing.assert_allclose(cdf(low), 0.05, atol=1e-9)
+    np.testing.assert_allclose(cdf(high), 0.95, atol=1e-9)
+
+
+def test_a_mixture_of_one_is_its_member(laplaces) -> None:
+    x_test = np.linspace(-3, 3, 7)[:, None]
+    alone, mixed = laplaces[0].predict(x_test), Mixture(laplaces[:1]).predict(x_test)
+    np.testing.assert_array_equal(mixed.mean, alone.mean)
+    np.testing.assert_allclose(mixed.std, alone.std, rtol=1e-14)
+    np.testing.assert_allclose(mixed.epistemic_std, alone.epistemic_std, rtol=1e-10)
+
+
+def test_mixture_samples_come_from_the_members_in_proportion(laplaces) -> None:
+    # point members: a draw is its member's network itself, so every draw names its member
+    points = [
+        PointEstimate([{"w": np.full((1, 1), float(k)), "b": np.zeros(1)}], sigma=0.1 * (k + 1))
+        for k in range(3)
+    ]
+    mix = Mixture(points)
+    params_K, sigma_K = mix._draw(3000, np.random.default_rng(0))
+    member = params_K[0]["w"][:, 0, 0].astype(int)
+    np.testing.assert_allclose(sigma_K, 0.1 * (member + 1), rtol=1e-15)  # its own noise
+    counts = np.bincount(member, minlength=3) / 3000
+    np.testing.assert_allclose(counts, 1 / 3, atol=4 * np.sqrt(2 / 9 / 3000))
+    assert len(set(member[:20].tolist())) == 3  # the order is the picks', not grouped
+    again = mix.sample(3000, rng=0)
+    np.testing.assert_array_equal(again[0]["w"], mix.sample(3000, rng=0)[0]["w"])
+    laplace_mix = Mixture(laplaces)
+    draws = laplace_mix.sample(40, rng=0)
+    assert draws[0]["w"].shape == (40, 1, 6)
+    assert laplace_mix.predictive_samples(np.zeros((2, 1)), 11, rng=0).shape == (11, 2)
+
+
+def test_mixture_saves_and_loads_without_pickle(laplaces, tmp_path) -> None:
+    mix = Mixture(laplaces)
+    path = io.save(tmp_path / "mixture.npz", mix)
+    back = io.load(path)
+    assert isinstance(back, Mixture) and back.n_members == 3
+    assert all(isinstance(member, Laplace) for member in back.members)
+    x_test = np.linspace(-3, 3, 5)[:, None]
+    a, b = mix.predict(x_test), back.predict(x_test)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_allclose(a.std, b.std, rtol=1e-12)
+    assert repr(back) == "Mixture(n_members=3, of=Laplace)"
+
+
+def test_mixture_refuses_what_it_cannot_mix(laplaces) -> None:
+    x, y = gap_data()
+    with pytest.raises(ValueError, match="members must be a non-empty list"):
+        Mixture([])
+    with pytest.raises(ValueError, match=r"members\[1\] must be a posterior over one network"):
+        Mixture([laplaces[0], fit_ensemble(x, y, (6,), n_members=2, rng=0)])
+    with pytest.raises(ValueError, match=r"members\[0\] must be a posterior over one network"):
+        Mixture(["not a posterior"])
+    wider = PointEstimate(make_params(1, [7], 1, rng=0), sigma=0.1)
+    with pytest.raises(ValueError, match=r"same layer sizes: members\[0\] has \[\(1, 6\)"):
+        Mixture([laplaces[0], wider])
+    relu = PointEstimate(laplaces[0].params, sigma=0.1, activation="relu")
+    with pytest.raises(ValueError, match="one activation: members\\[0\\] uses 'tanh'"):
+        Mixture([laplaces[0], relu])
+    with pytest.raises(ValueError, match="n_members"):
+        fit_laplace_mixture(x, y, (3,), n_members=0)
+
+
+def test_fit_laplace_mixture_is_seeded_laplace_fits_mixed() -> None:
+    x, y = gap_data()
+    mix = fit_laplace_mixture(x, y, (5,), n_members=3, rng=7)
+    gen = np.random.default_rng(7)
+    by_hand = [fit_laplace(x, y, (5,), rng=gen) for _ in range(3)]
+    for member, alone in zip(mix.members, by_hand, strict=True):
+        np.testing.assert_array_equal(tree.flatten(member.params)[0], tree.flatten(alone.params)[0])
+        assert member.sigma == alone.sigma
+    assert mix.result is mix.members[0].result and mix.optimizer == "levenberg_marquardt"
+    # the members differ (different starts), and far from the data the mixture is wide
+    assert np.ptp([m.predict(np.array([[6.0]])).mean[0] for m in mix.members]) > 0
+    far, near = mix.predict(np.array([[6.0]])), mix.predict(np.array([[1.0]]))
+    assert far.std[0] > 3 * far.noise_std[0] and near.std[0] < 1.2 * near.noise_std[0]
+
+
+def test_ctrl_c_in_a_later_member_returns_the_members_so_far(monkeypatch) -> None:
+    x, y = gap_data()
+    fits = {"n": 0}
+    real = fit_module.map_fit
+
+    def map_fit_until_member_two(*args, **kwargs):
+        fits["n"] += 1
+        if fits["n"] == fits["limit"]:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    fits["limit"] = -1
+    whole = fit_laplace_mixture(x, y, (4,), n_members=3, rng=0)
+    per_member = [len(member.rounds) for member in whole.members]
+    fits.update(n=0, limit=per_member[0] + 2)  # in member 1's first round: nothing of it yet
+    monkeypatch.setattr(fit_module, "map_fit", map_fit_until_member_two)
+    mix = fit_laplace_mixture(x, y, (4,), n_members=3, rng=0)
+    assert mix.n_members == 1 and mix.result.reason == "interrupted"
+    assert "while fitting member 1" in mix.result.message
+    fits.update(n=0, limit=1)  # in the very first round: nothing to hand back
+    with pytest.raises(KeyboardInterrupt):
+        fit_laplace_mixture(x, y, (4,), n_members=3, rng=0)
