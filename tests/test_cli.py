@@ -421,3 +421,21 @@ def test_demo_seed_beyond_32_bits_is_refused(tmp_path: Path, capsys) -> None:  #
     assert main(["demo", "--seed", str(2**40), "--out", str(tmp_path / "d")]) == 2
     assert "--seed must be below 2**32 = 4294967296 for the demo" in _error_line(capsys)
     assert not (tmp_path / "d").exists()
+
+
+def test_fit_a_laplace_mixture_then_info_and_predict(table: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    model = tmp_path / "mix.npz"
+    argv = ["fit", str(table), "--target", "y", "--hidden", "4", "--out", str(model), "--quiet",
+            "--uncertainty", "laplace_mixture"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(set by the evidence)" in out and f"saved the model to {model}" in out
+    loaded = io.load(model)
+    assert loaded.posterior_.n_members == 5
+    assert main(["info", str(model)]) == 0
+    assert "tinynn fitted Regressor" in capsys.readouterr().out
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(model), str(table), "--out", str(preds), "--std"]) == 0
+    rows = np.genfromtxt(preds, delimiter=",", names=True)
+    x = np.column_stack([rows["a"], rows["b"]])
+    np.testing.assert_array_equal(rows["y_std"], loaded.predict(x, return_std=True)[1])

@@ -7,7 +7,7 @@ import pytest
 
 from tinynn import Regressor, io
 from tinynn.data import gap_function, make_gap_data
-from tinynn.posterior import Ensemble, Laplace
+from tinynn.posterior import Ensemble, Laplace, Mixture
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +15,11 @@ def fitted() -> dict[str, Regressor]:
     x, y = make_gap_data(60, rng=0)
     return {
         u: Regressor(hidden_sizes=(20,), uncertainty=u, random_state=0).fit(x, y)
-        for u in ("laplace", "ensemble")
+        for u in ("laplace", "laplace_mixture", "ensemble")
     }
 
 
-@pytest.mark.parametrize("uncertainty", ["laplace", "ensemble"])
+@pytest.mark.parametrize("uncertainty", ["laplace", "laplace_mixture", "ensemble"])
 def test_std_is_the_noise_on_the_data_and_grows_far_away(fitted, uncertainty: str) -> None:
     """The issue's acceptance: 3 data-widths outside, >= 3x the noise; inside, within 20%."""
     model = fitted[uncertainty]
@@ -33,10 +33,11 @@ def test_std_is_the_noise_on_the_data_and_grows_far_away(fitted, uncertainty: st
     assert 0.05 < model.sigma_ < 0.2  # the true noise is 0.1
 
 
-@pytest.mark.parametrize("uncertainty", ["laplace", "ensemble"])
+@pytest.mark.parametrize("uncertainty", ["laplace", "laplace_mixture", "ensemble"])
 def test_posterior_and_fit_of_the_mean(fitted, uncertainty: str) -> None:
     model = fitted[uncertainty]
-    assert isinstance(model.posterior_, Laplace if uncertainty == "laplace" else Ensemble)
+    kinds = {"laplace": Laplace, "laplace_mixture": Mixture, "ensemble": Ensemble}
+    assert isinstance(model.posterior_, kinds[uncertainty])
     grid = np.linspace(-1, 1, 50)[:, None]
     rmse = np.sqrt(np.mean((model.predict(grid) - gap_function(grid[:, 0])) ** 2))
     assert rmse < 0.15
@@ -53,6 +54,23 @@ def test_laplace_regressor_matches_the_posterior_in_standardized_units(fitted) -
     np.testing.assert_allclose(mean, pred.mean * model.y_scale_[0] + model.y_mean_[0], rtol=1e-12)
     np.testing.assert_allclose(std, pred.std * model.y_scale_[0], rtol=1e-12)
     assert model.sigma_ == pytest.approx(model.posterior_.sigma * model.y_scale_[0], rel=1e-12)
+
+
+def test_laplace_mixture_regressor_is_its_members_mixed(fitted) -> None:
+    model = fitted["laplace_mixture"]
+    post = model.posterior_
+    assert post.n_members == 5 and all(isinstance(m, Laplace) for m in post.members)
+    assert model.params_[0]["w"].shape == (5, 1, 20)
+    x = np.array([[0.0], [2.5]])
+    pred = post.predict((x - model.x_mean_) / model.x_scale_)
+    mean, std = model.predict(x, return_std=True)
+    np.testing.assert_allclose(mean, pred.mean * model.y_scale_[0] + model.y_mean_[0], rtol=1e-12)
+    np.testing.assert_allclose(std, pred.std * model.y_scale_[0], rtol=1e-12)
+    rms = np.sqrt(np.mean([m.sigma**2 for m in post.members]))
+    assert model.sigma_ == pytest.approx(rms * model.y_scale_[0], rel=1e-12)
+    first = post.members[0]
+    used = first.rounds[: first.best_round + 1]
+    assert model.n_iter_ == sum(len(entry["losses"]) for entry in used)
 
 
 def test_fixed_prior_and_sigma_are_kept() -> None:
@@ -94,7 +112,7 @@ def test_uncertainty_errors(tmp_path, fitted) -> None:
         Regressor(uncertainty="ensemble", n_members=0).fit(x, y)
 
 
-@pytest.mark.parametrize("uncertainty", ["laplace", "ensemble"])
+@pytest.mark.parametrize("uncertainty", ["laplace", "laplace_mixture", "ensemble"])
 def test_save_and_load_keep_the_predictive(tmp_path, fitted, uncertainty: str) -> None:
     model = fitted[uncertainty]
     back = io.load(io.save(tmp_path / "m.npz", model))

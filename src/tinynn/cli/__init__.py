@@ -111,10 +111,10 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
     p.add_argument(
         "--uncertainty",
         default="laplace",
-        choices=["laplace", "ensemble", "none"],
+        choices=["laplace", "laplace_mixture", "ensemble", "none"],
         help="laplace: prior and noise set by the evidence, predictive std from the Laplace "
-        "posterior; ensemble: five anchored networks; none: one network, --optimizer used "
-        "(default laplace)",
+        "posterior; laplace_mixture: five such fits from different starts, mixed; ensemble: "
+        "five anchored networks; none: one network, --optimizer used (default laplace)",
     )
     p.add_argument("--max-iter", type=_positive_int, default=500, help="iterations (default 500)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")

@@ -26,7 +26,7 @@ from tinynn.estimator._state import fitted_state, restore
 from tinynn.losses import make_objective
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
-from tinynn.posterior import Laplace, fit_ensemble, fit_laplace
+from tinynn.posterior import Laplace, Mixture, fit_ensemble, fit_laplace, fit_laplace_mixture
 
 __all__ = ["NotFittedError", "Regressor"]
 
@@ -137,19 +137,24 @@ class Regressor:
         Seed for the initialization and the validation split.
     verbose : int, default 0
         Print progress lines (every ``verbose * 50`` iterations) to standard output when > 0.
-    uncertainty : {None, "laplace", "ensemble"}, default None
-        None fits one network (the settings above). ``"laplace"`` fits it with
-        :func:`tinynn.posterior.fit_laplace`: a prior std per layer's weights and biases and
-        the noise set by the Laplace evidence (unless ``prior_std``/``alpha`` or a numeric
-        ``sigma`` fix them), L-BFGS for up to ``max_iter`` iterations per evidence round, and
-        the linearized Laplace predictive. ``"ensemble"``: ``n_members`` networks with
-        anchored priors trained together (:func:`tinynn.posterior.fit_ensemble`) at the
-        evidence's prior and noise. Either way ``predict(X, return_std=True)`` returns the
-        total predictive std, which grows away from the data, and ``posterior_`` holds the
-        posterior. ``optimizer``, ``step_size``, ``tol`` and ``solve_output_layer`` are not
-        used; ``early_stopping`` is refused.
+    uncertainty : {"laplace", "laplace_mixture", "ensemble", None}, default "laplace"
+        ``"laplace"`` fits the network with :func:`tinynn.posterior.fit_laplace`: a prior std
+        per layer's weights and biases and the noise set by the Laplace evidence (unless
+        ``prior_std``/``alpha`` or a numeric ``sigma`` fix them), up to ``max_iter``
+        iterations per evidence round (Levenberg-Marquardt for networks of a few hundred
+        parameters, else L-BFGS), and the linearized Laplace predictive.
+        ``"laplace_mixture"``: ``n_members`` such fits from different starts, each with its own
+        evidence-tuned prior and noise, mixed with equal weights
+        (:func:`tinynn.posterior.fit_laplace_mixture`); it costs ``n_members`` fits (the UCI
+        page of the docs compares five members of ten units with one fit of fifty).
+        ``"ensemble"``: ``n_members`` networks with anchored priors trained together
+        (:func:`tinynn.posterior.fit_ensemble`) at the evidence's prior and noise. Each way
+        ``predict(X, return_std=True)`` returns the total predictive std, which grows away from
+        the data, and ``posterior_`` holds the posterior; ``optimizer``, ``step_size``, ``tol``
+        and ``solve_output_layer`` are not used, and ``early_stopping`` is refused. None fits
+        one network with the settings above.
     n_members : int, default 5
-        Ensemble size for ``uncertainty="ensemble"``.
+        Number of members for ``uncertainty="laplace_mixture"`` and ``"ensemble"``.
     batch_size : int or None, default None
         With ``uncertainty=None``: train on shuffled minibatches of this many rows (the
         likelihood scaled by N / B, :func:`tinynn.optim.minimize` with ``batch_size``) instead
@@ -163,9 +168,12 @@ class Regressor:
     Attributes
     ----------
     params_ : list of dict
-        Fitted network parameters (in standardized units).
+        Fitted network parameters (in standardized units; stacked, a leading axis per
+        member, with ``uncertainty="laplace_mixture"`` or ``"ensemble"``).
     sigma_ : float or ndarray of shape (O,)
-        Noise standard deviation in units of y.
+        Noise standard deviation in units of y (with ``uncertainty="laplace_mixture"`` the
+        root mean square of the members', the noise part of the predictive; with
+        ``"ensemble"`` their mean).
     history_ : tinynn.optim.History
         Per-iteration record of the run (None on a model loaded from disk).
     loss_curve_ : ndarray of shape (T,)
@@ -178,7 +186,7 @@ class Regressor:
     n_iter_ : int
         Iterations run (epochs with ``batch_size``; with ``uncertainty="laplace"``: of all the
         evidence rounds' MAP fits up to the chosen one, whose losses ``loss_curve_`` strings
-        together).
+        together; with ``"laplace_mixture"``, those of its first member).
     stop_reason_ : str
         Why training stopped: ``"converged"`` (see ``tol``), ``"completed"`` (``max_iter``
         reached), ``"early_stopping"``, ``"diverged"``, ``"interrupted"``.
@@ -509,6 +517,19 @@ class Regressor:
                     rng=gen,
                 )
                 noise = post.sigma
+            elif settings["uncertainty"] == "laplace_mixture":
+                post = fit_laplace_mixture(
+                    xs,
+                    ys,
+                    settings["hidden"],
+                    n_members=settings["n_members"],
+                    activation=self.activation,
+                    prior_std=prior,
+                    sigma=sigma,
+                    n_iters=settings["max_iter"],
+                    rng=gen,
+                )
+                noise = float(np.sqrt(np.mean(post.sigma**2)))  # the predictive's noise part
             else:
                 post = fit_ensemble(
                     xs,
@@ -528,14 +549,15 @@ class Regressor:
         self.sigma_ = float(sigma_y[0]) if y_arr.ndim == 1 else np.array(sigma_y)
         result = post.result
         self.optimizer_ = post.optimizer
-        self.optimizer_reason_ = (
-            "uncertainty='laplace': Levenberg-Marquardt when N * O * P**2 <= 5e8, else L-BFGS "
-            "(Adam without scipy), between rounds of evidence tuning"
-            if settings["uncertainty"] == "laplace"
-            else "uncertainty='ensemble': the members train together"
-        )
-        if isinstance(post, Laplace):  # every round's MAP fit up to the chosen one
-            used = post.rounds[: post.best_round + 1]
+        self.optimizer_reason_ = {
+            "laplace": "uncertainty='laplace': Levenberg-Marquardt when N * O * P**2 <= 5e8, "
+            "else L-BFGS (Adam without scipy), between rounds of evidence tuning",
+            "laplace_mixture": "uncertainty='laplace_mixture': each member as with 'laplace'",
+            "ensemble": "uncertainty='ensemble': the members train together",
+        }[settings["uncertainty"]]
+        first = post.members[0] if isinstance(post, Mixture) else post
+        if isinstance(first, Laplace):  # every round's MAP fit up to the chosen one
+            used = first.rounds[: first.best_round + 1]
             curve = [loss for entry in used for loss in entry["losses"]]
         else:
             curve = list(result.history.losses)

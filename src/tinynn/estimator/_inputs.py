@@ -27,7 +27,7 @@ from tinynn._checks import (
 # They stay in tinynn.optim for hand-written loops; the Regressor takes them only as objects.
 WITHDRAWN = ("gradient_descent", "momentum", "nesterov")
 OPTIMIZERS = ("auto", *(name for name in optim.OPTIMIZERS if name not in WITHDRAWN))
-UNCERTAINTIES = ("laplace", "ensemble")
+UNCERTAINTIES = ("laplace", "laplace_mixture", "ensemble")
 
 
 def validate_settings(est: Any) -> dict[str, Any]:
