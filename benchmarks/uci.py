@@ -37,6 +37,7 @@ from tinynn.posterior import (
     Predictive,
     fit_ensemble,
     fit_laplace,
+    fit_laplace_mixture,
     fit_nuts,
     fit_sgld,
     fit_vi,
@@ -132,18 +133,41 @@ def method_hetero_ensemble(
 def method_laplace_mixture(
     x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
 ) -> Predictive:
-    """Five Laplace posteriors from five seeds, their predictives mixed with equal weights."""
-    preds = []
+    """Five Laplace posteriors from five starts, each evidence-tuned, mixed with equal weights."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for k in range(5):
-            preds.append(fit_laplace(x, y, (hidden,), rng=1000 * seed + k).predict(x_test))
-    means = np.stack([p.mean for p in preds])
-    stds = np.stack([p.std for p in preds])
-    noise = np.sqrt(np.mean(np.stack([p.noise_std for p in preds]) ** 2, axis=0))
-    total = np.sqrt(np.mean(stds**2 + means**2, axis=0) - means.mean(0) ** 2)
-    epistemic = np.sqrt(np.maximum(total**2 - noise**2, 0.0))
-    return Predictive(means.mean(0), epistemic, noise, means_K=means, noise_stds_K=stds)
+        post = fit_laplace_mixture(x, y, (hidden,), n_members=5, rng=seed)
+    return post.predict(x_test)
+
+
+MIXTURE_HIDDEN = 10  # the width of regressor_mixture's members, fixed for every data set
+
+
+def method_regressor_mixture(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """``Regressor(hidden_sizes=(10,), uncertainty="laplace_mixture")``: five members of 10 units.
+
+    The papers' ``n_hidden`` is not used: five small members, each with its own evidence-tuned
+    prior and noise, predict better and cost less than one network of fifty on these data.
+    """
+    del hidden  # this recipe fixes its own width
+    est = Regressor(
+        hidden_sizes=(MIXTURE_HIDDEN,), uncertainty="laplace_mixture", random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(x, y)
+    mean = est.predict(x_test)
+    pred = est.posterior_.predict((x_test - est.x_mean_) / est.x_scale_)
+    scale = float(est.y_scale_[0])
+    return Predictive(
+        mean,
+        pred.epistemic_std * scale,
+        pred.noise_std * scale,
+        means_K=pred.means_K * scale + float(est.y_mean_[0]),
+        noise_stds_K=pred.noise_stds_K * scale,
+    )
 
 
 def method_vi(
@@ -189,6 +213,7 @@ def method_nuts(
 
 METHODS: dict[str, Callable[..., Predictive]] = {
     "laplace_mixture": method_laplace_mixture,
+    "regressor_mixture": method_regressor_mixture,
     "map": method_map,
     "laplace": method_laplace,
     "ensemble": method_ensemble,
