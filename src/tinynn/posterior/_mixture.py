@@ -259,7 +259,8 @@ max_rounds, tol
     >>> import numpy as np
     >>> from tinynn.posterior import fit_laplace_mixture
     >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(-1, 1, size=(40, 1)); y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
+    >>> x = rng.uniform(-1, 1, size=(40, 1))
+    >>> y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=40)
     >>> post = fit_laplace_mixture(x, y, (5,), n_members=3, rng=0)
     >>> post.n_members, post.predict(np.zeros((2, 1))).means_K.shape
     (3, (3, 2))
