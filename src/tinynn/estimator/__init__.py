@@ -504,43 +504,25 @@ class Regressor:
             )
         prior = 1.0 / np.sqrt(settings["strength"]) if settings["strength"] > 0 else None
         sigma = None if settings["sigma"] is None else settings["sigma"] / float(np.max(y_scale))
+        common = {
+            "activation": self.activation,
+            "prior_std": prior,
+            "sigma": sigma,
+            "n_iters": settings["max_iter"],
+            "rng": gen,
+        }
         with _training.single_threaded_blas():
             if settings["uncertainty"] == "laplace":
-                post: Any = fit_laplace(
-                    xs,
-                    ys,
-                    settings["hidden"],
-                    activation=self.activation,
-                    prior_std=prior,
-                    sigma=sigma,
-                    n_iters=settings["max_iter"],
-                    rng=gen,
-                )
+                post: Any = fit_laplace(xs, ys, settings["hidden"], **common)
                 noise = post.sigma
             elif settings["uncertainty"] == "laplace_mixture":
                 post = fit_laplace_mixture(
-                    xs,
-                    ys,
-                    settings["hidden"],
-                    n_members=settings["n_members"],
-                    activation=self.activation,
-                    prior_std=prior,
-                    sigma=sigma,
-                    n_iters=settings["max_iter"],
-                    rng=gen,
+                    xs, ys, settings["hidden"], n_members=settings["n_members"], **common
                 )
                 noise = float(np.sqrt(np.mean(post.sigma**2)))  # the predictive's noise part
             else:
                 post = fit_ensemble(
-                    xs,
-                    ys,
-                    settings["hidden"],
-                    n_members=settings["n_members"],
-                    activation=self.activation,
-                    prior_std=prior,
-                    sigma=sigma,
-                    n_iters=settings["max_iter"],
-                    rng=gen,
+                    xs, ys, settings["hidden"], n_members=settings["n_members"], **common
                 )
                 noise = float(np.mean(post.sigma))
         self.posterior_ = post
