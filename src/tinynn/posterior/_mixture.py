@@ -122,21 +122,17 @@ class Mixture(Posterior):
 
     def _draw(self, n_samples: int, gen: np.random.Generator) -> tuple[Any, np.ndarray]:
         picks = gen.integers(0, self.n_members, size=n_samples)
-        order = np.argsort(picks, kind="stable")
-        drawn, sigmas = [], []
-        for k in range(self.n_members):
-            count = int(np.count_nonzero(picks == k))
-            if count:
-                params_k, sigma_k = self.members[k]._draw(count, gen)
-                drawn.extend(tree.unstack(params_k))
-                sigmas.append(np.asarray(sigma_k, dtype=float))
-        # the draws come grouped by member; put each back where its pick was
-        placed: list[Any] = [None] * n_samples
-        for slot, params_one in zip(order, drawn, strict=True):
-            placed[slot] = params_one
-        sigma_K = np.empty(n_samples)
-        sigma_K[order] = np.concatenate(sigmas)
-        return tree.stack(placed), sigma_K
+        parts = [
+            self.members[k]._draw(count, gen)
+            for k, count in enumerate(np.bincount(picks, minlength=self.n_members).tolist())
+            if count
+        ]
+        # the draws come grouped by member; slot i of the grouped order belongs at order[i]
+        back = np.argsort(np.argsort(picks, kind="stable"))
+        params_K = tree.map(
+            lambda *leaves: np.concatenate(leaves)[back], *(p for p, _ in parts), same_shapes=False
+        )
+        return params_K, np.concatenate([sigma for _, sigma in parts])[back]
 
     def predict(self, x: Any) -> Predictive:
         """Return the mixture of the members' predictives at ``x``.
