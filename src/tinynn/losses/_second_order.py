@@ -14,6 +14,7 @@ Shape suffixes: N examples, O outputs, P scalars of the flat parameters, Q of a 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import autograd
@@ -22,6 +23,7 @@ from autograd.tracer import getval
 
 from tinynn import model, tree
 from tinynn.losses._fused import FusedObjective
+from tinynn.losses._likelihood import weighted_squares
 
 PARTS = ("full", "diagonal", "last_layer")
 DEFAULT_MAX_BYTES = 2**30
@@ -73,25 +75,28 @@ def gauss_newton_system(
     n_params = n_net + (n_out if fused.learn else 0)
     n_last = ws[-1].size + bs[-1].size
     check_memory(n, n_out, n_last if part == "last_layer" else n_params, part, max_bytes)
-    value, gws, gbs, g_log_sigma = _value_and_grads(fused, ws, bs, log_sigma)
-    pieces = [a.ravel() for pair in zip(gws, gbs, strict=True) for a in pair]
-    grad = np.concatenate(pieces if g_log_sigma is None else [*pieces, g_log_sigma])
-    inv_var = inverse_variance(fused, log_sigma)
     prior_precision = 2.0 * fused.prior_coef  # 1 / prior_std**2, or 0 without a prior
     layers = [{"w": w, "b": b} for w, b in zip(ws, bs, strict=True)]
-    if part == "last_layer":
-        j_NOQ = _last_layer_jacobian(layers, fused)
-        jw = (j_NOQ * np.sqrt(inv_var)[:, :, None]).reshape(n * n_out, n_last)
-        block = jw.T @ jw + prior_precision * np.eye(n_last)
-        return value, grad, block * fused.scale
-    j_NOP: Any
-    if fused.kernel.name is not None:  # the vectorized kernel, without the public checks
-        _, j_NOP, _ = model.jacobians(
-            ws, bs, fused.x_ND, fused.kernel, wrt_params=True, wrt_x=False
-        )
+    if part != "last_layer" and fused.kernel.name is not None and not fused.learn:
+        value, grad, jw = _fixed_noise_pass(fused, ws, bs, n_net)
     else:
-        j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
-    jw = (j_NOP.reshape(n, n_out, n_net) * np.sqrt(inv_var)[:, :, None]).reshape(-1, n_net)
+        value, gws, gbs, g_log_sigma = _value_and_grads(fused, ws, bs, log_sigma)
+        pieces = [a.ravel() for pair in zip(gws, gbs, strict=True) for a in pair]
+        grad = np.concatenate(pieces if g_log_sigma is None else [*pieces, g_log_sigma])
+        inv_var = inverse_variance(fused, log_sigma)
+        if part == "last_layer":
+            j_NOQ = _last_layer_jacobian(layers, fused)
+            jw = (j_NOQ * np.sqrt(inv_var)[:, :, None]).reshape(n * n_out, n_last)
+            block = jw.T @ jw + prior_precision * np.eye(n_last)
+            return value, grad, block * fused.scale
+        j_NOP: Any
+        if fused.kernel.name is not None:  # the vectorized kernel, without the public checks
+            _, j_NOP, _ = model.jacobians(
+                ws, bs, fused.x_ND, fused.kernel, wrt_params=True, wrt_x=False
+            )
+        else:
+            j_NOP = model.jacobian(layers, fused.x_ND, activation=fused.kernel.fn)
+        jw = (j_NOP.reshape(n, n_out, n_net) * np.sqrt(inv_var)[:, :, None]).reshape(-1, n_net)
     diag = np.empty(n_params)
     diag[:n_net] = prior_precision
     diag[n_net:] = log_sigma_curvature(fused, ws, bs, log_sigma)
@@ -105,6 +110,41 @@ def gauss_newton_system(
     ggn = np.diag(diag)
     ggn[:n_net, :n_net] += jw.T @ jw
     return value, grad, ggn * fused.scale
+
+
+def _fixed_noise_pass(
+    fused: FusedObjective, ws: list[np.ndarray], bs: list[np.ndarray], n_net: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Return the objective, its flat gradient and the noise-weighted Jacobian (M, P).
+
+    For a fixed noise and a built-in activation: one vectorized pass gives the output and
+    ``J``, and the gradient is ``J^T`` times the weighted residuals (plus the prior's pull), so
+    no separate forward and backward pass is run. The value is summed as the fused pass sums it.
+    """
+    out_NO, j_NOP, _ = model.jacobians(
+        ws, bs, fused.x_ND, fused.kernel, wrt_params=True, wrt_x=False
+    )
+    j_MP = j_NOP.reshape(-1, n_net)
+    r_NO = out_NO - fused.y_NO
+    factor = fused.lik_scale * fused.scale
+    if fused.scalar_sigma:
+        inv_var = float(fused.inv_var)
+        sq = float(np.vdot(r_NO, r_NO)) * inv_var
+        grad_P = (r_NO.reshape(-1) * (inv_var * factor)) @ j_MP
+        jw = j_MP * math.sqrt(inv_var)
+    else:
+        inv_var_NO = inverse_variance(fused, None)
+        sq = weighted_squares(r_NO, fused.inv_var, False)
+        grad_P = ((r_NO * inv_var_NO).reshape(-1) * factor) @ j_MP
+        jw = j_MP * np.sqrt(inv_var_NO).reshape(-1, 1)
+    total = (0.5 * sq + fused.nll_const) * fused.lik_scale
+    if fused.prior_std is not None:
+        leaves = [a for pair in zip(ws, bs, strict=True) for a in pair]
+        total += fused.prior_term(leaves)
+        grad_P += (2.0 * fused.prior_coef * fused.scale) * np.concatenate(
+            [a.ravel() for a in leaves]
+        )
+    return total * fused.scale, grad_P, jw
 
 
 def log_sigma_curvature(
