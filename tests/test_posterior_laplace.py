@@ -19,6 +19,7 @@ from tinynn.losses import make_objective
 from tinynn.optim import ConvergenceWarning
 from tinynn.params import make_params
 from tinynn.posterior import Laplace, Posterior, fit_laplace
+from tinynn.posterior import _fit as fit_module
 
 
 def blr_data(n: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -322,16 +323,16 @@ def test_ctrl_c_hands_back_the_best_round_so_far(monkeypatch) -> None:
         np.testing.assert_array_equal(post.prior_std, chosen["prior_std"])
         assert post.log_evidence() == pytest.approx(chosen["log_evidence"], rel=1e-12)
         assert post.best_round == int(np.argmax([entry["log_evidence"] for entry in done]))
-    tuned = Laplace.tuned
+    tune = fit_module.evidence_fixed_point
     tunings = {"n": 0}
 
-    def tuned_until_interrupted(self, **kwargs):  # Ctrl-C in the second tuning, between rounds
+    def tune_until_interrupted(post, **kwargs):  # Ctrl-C in the second tuning, between rounds
         tunings["n"] += 1
         if tunings["n"] == 2:
             raise KeyboardInterrupt
-        return tuned(self, **kwargs)
+        return tune(post, **kwargs)
 
-    monkeypatch.setattr(Laplace, "tuned", tuned_until_interrupted)
+    monkeypatch.setattr(fit_module, "evidence_fixed_point", tune_until_interrupted)
     post = fit_laplace(x, y, (4,), activation="tanh", n_iters=400, rng=0)
     monkeypatch.undo()
     assert post.result.reason == "interrupted" and "between rounds" in post.result.message

@@ -25,7 +25,7 @@ from tinynn._checks import (
     check_positive,
     column_mean_scale,
 )
-from tinynn.posterior._laplace import STRUCTURES, Laplace, check_prior_std
+from tinynn.posterior._laplace import STRUCTURES, Laplace, check_prior_std, evidence_fixed_point
 
 
 def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -345,11 +345,14 @@ def fit_laplace(
                 break
             if not tune:
                 break
-            proposal = post.tuned(prior=prior_std is None, noise=sigma is None)
-            change = max(abs(proposal.sigma / sd - 1.0), gain)
+            # the evidence's maximizers at this MAP (Laplace.tuned without building its result)
+            new_ps, new_sd = evidence_fixed_point(
+                post, tune_prior=prior_std is None, tune_noise=sigma is None
+            )
+            change = max(abs(new_sd / sd - 1.0), gain)
             if change <= tol and not rough:
                 break
-            ps, sd = proposal.prior_std, proposal.sigma
+            ps, sd = new_ps, new_sd
             rough = change > SETTLED_FACTOR * tol  # settled: fit the next rounds in full
         except KeyboardInterrupt:  # while building the posterior or tuning: between rounds
             if best_result is None:  # nothing fitted in full to hand back

@@ -139,6 +139,8 @@ def evidence_fixed_point(
     for _ in range(max_steps if shared else max(1, max_steps // 1000)):
         if eig is not None:
             gamma = np.array([float(np.sum(eig / (eig + alpha[0] * var)))])
+        elif grams is not None:
+            gamma = sizes - alpha * _group_covariance_traces(grams, alpha, var, sizes)
         else:
             diag_cov = _covariance_diagonal(
                 post._matrix, post.structure, var, alpha[group], post._jac, grams, alpha
@@ -170,6 +172,24 @@ def _group_grams(jac_MP: np.ndarray, group_P: np.ndarray, n_groups: int) -> list
         j_Mg = jac_MP[:, group_P == g]  # a contiguous copy: its product is symmetric
         grams.append(j_Mg @ j_Mg.T)
     return grams
+
+
+def _group_covariance_traces(
+    grams: list[np.ndarray], alpha_G: np.ndarray, var: float, sizes_G: np.ndarray
+) -> np.ndarray:
+    """Return the trace of each prior group's block of ``inv(J^T J / var + diag(alpha))``.
+
+    By the Woodbury identity (as in :func:`_covariance_diagonal`) the block's trace is
+    ``P_g / alpha_g - trace(inv(K) J_g J_g^T) / alpha_g**2`` with ``K = var I + sum_g J_g J_g^T
+    / alpha_g``: one (M, M) inverse and an elementwise product per group, no product with J.
+    """
+    k_MM = grams[0] * (1.0 / alpha_G[0])
+    for gram_MM, alpha in zip(grams[1:], alpha_G[1:].tolist(), strict=True):
+        k_MM += gram_MM * (1.0 / alpha)
+    k_MM.flat[:: len(k_MM) + 1] += var
+    inverse_MM = np.linalg.inv(k_MM)
+    quads = np.array([float(np.vdot(inverse_MM, gram_MM)) for gram_MM in grams])  # symmetric
+    return sizes_G / alpha_G - quads / (alpha_G * alpha_G)
 
 
 def _covariance_diagonal(
