@@ -203,8 +203,9 @@ class _Curvature:
                     k_MM = np.multiply(grams[0][0], 1.0 / (grams[0][1] + mu))
                     for gram_MM, value in grams[1:]:
                         k_MM += gram_MM * (1.0 / (value + mu))
-                else:
-                    k_MM = (j_MP / e_P) @ j_MP.T
+                else:  # one symmetric product (BLAS syrk): half the work of (J / e) @ J^T
+                    a_MP = j_MP * (1.0 / np.sqrt(e_P))
+                    k_MM = a_MP @ a_MP.T
                 k_MM.flat[:: len(k_MM) + 1] += 1.0  # its diagonal
                 u_P = r_P / e_P
                 return u_P - (_positive_definite_solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
