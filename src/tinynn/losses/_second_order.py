@@ -15,7 +15,7 @@ Shape suffixes: N examples, O outputs, P scalars of the flat parameters, Q of a 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import autograd
 import numpy as np
@@ -124,7 +124,7 @@ def _fixed_noise_pass(
     out_NO, j_NOP, _ = model.jacobians(
         ws, bs, fused.x_ND, fused.kernel, wrt_params=True, wrt_x=False
     )
-    j_MP = j_NOP.reshape(-1, n_net)
+    j_MP = cast(np.ndarray, j_NOP).reshape(-1, n_net)  # wrt_params=True: never None
     r_NO = out_NO - fused.y_NO
     factor = fused.lik_scale * fused.scale
     if fused.scalar_sigma:
