@@ -163,11 +163,14 @@ def test_the_outputs_sized_solve_equals_the_dense_one_for_any_damping(n_values):
     d_P = np.repeat(rng.uniform(0.1, 3.0, size=n_values), 40 // n_values)
     r_P = rng.normal(size=40)
     curvature = _Curvature.of_factors(j_MP, d_P)
-    for mu in (0.0, 1e-3, 10.0):  # one Gram matrix per precision, formed once for every mu
+    # the first two solves of an iteration take one product of J; from the third on (a run of
+    # refused steps) one Gram matrix per precision, formed once for every further mu
+    for n_solve, mu in enumerate((0.0, 1e-3, 10.0, 0.5), start=1):
         dense = j_MP.T @ j_MP + np.diag(d_P + mu)
         np.testing.assert_allclose(
             curvature.solve(mu, r_P), np.linalg.solve(dense, r_P), rtol=1e-10
         )
+        assert (curvature._grams is None) == (n_solve <= 2)
     grams = curvature.group_grams()
     assert len(grams) == (n_values if n_values <= _MAX_GROUPS else 0)
     assert curvature.group_grams() is grams
@@ -218,6 +221,33 @@ def test_the_factors_make_the_gauss_newton_matrix(sigma):
     assert value_f == value
     np.testing.assert_array_equal(grad_f, grad)
     np.testing.assert_allclose(j_MP.T @ j_MP + np.diag(d_P), matrix, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("sigma", "n_out", "reduction"),
+    [(0.5, 1, "sum"), ("per-output", 3, "mean"), ("per-row", 1, "sum"), (0.3, 2, "mean")],
+)
+def test_the_gauss_newton_pass_gives_the_objective_and_gradient_of_the_fused_pass(
+    sigma, n_out, reduction
+):
+    # With a fixed noise the system takes the value and the gradient from the Jacobian's own
+    # pass (J^T r); they must be those of the objective's forward and backward pass.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(11, 2))
+    y = rng.normal(size=(11, n_out)) if n_out > 1 else rng.normal(size=11)
+    if sigma == "per-output":
+        sigma = np.array([0.4, 1.0, 2.5])
+    elif sigma == "per-row":
+        sigma = rng.uniform(0.2, 1.5, size=11)
+    loss = make_objective(x, y, sigma=sigma, prior_std=0.8, reduction=reduction)
+    net = make_params(2, [5], n_out, rng=1, bias_init="normal")
+    flat = loss.flat(net)
+    theta = tree.flatten(net)[0]
+    value, grad = flat.value_and_grad(theta)
+    for part in ("gauss_newton", "gauss_newton_factors"):
+        got_value, got_grad, _ = getattr(flat, part)(theta)
+        assert got_value == pytest.approx(float(value), rel=1e-14)
+        np.testing.assert_allclose(got_grad, grad, rtol=1e-12, atol=1e-14)
 
 
 def test_a_jacobian_too_large_is_refused_before_it_is_made():

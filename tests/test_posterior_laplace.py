@@ -16,6 +16,7 @@ from scipy import optimize
 
 from tinynn import io, tree
 from tinynn.losses import make_objective
+from tinynn.model import predict
 from tinynn.optim import ConvergenceWarning
 from tinynn.params import make_params
 from tinynn.posterior import Laplace, Posterior, fit_laplace
@@ -290,6 +291,30 @@ def test_per_leaf_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
     assert post.sigma == pytest.approx(math.exp(best.x[2]), rel=1e-6)
     exact = log_evidence(np.log([*post.prior_std, post.sigma]))
     assert post.log_evidence() == pytest.approx(exact, abs=1e-8)
+
+
+def test_per_leaf_tuning_with_fewer_rows_than_parameters_follows_the_dense_updates() -> None:
+    """The outputs-sized (Woodbury) traces per prior group against the dense covariance's."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, size=(12, 1))
+    y = np.sin(3 * x[:, 0]) + 0.1 * rng.normal(size=12)
+    net = make_params(1, [20], rng=0, bias_init="normal")  # 61 parameters, 12 rows
+    post = Laplace(net, x, y, sigma=0.3, prior_std=[1.0, 0.5, 2.0, 0.7])
+    assert post._jac is not None  # the rows' side: the Gram-matrix traces are the ones used
+    theta = tree.flatten(net)[0]
+    jac = post._jac
+    sizes = np.array([20, 20, 20, 1])
+    group = np.repeat(np.arange(4), sizes)
+    squares = np.bincount(group, weights=theta**2)
+    alpha, var = 1.0 / np.array([1.0, 0.5, 2.0, 0.7]) ** 2, 0.3**2
+    for _ in range(10):  # MacKay's updates with the (P, P) covariance, as many steps as tuned()
+        cov = np.linalg.inv(jac.T @ jac / var + np.diag(alpha[group]))
+        gamma = sizes - alpha * np.bincount(group, weights=np.diag(cov))
+        sse = float(np.sum((predict(net, x) - y) ** 2))
+        alpha, var = gamma / squares, sse / (len(y) - gamma.sum())
+    tuned = post.tuned()
+    np.testing.assert_allclose(tuned.prior_std, 1.0 / np.sqrt(alpha), rtol=1e-9)
+    assert tuned.sigma == pytest.approx(math.sqrt(var), rel=1e-9)
 
 
 def test_ctrl_c_hands_back_the_best_round_so_far(monkeypatch) -> None:
