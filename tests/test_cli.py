@@ -17,6 +17,7 @@ from tinynn import io
 from tinynn.cli import main
 from tinynn.cli._files import Progress
 from tinynn.data import make_quadratic_data
+from tinynn.estimator import Regressor
 
 # These tests fit with a few iterations on purpose; the Regressor warns that such fits
 # stopped before converging (tested in test_regressor_uncertainty.py).
@@ -433,9 +434,44 @@ def test_fit_a_laplace_mixture_then_info_and_predict(table: Path, tmp_path: Path
     loaded = io.load(model)
     assert loaded.posterior_.n_members == 5
     assert main(["info", str(model)]) == 0
-    assert "tinynn fitted Regressor" in capsys.readouterr().out
+    described = capsys.readouterr().out
+    assert "tinynn fitted Regressor" in described
+    assert "layers: 2 -> 4 -> 1 (17 parameters each, 5 members)" in described
+    assert "posterior: mixture of 5 Laplace fits" in described
     preds = tmp_path / "preds.csv"
     assert main(["predict", str(model), str(table), "--out", str(preds), "--std"]) == 0
     rows = np.genfromtxt(preds, delimiter=",", names=True)
     x = np.column_stack([rows["a"], rows["b"]])
     np.testing.assert_array_equal(rows["y_std"], loaded.predict(x, return_std=True)[1])
+
+
+@pytest.mark.parametrize(
+    ("uncertainty", "layers", "posterior"),
+    [
+        ("laplace", "layers: 2 -> 3 -> 2 (17 parameters)", "posterior: Laplace (full precision)"),
+        (
+            "ensemble",
+            "layers: 2 -> 3 -> 2 (17 parameters each, 3 members)",
+            "posterior: ensemble of 3 networks",
+        ),
+        (None, "layers: 2 -> 3 -> 2 (17 parameters)", None),
+    ],
+)
+def test_info_names_the_layers_and_the_posterior(
+    uncertainty: str | None, layers: str, posterior: str | None, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    y = np.column_stack([x[:, 0] ** 2, x[:, 1]])
+    fitted = Regressor((3,), max_iter=20, n_members=3, uncertainty=uncertainty, random_state=0)
+    fitted.fit(x, y)
+    path = tmp_path / "model.npz"
+    io.save(path, fitted)
+    assert main(["info", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert layers in lines
+    assert (
+        (posterior in lines)
+        if posterior
+        else not any(line.startswith("posterior:") for line in lines)
+    )

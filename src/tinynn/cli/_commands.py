@@ -403,6 +403,49 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layer_lines(meta: dict[str, Any]) -> list[str]:
+    """Return the ``layers:`` line and, for a Regressor with a posterior, the ``posterior:`` one.
+
+    A file records layer sizes for one network; a Regressor whose posterior holds several
+    (an ensemble, a mixture) records its inputs, hidden sizes and noise per output instead,
+    from which the sizes of each member follow.
+    """
+    sizes = meta.get("layer_sizes")
+    posterior = meta.get("posterior") if meta.get("kind") == "regressor" else None
+    settings = meta.get("estimator_params") or {}
+    members = None
+    if isinstance(posterior, dict):
+        listed = posterior.get("members")
+        members = len(listed) if isinstance(listed, list) else settings.get("n_members")
+        if posterior.get("posterior") == "laplace":
+            members = None
+    if not sizes and members and settings.get("hidden_sizes") is not None:
+        sizes = [meta.get("n_features_in"), *settings["hidden_sizes"], len(meta.get("sigma", []))]
+    lines = []
+    if sizes and all(isinstance(n, int) and n > 0 for n in sizes):
+        n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+        each = f"{n_params} parameters" + ("" if not members else f" each, {members} members")
+        lines.append(f"layers: {' -> '.join(map(str, sizes))} ({each})")
+    if isinstance(posterior, dict):
+        kind = str(posterior.get("posterior"))
+        described = {
+            "laplace": f"Laplace ({posterior.get('structure', '?')} precision)",
+            "mixture": f"mixture of {members} "
+            + ("Laplace fits" if _all_laplace(posterior) else "posteriors"),
+            "ensemble": f"ensemble of {members} networks"
+            + (", heteroscedastic" if posterior.get("heteroscedastic") else ""),
+        }.get(kind, kind)
+        lines.append(f"posterior: {described}")
+    return lines
+
+
+def _all_laplace(posterior: dict[str, Any]) -> bool:
+    listed = posterior.get("members")
+    return isinstance(listed, list) and all(
+        isinstance(m, dict) and m.get("posterior") == "laplace" for m in listed
+    )
+
+
 def info(args: argparse.Namespace) -> int:
     meta = _read_metadata(args.model)
     extra = meta.get("extra", {})
@@ -411,10 +454,7 @@ def info(args: argparse.Namespace) -> int:
         f"{args.model}: tinynn {kind} (format {meta['format']} version {meta['format_version']}, "
         f"written by tinynn {meta.get('tinynn_version', '?')})"
     ]
-    sizes = meta.get("layer_sizes")
-    if sizes:
-        n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-        lines.append(f"layers: {' -> '.join(map(str, sizes))} ({n_params} parameters)")
+    lines += _layer_lines(meta)
     lines.append(f"activation: {meta.get('activation') or 'not recorded'}")
     if "feature_names" in extra:
         lines.append(f"features: {', '.join(extra['feature_names'])}")
