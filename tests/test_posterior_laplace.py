@@ -492,8 +492,12 @@ def test_a_rough_chosen_round_is_fitted_in_full_before_it_is_returned(monkeypatc
     assert len(again.rounds[0]["losses"]) == rough_lengths[0]
 
 
-def test_the_covariance_diagonal_from_group_gram_matrices_equals_the_dense_inverse():
-    from tinynn.posterior._laplace import _covariance_diagonal, _group_grams
+def test_the_group_traces_from_gram_matrices_equal_the_dense_inverse():
+    from tinynn.posterior._laplace import (
+        _covariance_diagonal,
+        _group_covariance_traces,
+        _group_grams,
+    )
 
     rng = np.random.default_rng(3)
     jac = rng.normal(size=(6, 20))
@@ -503,8 +507,7 @@ def test_the_covariance_diagonal_from_group_gram_matrices_equals_the_dense_inver
     var = 0.3
     exact = np.diag(np.linalg.inv(jac.T @ jac / var + np.diag(alpha_P)))
     grams = _group_grams(jac, group, 3)
-    matrix = jac.T @ jac
-    with_grams = _covariance_diagonal(matrix, "full", var, alpha_P, jac, grams, alpha_G)
-    without = _covariance_diagonal(matrix, "full", var, alpha_P, jac)
-    np.testing.assert_allclose(with_grams, exact, rtol=1e-10)
-    np.testing.assert_allclose(without, exact, rtol=1e-10)
+    traces = _group_covariance_traces(grams, alpha_G, var, np.array([12, 5, 3]))
+    np.testing.assert_allclose(traces, np.bincount(group, weights=exact), rtol=1e-10)
+    dense = _covariance_diagonal(jac.T @ jac, "full", var, alpha_P)
+    np.testing.assert_allclose(dense, exact, rtol=1e-10)

@@ -37,7 +37,8 @@ def curvature(
 ) -> tuple[Any, float, np.ndarray | None]:
     """Return ``C`` (see the module docstring) for ``structure``, the sum of squared errors, and
     the Jacobian ``J`` with ``C = J^T J`` when it has fewer rows than columns (else None): with
-    it the covariance's diagonal costs a solve of the rows' size (:func:`_covariance_diagonal`).
+    it the evidence's per-group covariance traces cost an inverse of the rows' size
+    (:func:`_group_covariance_traces`).
     """
     yhat = np.asarray(model.predict(params, x, activation=activation))
     y_arr = as_float_array(y, "y")
@@ -118,8 +119,9 @@ def evidence_fixed_point(
     ``gamma_g = P_g - alpha_g trace_g(Sigma)`` its effective number of parameters, and
     ``sigma**2 = SSE / (M - sum gamma_g)``. They are the evidence's stationarity conditions;
     iterating them climbs to its maximum. One shared prior uses the eigenvalues of ``C``, so a
-    step costs O(P); per-layer priors need the posterior covariance's diagonal at each step, so
-    they take ``max_steps // 1000`` steps at most. A leaf the data pin down (a one-output
+    step costs O(P); per-layer priors need each group's covariance trace at each step (one
+    (M, M) inverse with fewer rows M than parameters, else the (P, P) covariance), so they take
+    ``max_steps // 1000`` steps at most. A leaf the data pin down (a one-output
     network's output bias) can make its update swing between two values at every step without
     settling; the evidence is flat along it (on the toy data and on Boston, the two values'
     evidence differs by 1e-4 nats or less): where the loop stops moves that prior std, not the
@@ -142,9 +144,7 @@ def evidence_fixed_point(
         elif grams is not None:
             gamma = sizes - alpha * _group_covariance_traces(grams, alpha, var, sizes)
         else:
-            diag_cov = _covariance_diagonal(
-                post._matrix, post.structure, var, alpha[group], post._jac, grams, alpha
-            )
+            diag_cov = _covariance_diagonal(post._matrix, post.structure, var, alpha[group])
             gamma = sizes - alpha * np.bincount(group, weights=diag_cov, minlength=alpha.size)
         new_alpha = alpha
         if tune_prior:
@@ -179,7 +179,7 @@ def _group_covariance_traces(
 ) -> np.ndarray:
     """Return the trace of each prior group's block of ``inv(J^T J / var + diag(alpha))``.
 
-    By the Woodbury identity (as in :func:`_covariance_diagonal`) the block's trace is
+    By the Woodbury identity the block's trace is
     ``P_g / alpha_g - trace(inv(K) J_g J_g^T) / alpha_g**2`` with ``K = var I + sum_g J_g J_g^T
     / alpha_g``: one (M, M) inverse and an elementwise product per group, no product with J.
     """
@@ -193,34 +193,15 @@ def _group_covariance_traces(
 
 
 def _covariance_diagonal(
-    matrix: np.ndarray,
-    structure: str,
-    var: float,
-    alpha_P: np.ndarray,
-    jac: Any = None,
-    grams: list[np.ndarray] | None = None,
-    alpha_G: np.ndarray | None = None,
+    matrix: np.ndarray, structure: str, var: float, alpha_P: np.ndarray
 ) -> np.ndarray:
-    """Return the diagonal of ``inv(matrix / var + diag(alpha))``.
+    """Return the diagonal of ``inv(matrix / var + diag(alpha))`` from the (P, P) matrix.
 
-    With the Jacobian ``J`` of ``matrix = J^T J`` (M rows, fewer than the P columns), by the
-    Woodbury identity: ``1 / alpha - diag(A^T inv(var I + A J^T) A)`` with ``A = J diag(1 /
-    alpha)``, one (M, M) solve instead of a (P, P) inverse. ``A J^T`` is
-    ``sum_g J_g J_g^T / alpha_g`` over the prior groups: with their Gram matrices ``grams``
-    (from :func:`_group_grams`) and precisions ``alpha_G`` it costs no product with J.
+    With fewer rows than parameters the evidence takes the per-group traces from the rows'
+    side instead (:func:`_group_covariance_traces`).
     """
     if structure == "diagonal":
         return 1.0 / (matrix / var + alpha_P)
-    if jac is not None:
-        if grams is not None and alpha_G is not None:
-            k_MM = grams[0] * (1.0 / alpha_G[0])
-            for gram_MM, alpha in zip(grams[1:], alpha_G[1:].tolist(), strict=True):
-                k_MM += gram_MM * (1.0 / alpha)
-        else:
-            k_MM = (jac / alpha_P) @ jac.T
-        k_MM.flat[:: len(k_MM) + 1] += var
-        quad_P = np.einsum("mp,mp->p", jac, np.linalg.solve(k_MM, jac))  # j_p^T K^-1 j_p
-        return 1.0 / alpha_P - quad_P / (alpha_P * alpha_P)
     try:
         return np.diag(np.linalg.inv(matrix / var + np.diag(alpha_P))).copy()
     except np.linalg.LinAlgError:  # numerically singular: the pseudo-inverse of the PSD matrix
