@@ -351,3 +351,82 @@ def test_the_positive_definite_solve_takes_cholesky_and_falls_back_to_lu(monkeyp
     )
     monkeypatch.setattr(_lm, "_scipy_cholesky", lambda: None)  # as without scipy
     np.testing.assert_allclose(_lm._positive_definite_solve(k, b), expected, rtol=1e-10)
+
+
+def noisy_sine(n=200, seed=0):
+    gen = np.random.default_rng(seed)
+    x = gen.uniform(-2, 2, size=(n, 1))
+    return x, np.sin(2 * x[:, 0]) + 0.5 * gen.normal(size=n)
+
+
+def test_the_exact_hessian_reaches_a_minimum_in_fewer_iterations_on_noisy_data():
+    x, y = noisy_sine()
+    loss = make_objective(x, y, sigma=0.5, prior_std=3.0)
+    for seed in range(3):
+        start = make_params(1, [8], 1, rng=seed)
+        runs = {}
+        for hessian in (False, True):
+            result = minimize(
+                loss, start, optimizer=levenberg_marquardt(hessian=hessian), n_iters=500,
+                gtol=1e-8, tol=None,
+            )  # fmt: skip
+            runs[hessian] = result
+        newton = runs[True]
+        flat = loss.flat(newton.params)
+        theta_P = tree.flatten(newton.params)[0]
+        _, grad_P, (hess_PP, _) = flat.newton_system(theta_P)
+        assert np.linalg.norm(grad_P) < 1e-6
+        eigenvalues = np.linalg.eigvalsh(hess_PP)
+        assert eigenvalues.min() > -1e-8 * eigenvalues.max()  # a minimum, not a saddle
+        # Gauss-Newton leaves out the residuals' curvature, which is large on noisy data
+        assert len(newton.history.losses) < 0.75 * len(runs[False].history.losses)
+
+
+def test_where_the_damped_hessian_is_indefinite_the_step_is_gauss_newtons():
+    from tinynn.optim import _lm
+
+    x, y = noisy_sine(60, seed=1)
+    loss = make_objective(x, y, sigma=0.5, prior_std=3.0)
+    start = make_params(1, [6], 1, rng=0)
+    flat = loss.flat(start)
+    theta_P = tree.flatten(start)[0]
+    _, grad_P, (hess_PP, ggn_PP) = flat.newton_system(theta_P)
+    lowest = np.linalg.eigvalsh(hess_PP).min()
+    assert lowest < 0  # the start is not in a convex region
+    eye = np.eye(len(hess_PP))
+    for mu, matrix in ((0.5 * -lowest, ggn_PP), (2.0 * -lowest, hess_PP)):
+        curvature = _lm._Curvature(matrix=hess_PP, fallback=ggn_PP)
+        step = curvature.solve(mu, -grad_P)
+        np.testing.assert_allclose(step, np.linalg.solve(matrix + mu * eye, -grad_P), rtol=1e-9)
+        assert curvature.quadratic(step) == pytest.approx(step @ matrix @ step, rel=1e-12)
+    result = minimize(loss, start, optimizer=levenberg_marquardt(hessian=True), n_iters=200)
+    losses = np.asarray(result.history.losses)
+    assert np.all(np.diff(losses) < 0) and result.reason == "converged"
+
+
+def test_on_data_with_little_noise_the_exact_hessian_costs_about_what_gauss_newton_does():
+    x, y = make_quadratic_data(80, rng=0)
+    xs, ys = Standardizer.fit(x), Standardizer.fit(y)
+    loss = make_objective(xs.transform(x), ys.transform(y), sigma=0.05, prior_std=3.0)
+    counts = {}
+    for hessian in (False, True):
+        start = make_params(2, [10], 1, rng=0)
+        lm = levenberg_marquardt(hessian=hessian)
+        result = minimize(loss, start, optimizer=lm, n_iters=500, tol=1e-6)
+        assert result.reason == "converged"
+        counts[hessian] = len(result.history.losses)
+    assert counts[True] <= 1.5 * counts[False]
+
+
+def test_the_exact_hessian_is_refused_where_it_does_not_exist():
+    with pytest.raises(TypeError, match=r"hessian must be True or False, got 'yes' \(type str\)"):
+        levenberg_marquardt(hessian="yes")
+    with pytest.raises(ValueError, match=r"hessian=True\) needs an objective of tinynn.losses"):
+        minimize(rosenbrock_residuals, np.zeros(2), optimizer=levenberg_marquardt(hessian=True),
+                 n_iters=3)  # fmt: skip
+    x, y = noisy_sine(30)
+    deep = make_objective(x, y, sigma=1.0)
+    with pytest.raises(ValueError, match="needs a network with one hidden layer, got 2 hidden"):
+        minimize(deep, make_params(1, [3, 3], 1, rng=0),
+                 optimizer=levenberg_marquardt(hessian=True), n_iters=3)  # fmt: skip
+    assert levenberg_marquardt(hessian=True).hessian is True

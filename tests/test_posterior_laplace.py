@@ -446,7 +446,10 @@ def test_rough_early_rounds_reach_the_all_full_answer_in_fewer_iterations(monkey
     assert max(post.prior_std[1::2].max(), full.prior_std[1::2].max()) < 0.01  # biases: off
     assert post.log_evidence() == pytest.approx(full.log_evidence(), rel=0.01)
     x_new = np.linspace(-3, 3, 13)[:, None]
-    np.testing.assert_allclose(post.predict(x_new).mean, full.predict(x_new).mean, atol=0.02)
+    # the same to 2%, as sigma: the two schedules end at MAPs of hyperparameters 2% to 5% apart
+    np.testing.assert_allclose(
+        post.predict(x_new).mean, full.predict(x_new).mean, rtol=0.02, atol=0.01
+    )
     used = sum(len(r["losses"]) for r in post.rounds)
     assert used < sum(len(r["losses"]) for r in full.rounds)
 
@@ -511,3 +514,25 @@ def test_the_group_traces_from_gram_matrices_equal_the_dense_inverse():
     np.testing.assert_allclose(traces, np.bincount(group, weights=exact), rtol=1e-10)
     dense = _covariance_diagonal(jac.T @ jac, "full", var, alpha_P)
     np.testing.assert_allclose(dense, exact, rtol=1e-10)
+
+
+def test_the_map_fits_take_the_exact_hessian_when_the_targets_outnumber_the_parameters(
+    monkeypatch,
+):
+    asked = []
+    real = fit_module.optim.levenberg_marquardt
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs.get("hessian", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module.optim, "levenberg_marquardt", recording)
+    gen = np.random.default_rng(0)
+    x = gen.uniform(-2, 2, size=(80, 1))
+    y = np.sin(2 * x[:, 0]) + 0.3 * gen.normal(size=80)
+    wide = fit_laplace(x, y, (40,), rng=0)  # 121 parameters, 80 targets: Gauss-Newton
+    assert asked and not any(asked)
+    asked.clear()
+    post = fit_laplace(x, y, (8,), rng=0)  # 25 parameters: the exact Hessian
+    assert asked and all(asked)
+    assert wide.result.reason == post.result.reason == "converged"

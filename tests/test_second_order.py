@@ -164,3 +164,54 @@ def test_product_vectors_must_fit_the_parameters():
         loss.ggn_vector(params, np.zeros(3))
     with pytest.raises(ValueError, match=r"v_P must have shape \(13,\) to match params"):
         loss.hessian_vector(params, np.zeros(12))
+
+
+HESSIAN_CASES = [
+    (1, 0.5, None, "sum"),
+    (3, 0.5, 2.0, "sum"),
+    (3, np.array([0.5, 1.0, 2.0]), 2.0, "mean"),
+    (2, np.full((7, 2), 0.3) + RNG.uniform(size=(7, 2)), None, "sum"),  # one sigma per row
+    (1, "learn", None, "sum"),  # sigma profiled out: the objective at unit noise
+]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize(("n_out", "sigma", "prior_std", "reduction"), HESSIAN_CASES)
+def test_the_exact_hessian_matches_autograds(activation, n_out, sigma, prior_std, reduction):
+    y = RNG.normal(size=(7, n_out))
+    y = y[:, 0] if n_out == 1 else y
+    loss = make_objective(
+        X_ND, y, sigma=sigma, prior_std=prior_std, reduction=reduction, activation=activation
+    )
+    params = make_params(2, [4], n_out, rng=3)
+    theta_P, unflatten = tree.flatten(params)
+    theta_P = theta_P + 0.3  # away from relu's kinks at zero, which no sample point hits
+    flat = loss.flat(params)
+    value, grad_P, (hess_PP, ggn_PP) = flat.newton_system(theta_P)
+    expected = autograd.hessian(lambda t: loss(unflatten(t)))(theta_P)
+    np.testing.assert_allclose(hess_PP, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+    ref_value, ref_grad = flat.value_and_grad(theta_P)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad_P, ref_grad, rtol=1e-10, atol=1e-12)
+    # the term Gauss-Newton leaves out is there: the Hessian is not the GGN
+    _, _, ggn = flat.gauss_newton(theta_P)
+    np.testing.assert_allclose(ggn_PP, ggn, rtol=1e-12, atol=1e-14 * np.abs(ggn).max())
+    if activation != "identity":
+        assert np.abs(hess_PP - ggn).max() > 1e-6 * np.abs(ggn).max()
+
+
+def test_the_exact_hessian_names_what_it_needs():
+    y = RNG.normal(size=7)
+    deep = make_objective(X_ND, y, sigma=1.0).flat(make_params(2, [3, 3], 1, rng=0))
+    with pytest.raises(ValueError, match="needs a network with one hidden layer, got 2 hidden"):
+        deep.newton_system(np.zeros(deep.size))
+    learned = make_objective(X_ND, y, sigma="learn", prior_std=1.0)  # sigma is a parameter
+    start = learned.init(make_params(2, [3], 1, rng=0))
+    flat = learned.flat(start)
+    with pytest.raises(ValueError, match='needs a fixed sigma, got sigma="learn"'):
+        flat.newton_system(tree.flatten(start)[0])
+    custom = make_objective(X_ND, y, sigma=1.0, activation=lambda z: anp.sin(z))
+    flat = custom.flat(make_params(2, [3], 1, rng=0))
+    if flat is not None:  # a user's callable may have no flat form at all
+        with pytest.raises(ValueError, match="needs a built-in activation, got a callable"):
+            flat.newton_system(np.zeros(flat.size))

@@ -17,7 +17,13 @@ import numpy as np
 from tinynn._typing import Tree
 from tinynn.losses._batches import check_rows
 from tinynn.losses._fused import FusedObjective
-from tinynn.losses._second_order import DEFAULT_MAX_BYTES, gauss_newton_system
+from tinynn.losses._second_order import (
+    DEFAULT_MAX_BYTES,
+    gauss_newton_system,
+    hessian_support,
+    hessian_system,
+    input_outer_products,
+)
 
 
 class FlatObjective:
@@ -54,6 +60,7 @@ class FlatObjective:
     ) -> None:
         self._fused = fused
         self._as_tuple = as_tuple
+        self._outer: np.ndarray | None = None  # the exact Hessian's products of the inputs
         self._w_slices: list[tuple[int, int, tuple[int, int]]] = []
         self._b_slices: list[tuple[int, int]] = []
         start = 0
@@ -152,6 +159,32 @@ class FlatObjective:
             If the Jacobian and the matrix would need more than 2**30 bytes.
         """
         return self._gauss_newton(theta_P, "factors")
+
+    def newton_system(
+        self, theta_P: np.ndarray
+    ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Return the objective, its gradient (P,) and ``(H, G)``, both (P, P).
+
+        ``H`` is the exact Hessian: the Gauss-Newton matrix ``G`` plus the term in the
+        residuals that it leaves out, so it need not be positive definite. For a network with
+        one hidden layer, a built-in activation and a fixed sigma;
+        ``levenberg_marquardt(hessian=True)`` solves with them.
+
+        Raises
+        ------
+        ValueError
+            If the objective is not of that kind, or the Jacobian and the matrix would need
+            more than 2**30 bytes.
+        """
+        why_not = hessian_support(self._fused, len(self._w_slices))
+        if why_not is not None:
+            raise ValueError(
+                f"the exact Hessian (levenberg_marquardt(hessian=True)) needs {why_not}"
+            )
+        ws, bs, _ = self._views(np.asarray(theta_P, dtype=np.float64))
+        if self._outer is None:
+            self._outer = input_outer_products(self._fused.x_ND)
+        return hessian_system(self._fused, ws, bs, DEFAULT_MAX_BYTES, self._outer)
 
     def _gauss_newton(self, theta_P: np.ndarray, part: str) -> tuple[float, np.ndarray, Any]:
         ws, bs, log_sigma = self._views(np.asarray(theta_P, dtype=np.float64))

@@ -13,6 +13,10 @@ converges in a few iterations on the small problems tinynn is made for.
 
 Where the curvature comes from, by what the loss offers:
 
+- with ``hessian=True``, ``loss.flat(params)``'s ``newton_system(theta_P) -> (value, grad_P,
+  (H_PP, G_PP))`` (an objective of ``make_objective`` with one hidden layer and a fixed sigma):
+  the exact Hessian, and the Gauss-Newton matrix for the steps where the damped Hessian is not
+  positive definite;
 - ``loss.flat(params)`` with a ``gauss_newton(theta_P) -> (value, grad_P, G_PP)`` method (the
   objectives of ``tinynn.losses.make_objective``): exact, from one Jacobian per iteration; or
   with a ``gauss_newton_factors`` method, preferred when present: with fewer outputs than
@@ -59,15 +63,16 @@ class LevenbergMarquardt:
     --------
     >>> from tinynn import optim
     >>> optim.levenberg_marquardt(damping=1e-2)
-    LevenbergMarquardt(damping=0.01, max_evals=None)
+    LevenbergMarquardt(damping=0.01, max_evals=None, hessian=False)
     """
 
     damping: float = 1e-3
     max_evals: int | None = None
+    hessian: bool = False
 
 
 def levenberg_marquardt(
-    damping: float = 1e-3, *, max_evals: int | None = None
+    damping: float = 1e-3, *, max_evals: int | None = None, hessian: bool = False
 ) -> LevenbergMarquardt:
     """Return the Levenberg-Marquardt method, to pass as ``minimize(optimizer=...)``.
 
@@ -88,6 +93,16 @@ def levenberg_marquardt(
     max_evals : int or None, default None
         Largest number of loss evaluations (accepted and refused steps); None allows
         ``10 * n_iters``.
+    hessian : bool, default False
+        Solve with the exact Hessian instead of the Gauss-Newton matrix (damped Newton), for an
+        objective of ``make_objective`` with one hidden layer, a built-in activation and a
+        fixed sigma. Gauss-Newton leaves out the Hessian's term in the residuals, which stays
+        large at the minimum on noisy data: there its steps slow down to a crawl and the fit
+        can stop on the objective's tolerance far from a stationary point, where Newton's
+        converge. The Hessian need not be positive definite: where ``H + mu I`` is not (away
+        from a minimum), the step is Gauss-Newton's with the same damping, so on data with
+        little noise the fit goes much as without it. Every solve is then of the parameters'
+        size.
 
     Returns
     -------
@@ -99,7 +114,8 @@ def levenberg_marquardt(
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``damping`` is not positive or ``max_evals`` is below 1.
+        If ``damping`` is not positive or ``max_evals`` is below 1; from ``minimize``, if
+        ``hessian`` is True and the loss is not an objective of that kind.
 
     References
     ----------
@@ -126,7 +142,9 @@ def levenberg_marquardt(
     damping = check_positive(damping, "damping")
     if max_evals is not None:
         max_evals = check_int(max_evals, "max_evals", minimum=1)
-    return LevenbergMarquardt(damping, max_evals)
+    if not isinstance(hessian, (bool, np.bool_)):
+        raise TypeError(f"hessian must be True or False, got {describe(hessian)}")
+    return LevenbergMarquardt(damping, max_evals, bool(hessian))
 
 
 class _Curvature:
@@ -151,9 +169,15 @@ class _Curvature:
         matrix: Any = None,
         factors: Any = None,
         groups: list[tuple[np.ndarray, float]] | None = None,
+        *,
+        fallback: Any = None,
     ) -> None:
         self.matrix = matrix
         self.factors = factors
+        # With an exact Hessian as ``matrix``: the Gauss-Newton matrix, solved with instead
+        # where the damped Hessian is not positive definite; ``used`` is the one last solved
+        self.fallback = fallback
+        self.used = matrix
         self._groups = groups  # column_groups(d), when the caller already has them
         self._grams: list[tuple[np.ndarray, float]] | None = None
         self._n_solves = 0
@@ -211,6 +235,14 @@ class _Curvature:
                 return u_P - (_positive_definite_solve(k_MM, j_MP @ u_P) @ j_MP) / e_P
         lhs = self.dense().copy()
         lhs.flat[:: len(lhs) + 1] += mu
+        if self.fallback is not None:
+            try:
+                self.used = self.matrix
+                return _cholesky_solve(lhs, r_P)
+            except np.linalg.LinAlgError:  # not a minimum's neighbourhood: Gauss-Newton's step
+                self.used = self.fallback
+                lhs = self.fallback.copy()
+                lhs.flat[:: len(lhs) + 1] += mu
         return _positive_definite_solve(lhs, r_P)  # LU when a singular G is left undamped
 
     def quadratic(self, h_P: np.ndarray) -> float:
@@ -219,7 +251,7 @@ class _Curvature:
             j_MP, d_P = self.factors
             jh_M = j_MP @ h_P
             return float(jh_M @ jh_M) + float(np.sum(d_P * h_P * h_P))
-        return float(h_P @ self.matrix @ h_P)
+        return float(h_P @ self.used @ h_P)
 
 
 def column_groups(d_P: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -245,6 +277,16 @@ def _positive_definite_solve(k_MM: np.ndarray, b_M: np.ndarray) -> np.ndarray:
                 return solve(factor(k_MM, check_finite=False), b_M, check_finite=False)
             except np.linalg.LinAlgError:  # scipy raises numpy's
                 pass
+    return np.linalg.solve(k_MM, b_M)
+
+
+def _cholesky_solve(k_MM: np.ndarray, b_M: np.ndarray) -> np.ndarray:
+    """Return ``inv(K) b``; raise LinAlgError unless K is numerically positive definite."""
+    cholesky = _scipy_cholesky() if len(k_MM) >= _CHOLESKY_MIN_SIZE else None
+    if cholesky is not None:
+        factor, solve = cholesky
+        return solve(factor(k_MM, check_finite=False), b_M, check_finite=False)
+    np.linalg.cholesky(k_MM)  # numpy has no triangular solve: the check, then LU
     return np.linalg.solve(k_MM, b_M)
 
 
@@ -294,6 +336,14 @@ class _FlatProblem:
         return self.flat.unflatten(np.array(theta_P, copy=True))
 
 
+class _HessianProblem(_FlatProblem):
+    """The flat protocol's ``hessian`` method: damped Newton on the exact Hessian."""
+
+    def gauss_newton(self, theta_P: np.ndarray) -> tuple[float, np.ndarray, _Curvature]:
+        value, grad_P, (hess_PP, ggn_PP) = self.flat.newton_system(theta_P)
+        return value, grad_P, _Curvature(matrix=hess_PP, fallback=ggn_PP)
+
+
 class _TreeProblem:
     """An objective with ``ggn`` and ``value_and_grad`` methods on trees."""
 
@@ -339,7 +389,15 @@ class _ResidualProblem:
         return 0.5 * float(r_M @ r_M)
 
 
-def _problem(loss_fn: Any, flat: Any, unflatten: Any) -> Any:
+def _problem(loss_fn: Any, flat: Any, unflatten: Any, hessian: bool) -> Any:
+    if hessian:
+        if flat is None or not callable(getattr(flat, "newton_system", None)):
+            raise ValueError(
+                f"levenberg_marquardt(hessian=True) needs an objective of "
+                f"tinynn.losses.make_objective (with one hidden layer, a built-in activation "
+                f"and a fixed sigma), got loss_fn={describe(loss_fn)}"
+            )
+        return _HessianProblem(flat)
     if flat is not None and any(
         callable(getattr(flat, name, None)) for name in ("gauss_newton", "gauss_newton_factors")
     ):
@@ -367,7 +425,7 @@ def run_levenberg_marquardt(
 ) -> OptimizeResult:
     """Run Levenberg-Marquardt from ``params``; the shared monitor builds the result."""
     theta_P, unflatten = tree.flatten(params)
-    problem = _problem(loss_fn, flat, unflatten)
+    problem = _problem(loss_fn, flat, unflatten, method.hessian)
     monitor = Monitor(settings, settings.n_iters, None)
     max_evals = method.max_evals or 10 * settings.n_iters
     reason, message, n_evals, iteration = "completed", "", 0, 0

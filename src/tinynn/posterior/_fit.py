@@ -123,7 +123,10 @@ def map_fit(
     objective = PriorObjective(loss, precisions)
     n_params = tree.size(start)
     newton = y.size * n_params**2 <= NEWTON_MAX_WORK and objective.flat(start) is not None
-    opt = optim.levenberg_marquardt() if newton else first_order_optimizer(n_iters)
+    # The exact Hessian where the solve is of the parameters' size anyway (at least as many
+    # targets as parameters, so the fit leaves residuals) and one hidden layer gives it
+    exact = newton and len(start) == 2 and y.size >= n_params
+    opt = optim.levenberg_marquardt(hessian=exact) if newton else first_order_optimizer(n_iters)
     result = optim.minimize(
         objective, start, optimizer=opt, n_iters=n_iters, tol=RELATIVE_TOL if tol is None else tol
     )
@@ -190,6 +193,14 @@ class _FlatWithPrior:
         total = value + self._prior(theta_P)
         return total, grad_P + self._alpha * theta_P, (j_MP, d_P + self._alpha)
 
+    def newton_system(
+        self, theta_P: np.ndarray
+    ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        value, grad_P, matrices = self._inner.newton_system(theta_P)
+        for matrix_PP in matrices:
+            matrix_PP.flat[:: len(matrix_PP) + 1] += self._alpha
+        return value + self._prior(theta_P), grad_P + self._alpha * theta_P, matrices
+
 
 def first_order_optimizer(n_iters: int) -> Any:
     """Return L-BFGS when scipy is installed, else Adam with a cosine-decayed step."""
@@ -224,7 +235,9 @@ def fit_laplace(
     iteration (1e-4 while the evidence still moves sigma by more than ``10 * tol``: those
     rounds' hyperparameters are about to change, so polishing their fits buys nothing):
     Levenberg-Marquardt when its dense solve is cheap (N O P**2 at most 5e8, as the Regressor
-    decides), else L-BFGS, or Adam without scipy; without hidden layer, the exact solution.
+    decides), with the exact Hessian for one hidden layer and at least as many targets as
+    parameters (there the residuals stay large and Gauss-Newton's steps crawl), else L-BFGS,
+    or Adam without scipy; without hidden layer, the exact solution.
     Then MacKay's fixed point, with that MAP held fixed, proposes the prior std and sigma
     (those left as None) for the next round. The rounds stop when, after a round fitted to
     1e-6, the proposal moves sigma by at most ``tol`` (relative) and the round gained at most
