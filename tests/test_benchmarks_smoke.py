@@ -252,8 +252,12 @@ def test_evidence_path_refits_along_the_last_proposal(tmp_path) -> None:
     assert code == 0
     lines = [line for line in out.getvalue().splitlines() if line.startswith("| ")]
     assert lines[0].startswith("| t | log evidence | test RMSE |")
-    assert [line.split("|")[1].strip() for line in lines[1:]] == ["-1", "0"]
+    assert [line.split("|")[1].strip() for line in lines[1:]] == ["-1", "0", "highest evidence"]
     assert f"{rows[0][0]:.2f}" in lines[2]  # the t = 0 row holds that evidence
+    # one split: the last row repeats the row of the step with the higher evidence
+    evidences = [float(line.split("|")[2].split()[0]) for line in lines[1:3]]
+    chosen = lines[1 + int(np.argmax(evidences))]
+    assert lines[3].split("|")[2:5] == chosen.split("|")[2:5]
 
 
 def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> None:
