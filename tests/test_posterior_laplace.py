@@ -426,6 +426,9 @@ def _last_relative_change(losses: list[float]) -> float:
 def test_rough_early_rounds_reach_the_all_full_answer_in_fewer_iterations(monkeypatch) -> None:
     from tinynn import optim
 
+    # the schedule under Gauss-Newton alone, as it was designed for; with the exact Hessian in
+    # the noisy early rounds both schedules cost about the same here (65 against 64 iterations)
+    monkeypatch.setattr(fit_module, "HESSIAN_MIN_NOISE", np.inf)
     x, y = _sine_data()
     post = fit_laplace(x, y, (8,), rng=0)
     tols = []
@@ -446,10 +449,7 @@ def test_rough_early_rounds_reach_the_all_full_answer_in_fewer_iterations(monkey
     assert max(post.prior_std[1::2].max(), full.prior_std[1::2].max()) < 0.01  # biases: off
     assert post.log_evidence() == pytest.approx(full.log_evidence(), rel=0.01)
     x_new = np.linspace(-3, 3, 13)[:, None]
-    # the same to 2%, as sigma: the two schedules end at MAPs of hyperparameters 2% to 5% apart
-    np.testing.assert_allclose(
-        post.predict(x_new).mean, full.predict(x_new).mean, rtol=0.02, atol=0.01
-    )
+    np.testing.assert_allclose(post.predict(x_new).mean, full.predict(x_new).mean, atol=0.02)
     used = sum(len(r["losses"]) for r in post.rounds)
     assert used < sum(len(r["losses"]) for r in full.rounds)
 
@@ -536,3 +536,8 @@ def test_the_map_fits_take_the_exact_hessian_when_the_targets_outnumber_the_para
     post = fit_laplace(x, y, (8,), rng=0)  # 25 parameters: the exact Hessian
     assert asked and all(asked)
     assert wide.result.reason == post.result.reason == "converged"
+    asked.clear()
+    smooth = np.sin(2 * x[:, 0]) + 0.01 * gen.normal(size=80)  # noise a hundredth of y's spread
+    quiet = fit_laplace(x, smooth, (8,), rng=0)
+    assert asked[0] and not asked[-1]  # the first round's sigma is half y's std, the last's not
+    assert quiet.sigma < 0.1 * np.std(smooth)

@@ -123,9 +123,12 @@ def map_fit(
     objective = PriorObjective(loss, precisions)
     n_params = tree.size(start)
     newton = y.size * n_params**2 <= NEWTON_MAX_WORK and objective.flat(start) is not None
-    # The exact Hessian where the solve is of the parameters' size anyway (at least as many
-    # targets as parameters, so the fit leaves residuals) and one hidden layer gives it
-    exact = newton and len(start) == 2 and y.size >= n_params
+    # The exact Hessian where its term in the residuals matters (noise at least a tenth of y's
+    # spread: the fit leaves residuals that large), the solve is of the parameters' size anyway
+    # (at least as many targets as parameters) and one hidden layer gives it. On data with
+    # little noise the Hessian is mostly indefinite and Gauss-Newton's steps do as well.
+    noisy = sigma >= HESSIAN_MIN_NOISE * float(np.std(y))
+    exact = newton and noisy and len(start) == 2 and y.size >= n_params
     opt = optim.levenberg_marquardt(hessian=exact) if newton else first_order_optimizer(n_iters)
     result = optim.minimize(
         objective, start, optimizer=opt, n_iters=n_iters, tol=RELATIVE_TOL if tol is None else tol
@@ -141,6 +144,7 @@ RELATIVE_TOL = 1e-6  # the MAP fit has converged when the objective changes by l
 ROUGH_TOL = 1e-4
 SETTLED_FACTOR = 10.0
 NEWTON_MAX_WORK = 5e8  # Levenberg-Marquardt when N * O * P**2 is at most this (as the Regressor)
+HESSIAN_MIN_NOISE = 0.1  # the MAP fit's exact Hessian needs sigma >= this fraction of y's std
 
 
 class PriorObjective:
@@ -235,9 +239,10 @@ def fit_laplace(
     iteration (1e-4 while the evidence still moves sigma by more than ``10 * tol``: those
     rounds' hyperparameters are about to change, so polishing their fits buys nothing):
     Levenberg-Marquardt when its dense solve is cheap (N O P**2 at most 5e8, as the Regressor
-    decides), with the exact Hessian for one hidden layer and at least as many targets as
-    parameters (there the residuals stay large and Gauss-Newton's steps crawl), else L-BFGS,
-    or Adam without scipy; without hidden layer, the exact solution.
+    decides), with the exact Hessian for one hidden layer, at least as many targets as
+    parameters and a sigma of at least a tenth of y's std (there the residuals stay large and
+    Gauss-Newton's steps crawl), else L-BFGS, or Adam without scipy; without hidden layer, the
+    exact solution.
     Then MacKay's fixed point, with that MAP held fixed, proposes the prior std and sigma
     (those left as None) for the next round. The rounds stop when, after a round fitted to
     1e-6, the proposal moves sigma by at most ``tol`` (relative) and the round gained at most
