@@ -429,4 +429,8 @@ def test_the_exact_hessian_is_refused_where_it_does_not_exist():
     with pytest.raises(ValueError, match="needs a network with one hidden layer, got 2 hidden"):
         minimize(deep, make_params(1, [3, 3], 1, rng=0),
                  optimizer=levenberg_marquardt(hessian=True), n_iters=3)  # fmt: skip
+    custom = make_objective(x, y, sigma=1.0, activation=lambda z: anp.sin(z))  # no flat form
+    with pytest.raises(ValueError, match=r"with one hidden layer, a built-in activation"):
+        minimize(custom, make_params(1, [3], 1, rng=0),
+                 optimizer=levenberg_marquardt(hessian=True), n_iters=3)  # fmt: skip
     assert levenberg_marquardt(hessian=True).hessian is True

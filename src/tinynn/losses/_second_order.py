@@ -171,8 +171,10 @@ def hessian_support(fused: FusedObjective, n_layers: int) -> str | None:
         return f"a network with one hidden layer, got {n_layers - 1} hidden layers"
     if fused.learn:
         return 'a fixed sigma, got sigma="learn"'
-    if fused.kernel.name not in SECOND_DERIVATIVES:
-        return "a built-in activation, got a callable"
+    if fused.kernel.name not in SECOND_DERIVATIVES:  # a new built-in without its entry
+        known = ", ".join(sorted(SECOND_DERIVATIVES))
+        name = fused.kernel.name
+        return f"an activation whose second derivative it knows ({known}), got {name!r}"
     return None
 
 
