@@ -20,6 +20,8 @@ through :mod:`tinynn.io`.
   :func:`fit_sgld`: SGLD and SGHMC on minibatches, the draws as a :class:`Samples` too.
 - :class:`MeanField` / :func:`fit_vi`: a diagonal Gaussian fitted by maximizing the ELBO
   (Bayes by backprop), K reparameterized draws per estimate in one batched pass.
+- :func:`compare_loo`: choose among Laplace fits (or mixtures of them) by their leave-one-out
+  log-likelihood, in closed form from the training data (``loo_log_density``).
 - :class:`PointEstimate`: one fitted network and its noise, for comparing a MAP or
   maximum-likelihood fit with the others in the same code.
 
@@ -41,6 +43,7 @@ from tinynn.posterior._ensemble import Ensemble, fit_ensemble
 from tinynn.posterior._fit import fit_laplace
 from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._log_density import NetworkLogDensity
+from tinynn.posterior._loo import LooComparison, compare_loo
 from tinynn.posterior._mean_field import MeanField
 from tinynn.posterior._mixture import Mixture, fit_laplace_mixture
 from tinynn.posterior._point import PointEstimate
@@ -52,6 +55,7 @@ __all__ = [
     "STRUCTURES",
     "Ensemble",
     "Laplace",
+    "LooComparison",
     "MeanField",
     "Mixture",
     "NegativeELBO",
@@ -60,6 +64,7 @@ __all__ = [
     "Posterior",
     "Predictive",
     "Samples",
+    "compare_loo",
     "fit_ensemble",
     "fit_hmc",
     "fit_laplace",
