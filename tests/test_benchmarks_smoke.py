@@ -274,10 +274,16 @@ def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> N
     table = tmp_path / "table.md"
     with contextlib.redirect_stdout(io.StringIO()):
         code = uci.main(["--data-dir", str(tmp_path), "--datasets", "toy", "--methods",
-                         "map,regressor", "--write", str(table)])  # fmt: skip
+                         "map,regressor,mixture_loo_width", "--write", str(table)])  # fmt: skip
     assert code == 0
-    rows = [line for line in table.read_text().splitlines() if line.startswith("| toy |")]
-    assert [row.split("|")[2].strip() for row in rows] == ["map", "regressor"]
+    text = table.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| toy |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["map", "regressor", "mixture_loo_width"]
+    # the method that chooses a width says which, in a line under the table (one split here)
+    notes = [line for line in text.splitlines() if line.startswith("- toy, ")]
+    assert len(notes) == 1
+    assert notes[0] in {f"- toy, mixture_loo_width: chose {w} units on 1 of 1 splits"
+                        for w in uci.LOO_WIDTHS}  # fmt: skip
 
 
 def test_minibatch_benchmark_loop_matches_tinynn_and_prints_its_checks():
