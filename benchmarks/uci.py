@@ -171,7 +171,8 @@ def method_regressor_mixture(
 
 
 LOO_WIDTHS = (10, 20, 30)  # the widths mixture_loo_width may grow through, narrowest first
-CHOSEN: list[str] = []  # what a method chose on each split, for the line under its row
+# what a method chose on each split, per question, for the line under its row
+CHOSEN: dict[str, list[str]] = {}
 
 
 def method_mixture_loo_width(
@@ -181,7 +182,8 @@ def method_mixture_loo_width(
 
     The next width is fitted, and kept, only while its mixture's leave-one-out log-likelihood
     on the training part (closed form, ``compare_loo``) beats the current one's by more than a
-    standard error; at 10 units it is ``regressor_mixture``'s mixture, member for member.
+    standard error; at 10 units it is ``regressor_mixture``'s mixture, member for member. It
+    also records which of the first two widths has the higher mean log evidence of its members.
     """
     del hidden  # this recipe chooses its own width
     with warnings.catch_warnings():
@@ -190,10 +192,18 @@ def method_mixture_loo_width(
         width = LOO_WIDTHS[0]
         for wider_width in LOO_WIDTHS[1:]:
             wider = fit_laplace_mixture(x, y, (wider_width,), n_members=5, rng=seed)
+            if wider_width == LOO_WIDTHS[1]:
+                evidence = [
+                    np.mean([m.log_evidence() for m in f.members]) for f in (current, wider)
+                ]
+                narrow, wide = LOO_WIDTHS[:2]
+                question = f"higher evidence, {narrow} or {wide} units"
+                winner = narrow if evidence[0] >= evidence[1] else wide
+                CHOSEN.setdefault(question, []).append(f"{winner} units")
             if compare_loo([current, wider], x, y).chosen == 0:
                 break
             current, width = wider, wider_width
-    CHOSEN.append(f"{width} units")
+    CHOSEN.setdefault("width chosen", []).append(f"{width} units")
     return current.predict(x_test)
 
 
@@ -338,9 +348,9 @@ def main(argv: list[str] | None = None) -> int:
             ]
             print(" | ".join(row), flush=True)
             rows.append(row)
-            if CHOSEN:  # a method that chooses per split: how often it chose what
-                counts = ", ".join(f"{v} on {CHOSEN.count(v)}" for v in sorted(set(CHOSEN)))
-                notes.append(f"{name}, {method}: chose {counts} of {len(CHOSEN)} splits")
+            for question, answers in sorted(CHOSEN.items()):  # how often it chose what
+                counts = ", ".join(f"{v} on {answers.count(v)}" for v in sorted(set(answers)))
+                notes.append(f"{name}, {method}: {question}: {counts} of {len(answers)} splits")
                 print(notes[-1], flush=True)
         if name in PUBLISHED:
             pbp_rmse, pbp_ll, do_rmse, do_ll = PUBLISHED[name]

@@ -556,8 +556,10 @@ class Laplace(Posterior):
         target from a linear-Gaussian model is a rank-one downdate, so the density is exact for
         the linearized model (the PRESS residual ``(y - m) / (1 - h)`` with the leverage
         ``h = epistemic variance / sigma**2``). It estimates the test log-likelihood from the
-        training data alone, which the evidence does not (the evidence also pays for the prior's
-        fit to the parameters); :func:`compare_loo` chooses among fits by it.
+        training data alone: each target is predicted from all the others, as a test point is
+        from the training data. The evidence instead predicts the targets one at a time from
+        the prior onward, so its early targets, predicted from little data, weigh in it too.
+        :func:`compare_loo` chooses among fits by it.
 
         Parameters
         ----------
@@ -585,7 +587,8 @@ class Laplace(Posterior):
         >>> import numpy as np
         >>> from tinynn.posterior import fit_laplace
         >>> rng = np.random.default_rng(0)
-        >>> x = rng.normal(size=(30, 2)); y = x @ np.array([1.0, -2.0]) + 0.3 * rng.normal(size=30)
+        >>> x = rng.normal(size=(30, 2))
+        >>> y = x @ np.array([1.0, -2.0]) + 0.3 * rng.normal(size=30)
         >>> post = fit_laplace(x, y, ())
         >>> loo = post.loo_log_density(x, y)
         >>> bool(loo < post.log_predictive_density(x, y))  # the in-sample figure flatters

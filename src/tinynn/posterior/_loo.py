@@ -68,6 +68,15 @@ class LooComparison:
         The first candidate whose ``loo`` is within one ``se_diff`` of the best: the one
         standard error rule, which prefers the earlier (simpler) candidate when the data cannot
         tell them apart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinynn.posterior import LooComparison
+    >>> result = LooComparison(np.array([-1.30, -1.28]), np.array([0.05, 0.0]), best=1, chosen=0)
+    >>> gap = result.loo[result.best] - result.loo[result.chosen]
+    >>> bool(gap <= result.se_diff[result.chosen])  # within one standard error of the best
+    True
     """
 
     loo: np.ndarray
