@@ -73,7 +73,8 @@ class LooComparison:
     --------
     >>> import numpy as np
     >>> from tinynn.posterior import LooComparison
-    >>> result = LooComparison(np.array([-1.30, -1.28]), np.array([0.05, 0.0]), best=1, chosen=0)
+    >>> loo, se_diff = np.array([-1.30, -1.28]), np.array([0.05, 0.0])
+    >>> result = LooComparison(loo, se_diff, best=1, chosen=0)
     >>> gap = result.loo[result.best] - result.loo[result.chosen]
     >>> bool(gap <= result.se_diff[result.chosen])  # within one standard error of the best
     True
