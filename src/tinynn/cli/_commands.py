@@ -419,8 +419,9 @@ def _layer_lines(meta: dict[str, Any]) -> list[str]:
         members = len(listed) if isinstance(listed, list) else settings.get("n_members")
         if posterior.get("posterior") == "laplace":
             members = None
-    if not sizes and members and settings.get("hidden_sizes") is not None:
-        sizes = [meta.get("n_features_in"), *settings["hidden_sizes"], len(meta.get("sigma", []))]
+    hidden = meta.get("hidden_sizes", settings.get("hidden_sizes"))  # the fitted ones, if saved
+    if not sizes and members and isinstance(hidden, list):
+        sizes = [meta.get("n_features_in"), *hidden, len(meta.get("sigma", []))]
     lines = []
     if sizes and all(isinstance(n, int) and n > 0 for n in sizes):
         n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))

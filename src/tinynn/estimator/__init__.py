@@ -26,7 +26,15 @@ from tinynn.estimator._state import fitted_state, restore
 from tinynn.losses import make_objective
 from tinynn.model import predict as _net_predict
 from tinynn.params import make_params
-from tinynn.posterior import Laplace, Mixture, fit_ensemble, fit_laplace, fit_laplace_mixture
+from tinynn.posterior import (
+    Laplace,
+    LooComparison,
+    Mixture,
+    compare_loo,
+    fit_ensemble,
+    fit_laplace,
+    fit_laplace_mixture,
+)
 
 __all__ = ["NotFittedError", "Regressor"]
 
@@ -79,8 +87,13 @@ class Regressor:
 
     Parameters
     ----------
-    hidden_sizes : sequence of int, default (30,)
-        Units per hidden layer; ``()`` gives linear regression.
+    hidden_sizes : sequence of int, or sequence of such sequences, default (30,)
+        Units per hidden layer; ``()`` gives linear regression. Several architectures, from
+        the simplest, such as ``[(10,), (20,), (30,)]``, are candidates (with ``uncertainty``
+        "laplace" or "laplace_mixture"): the first is fitted, then each next one, kept only
+        while its leave-one-out log-likelihood on the training data beats the current fit's
+        by more than a standard error (:func:`tinynn.posterior.compare_loo`); the search
+        stops at the first that does not. ``hidden_sizes_`` says which was kept.
     activation : str or callable, default "tanh"
         Hidden-layer activation, a name from ``tinynn.model.ACTIVATIONS`` or an autograd-able
         function (such a model cannot be saved with ``tinynn.io``).
@@ -198,6 +211,11 @@ class Regressor:
         Why that optimizer was used (with ``optimizer="auto"``, the sizes that decided).
     validation_scores_ : ndarray or None
         Validation RMSE (y units) per check, when ``early_stopping`` is on.
+    hidden_sizes_ : tuple of int
+        The hidden layers of the fitted network: ``hidden_sizes``, or the candidate kept.
+    loo_ : list of tinynn.posterior.LooComparison
+        With candidate ``hidden_sizes``: one comparison per step of the search (the current
+        fit as candidate 0, the next architecture as 1); empty otherwise.
     n_features_in_ : int
         Number of input features seen in ``fit``.
     x_mean_, x_scale_ : ndarray of shape (D,)
@@ -233,6 +251,9 @@ class Regressor:
     >>> mean_N.shape, std_N.shape
     ((3,), (3,))
     """
+
+    hidden_sizes_: tuple[int, ...]
+    loo_: list[LooComparison]
 
     def __init__(
         self,
@@ -420,6 +441,7 @@ class Regressor:
         net = make_params(
             xs.shape[1], settings["hidden"], n_out, weight_init=self.weight_init, rng=gen
         )
+        self.hidden_sizes_, self.loo_ = tuple(settings["hidden"]), []
         init = objective.init(net)
         batch = settings["batch_size"]
         steps = 1 if batch is None else -(-len(xs) // min(batch, len(xs)))  # per epoch
@@ -512,19 +534,18 @@ class Regressor:
             "rng": gen,
         }
         with _training.single_threaded_blas():
-            if settings["uncertainty"] == "laplace":
-                post: Any = fit_laplace(xs, ys, settings["hidden"], **common)
-                noise = post.sigma
-            elif settings["uncertainty"] == "laplace_mixture":
-                post = fit_laplace_mixture(
-                    xs, ys, settings["hidden"], n_members=settings["n_members"], **common
-                )
-                noise = float(np.sqrt(np.mean(post.sigma**2)))  # the predictive's noise part
-            else:
-                post = fit_ensemble(
+            if settings["uncertainty"] == "ensemble":
+                post: Any = fit_ensemble(
                     xs, ys, settings["hidden"], n_members=settings["n_members"], **common
                 )
                 noise = float(np.mean(post.sigma))
+                self.hidden_sizes_, self.loo_ = tuple(settings["hidden"]), []
+            else:
+                post = self._fit_candidates(settings, xs, ys, common)
+                if settings["uncertainty"] == "laplace":
+                    noise = post.sigma
+                else:  # the predictive's noise part
+                    noise = float(np.sqrt(np.mean(post.sigma**2)))
         self.posterior_ = post
         self.params_ = post.params
         sigma_y = noise * self.y_scale_
@@ -555,6 +576,30 @@ class Regressor:
         self.n_features_in_ = x_ND.shape[1]
         self._y_ndim = y_arr.ndim
         return self
+
+    def _fit_candidates(
+        self, settings: dict[str, Any], xs: np.ndarray, ys: np.ndarray, common: dict[str, Any]
+    ) -> Any:
+        """Fit the first architecture of ``hidden_sizes``, then each next one while its
+        leave-one-out log-likelihood beats the current fit's by more than a standard error;
+        return the fit kept, and set ``hidden_sizes_`` and ``loo_``."""
+
+        def fit_one(hidden: list[int]) -> Any:
+            if settings["uncertainty"] == "laplace":
+                return fit_laplace(xs, ys, hidden, **common)
+            return fit_laplace_mixture(xs, ys, hidden, n_members=settings["n_members"], **common)
+
+        first, *others = settings["candidates"]
+        current, chosen = fit_one(first), first
+        comparisons = []
+        for hidden in others:
+            wider = fit_one(hidden)
+            comparisons.append(compare_loo([current, wider], xs, ys))
+            if comparisons[-1].chosen == 0:
+                break
+            current, chosen = wider, hidden
+        self.hidden_sizes_, self.loo_ = tuple(chosen), comparisons
+        return current
 
     # -- prediction ----------------------------------------------------------------------------
 

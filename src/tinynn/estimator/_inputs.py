@@ -28,18 +28,31 @@ from tinynn._checks import (
 WITHDRAWN = ("gradient_descent", "momentum", "nesterov")
 OPTIMIZERS = ("auto", *(name for name in optim.OPTIMIZERS if name not in WITHDRAWN))
 UNCERTAINTIES = ("laplace", "laplace_mixture", "ensemble")
+LOO_UNCERTAINTIES = ("laplace", "laplace_mixture")  # those that can choose among hidden_sizes
+
+
+def _hidden_candidates(value: Any) -> list[list[int]]:
+    """Return the architectures ``hidden_sizes`` names: one sequence of ints, or several."""
+    if isinstance(value, np.ndarray) and value.ndim in (1, 2):
+        value = value.tolist()
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        value = (int(value),)
+    expected = "a sequence of ints, or a sequence of such sequences (candidates)"
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"hidden_sizes must be {expected}, got {describe(value)}")
+    nested = [isinstance(h, (list, tuple, np.ndarray)) for h in value]
+    if not any(nested):
+        return [[check_int(h, "hidden_sizes[i]", minimum=1) for h in value]]
+    if not all(nested):
+        raise TypeError(
+            f"hidden_sizes must be {expected}, got a mix of ints and sequences: {value!r}"
+        )
+    return [[check_int(h, "hidden_sizes[k][i]", minimum=1) for h in sizes] for sizes in value]
 
 
 def validate_settings(est: Any) -> dict[str, Any]:
     """Check a Regressor's constructor arguments (scikit-learn validates in fit, not __init__)."""
-    hidden = est.hidden_sizes
-    if isinstance(hidden, np.ndarray) and hidden.ndim == 1:
-        hidden = hidden.tolist()
-    if isinstance(hidden, (numbers.Integral, np.integer)) and not isinstance(hidden, bool):
-        hidden = (int(hidden),)
-    if not isinstance(hidden, (list, tuple)):
-        raise TypeError(f"hidden_sizes must be a sequence of ints, got {describe(hidden)}")
-    hidden = [check_int(h, "hidden_sizes[i]", minimum=1) for h in hidden]
+    candidates = _hidden_candidates(est.hidden_sizes)
     strength = 0.0
     if est.prior_std is not None and est.alpha is not None:
         raise ValueError(
@@ -77,6 +90,12 @@ def validate_settings(est: Any) -> dict[str, Any]:
                 f"uncertainty={uncertainty!r} needs a prior: alpha must be > 0 or None "
                 "(None: set by the evidence), got 0"
             )
+    if len(candidates) > 1 and uncertainty not in LOO_UNCERTAINTIES:
+        raise ValueError(
+            f"hidden_sizes with {len(candidates)} candidate architectures is chosen among by "
+            "the Laplace posterior's leave-one-out log-likelihood, so it needs uncertainty "
+            f"'laplace' or 'laplace_mixture', got uncertainty={uncertainty!r}"
+        )
     choice = est.optimizer
     if isinstance(choice, str) and choice in WITHDRAWN:
         raise ValueError(
@@ -112,7 +131,8 @@ def validate_settings(est: Any) -> dict[str, Any]:
         "batch_size": batch_size,
         "uncertainty": uncertainty,
         "n_members": check_int(est.n_members, "n_members", minimum=1),
-        "hidden": hidden,
+        "hidden": candidates[0],
+        "candidates": candidates,
         "strength": strength,
         "sigma": sigma,
         "max_iter": check_int(est.max_iter, "max_iter", minimum=1),

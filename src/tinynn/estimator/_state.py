@@ -10,7 +10,7 @@ import numpy as np
 from tinynn import model, tree
 from tinynn._checks import describe
 from tinynn.params import check_params
-from tinynn.posterior import from_state
+from tinynn.posterior import LooComparison, from_state
 
 POSTERIOR_PREFIX = "posterior_"  # names of a posterior's arrays inside a Regressor's file
 
@@ -67,6 +67,16 @@ def fitted_state(est: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
             "final_loss": float(est.loss_curve_[-1]) if len(est.loss_curve_) else None,
         },
     }
+    info["hidden_sizes"] = [int(h) for h in est.hidden_sizes_]
+    info["loo"] = [
+        {
+            "loo": c.loo.tolist(),
+            "se_diff": c.se_diff.tolist(),
+            "best": int(c.best),
+            "chosen": int(c.chosen),
+        }
+        for c in est.loo_
+    ]
     arrays = {"loss_curve": np.asarray(est.loss_curve_, dtype=float)}
     posterior = getattr(est, "posterior_", None)
     if posterior is not None:  # its parameters are params_; its own numbers go beside them
@@ -107,8 +117,8 @@ def _check_consistent(params: Any, meta: dict[str, Any]) -> None:
 
 def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Set the fitted attributes of a fresh Regressor ``est`` from saved metadata and arrays."""
-    if isinstance(est.hidden_sizes, list):
-        est.hidden_sizes = tuple(est.hidden_sizes)
+    if isinstance(est.hidden_sizes, list):  # JSON has lists where tuples were
+        est.hidden_sizes = tuple(tuple(h) if isinstance(h, list) else h for h in est.hidden_sizes)
     std = meta["standardization"]
     _check_consistent(params, meta)
     est.x_mean_ = np.asarray(std["x_mean"], dtype=float)
@@ -136,4 +146,16 @@ def restore(est: Any, params: Any, meta: dict[str, Any], arrays: dict[str, np.nd
         }
         est.posterior_ = from_state(params, meta["posterior"], post_arrays)
     est.n_features_in_ = int(meta["n_features_in"])
+    first = params if model.stack_size(params) is None else tree.index(params, 0)
+    widths = [shape[1] for shape in model.layer_shapes(first)[:-1]]
+    est.hidden_sizes_ = tuple(int(h) for h in meta.get("hidden_sizes", widths))
+    est.loo_ = [
+        LooComparison(
+            np.asarray(c["loo"], dtype=float),
+            np.asarray(c["se_diff"], dtype=float),
+            int(c["best"]),
+            int(c["chosen"]),
+        )
+        for c in meta.get("loo", [])
+    ]
     return est
