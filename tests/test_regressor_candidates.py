@@ -136,3 +136,27 @@ def test_a_saved_comparison_that_is_malformed_is_refused(tmp_path) -> None:  # t
     path = io.save(tmp_path / "bad.npz", est)
     with pytest.raises(ValueError, match=r"inconsistent regressor metadata .*se_diff"):
         io.load(path)
+
+
+def test_ctrl_c_during_a_wider_candidate_keeps_the_current_fit(monkeypatch) -> None:
+    import tinynn.estimator as estimator
+
+    x, y = _curved(40)
+    real = estimator.fit_laplace
+    calls = []
+
+    def interrupted_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator, "fit_laplace", interrupted_second)
+    est = Regressor(hidden_sizes=[(3,), (6,), (9,)], random_state=0).fit(x, y)
+    assert calls == [[3], [6]]
+    assert est.hidden_sizes_ == (3,) and est.loo_ == []
+    assert est.stop_reason_ == "interrupted"
+    assert est.stop_message_ == (
+        "interrupted by KeyboardInterrupt while fitting hidden_sizes=[6]; keeping the fit of [3]"
+    )
+    assert est.predict(x).shape == (40,)

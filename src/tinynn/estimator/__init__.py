@@ -534,6 +534,7 @@ class Regressor:
             "rng": gen,
         }
         with _training.single_threaded_blas():
+            self._search_cut: str | None = None
             if settings["uncertainty"] == "ensemble":
                 post: Any = fit_ensemble(
                     xs, ys, settings["hidden"], n_members=settings["n_members"], **common
@@ -572,6 +573,8 @@ class Regressor:
         else:
             self.stop_reason_ = str(result.reason)
             self.stop_message_ = str(result.message)
+        if self._search_cut is not None:  # Ctrl-C while a wider candidate was fitted
+            self.stop_reason_, self.stop_message_ = "interrupted", self._search_cut
         self.validation_scores_ = None
         self.n_features_in_ = x_ND.shape[1]
         self._y_ndim = y_arr.ndim
@@ -592,8 +595,18 @@ class Regressor:
         first, *others = settings["candidates"]
         current, chosen = fit_one(first), first
         comparisons = []
+        self._search_cut = None
         for hidden in others:
-            wider = fit_one(hidden)
+            try:
+                wider = fit_one(hidden)
+            except KeyboardInterrupt:  # before the wider fit had a round
+                wider = None
+            if wider is None or getattr(wider.result, "reason", None) == "interrupted":
+                self._search_cut = (
+                    f"interrupted by KeyboardInterrupt while fitting hidden_sizes={hidden}; "
+                    f"keeping the fit of {chosen}"
+                )
+                break  # a fit cut short is not compared
             comparisons.append(compare_loo([current, wider], xs, ys))
             if comparisons[-1].chosen == 0:
                 break
