@@ -595,7 +595,6 @@ class Regressor:
         first, *others = settings["candidates"]
         current, chosen = fit_one(first), first
         comparisons = []
-        self._search_cut = None
         for hidden in others:
             try:
                 wider = fit_one(hidden)
