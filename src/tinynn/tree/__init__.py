@@ -328,7 +328,16 @@ def copy(tree: Tree) -> Tree:
     >>> snapshot
     [{'w': array([1., 2.]), 'b': array([0.])}]
     """
-    return map(lambda x: np.array(getval(x), dtype=np.float64, copy=True), tree)
+    return map(_fresh_float64, tree)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _fresh_float64(x: Any) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype is _FLOAT64:  # the usual leaf: one plain copy
+        return x.copy()
+    return np.array(getval(x), dtype=np.float64, copy=True)
 
 
 def astype_float(tree: Tree) -> Tree:

@@ -49,6 +49,13 @@ def fast_walk(
     Plain containers are recognised first; boxed ones are unwrapped and indexed through the box.
     """
     if type(first) is list and _is_layer_list(first, rest, same_shapes):
+        if not rest:  # one tree or two: the optimizer's usual calls, without a generator a leaf
+            return [{k: fn(v) for k, v in layer.items()} for layer in first]
+        if len(rest) == 1:
+            return [
+                {k: fn(v, other[k]) for k, v in layer.items()}
+                for layer, other in zip(first, rest[0])
+            ]
         return [
             {k: fn(v, *(t[i][k] for t in rest)) for k, v in layer.items()}
             for i, layer in enumerate(first)
