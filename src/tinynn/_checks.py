@@ -155,6 +155,10 @@ def check_finite(value: Any, name: str, hint: str = "drop or impute missing valu
     if isbox(value):
         return
     arr = np.asarray(value)
+    # The usual case in one pass: a sum of squares is finite only if every float is (a square
+    # that overflows, beyond 1e154, falls through to the exact test below)
+    if arr.dtype.kind == "f" and math.isfinite(float(np.vdot(arr, arr))):
+        return
     if not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name} must be finite, got {arr[bad]} at index {bad}; {hint}")
