@@ -212,3 +212,20 @@ def test_fit_refuses_a_hidden_layer_too_big_for_memory(tmp_path, capsys):
                    "--out", str(tmp_path / "m.npz")])  # fmt: skip
     assert status == 2
     assert "--hidden 100000000 on 8 rows of 1 features needs at least" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_finite_inputs_whose_squares_overflow_pass_and_a_nan_among_them_is_named(dtype) -> None:
+    """The finiteness check sums squares first: an overflowing sum must not reject finite data,
+    and a NaN or infinity hidden among huge values must still be found and named."""
+    huge = np.finfo(dtype).max / 4
+    x = np.array([[huge], [-huge], [1.0]], dtype=dtype)
+    assert predict(NET, x).shape == (3,)  # finite: accepted although x**2 overflows
+    for bad in (np.nan, np.inf, -np.inf):
+        x_bad = x.copy()
+        x_bad[1, 0] = bad
+        with pytest.raises(ValueError, match=r"x must be finite, got .* at index \(1, 0\)"):
+            predict(NET, x_bad)
+    y = np.array([1.0, 2.0, np.nan])
+    with pytest.raises(ValueError, match=r"y must be finite, got nan at index \(2,\)"):
+        gaussian_nll(y, np.zeros(3), sigma=1.0)
