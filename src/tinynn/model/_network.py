@@ -258,7 +258,8 @@ def backward(
                 break
         w_t = w.T if w.ndim == 2 else _transposed(w)
         if layer == 0 or buffers is None:
-            d_prev = delta @ w_t
+            # one output: an outer product, faster as a broadcast (the same numbers)
+            d_prev = delta * w_t if w_t.ndim == 2 and w_t.shape[0] == 1 else delta @ w_t
         else:
             d_prev = buffers(("d", layer), (*delta.shape[:-1], w_t.shape[-1]))
             if w_t.ndim == 3 and w_t.shape[-2] == 1:  # one output, K members: K outer products
