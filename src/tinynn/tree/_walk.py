@@ -54,7 +54,7 @@ def fast_walk(
         if len(rest) == 1:
             return [
                 {k: fn(v, other[k]) for k, v in layer.items()}
-                for layer, other in zip(first, rest[0])
+                for layer, other in zip(first, rest[0], strict=True)
             ]
         return [
             {k: fn(v, *(t[i][k] for t in rest)) for k, v in layer.items()}
