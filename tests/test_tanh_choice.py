@@ -52,11 +52,12 @@ def test_choose_tanh_names_a_form():
     assert _activations.choose_tanh() in ("numpy", "exp")
 
 
-def test_the_environment_fixes_the_form():
-    code = "from tinynn.model import _activations as a; print(a.TANH_FORM)"
-    env = {**os.environ, "TINYNN_TANH": "numpy"}
+@pytest.mark.parametrize("form", ["numpy", "exp"])
+def test_the_environment_fixes_the_form_and_its_smallest_size(form):
+    code = "from tinynn.model import _activations as a; print(a.TANH_FORM, a.EXP_FORM_MIN_SIZE)"
+    env = {**os.environ, "TINYNN_TANH": form}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "numpy"
+    assert out.stdout.split() == [form, "2048"]  # nothing left to time
 
 
 def _count_full_exp_passes(monkeypatch) -> list:
@@ -99,5 +100,27 @@ def test_a_layer_with_large_weights_keeps_the_full_exp_form(monkeypatch):
     full_passes = _count_full_exp_passes(monkeypatch)
     model.forward(ws, bs, np.ones((120, 2)), kernel)
     assert full_passes == [(120, 20)]
+    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", 2048)
     assert kernel.prescale(2048) == -2.0
     assert kernel.prescale(2047) == 1.0  # below the exp form's size: np.tanh
+    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", 1024)  # where timed to win there
+    assert kernel.prescale(1024) == -2.0
+    assert kernel.prescale(1023) == 1.0  # below 1024: np.tanh on every machine
+
+
+def test_the_exp_forms_smallest_size_is_timed_once_and_only_when_needed(monkeypatch):
+    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
+    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", None)
+    calls = []
+    monkeypatch.setattr(_activations, "choose_exp_form_min_size", lambda: calls.append(1) or 1024)
+    kernel = model.resolve_activation("tanh")
+    assert kernel.prescale(5000) == -2.0 and kernel.prescale(1000) == 1.0
+    assert calls == []  # 2048 and more, or fewer than 1024: nothing to time
+    assert kernel.prescale(1500) == -2.0 and kernel.prescale(1200) == -2.0
+    assert calls == [1] and _activations.EXP_FORM_MIN_SIZE == 1024
+    monkeypatch.setattr(_activations, "TANH_FORM", "numpy")
+    assert kernel.prescale(1500) == 1.0
+
+
+def test_choose_exp_form_min_size_names_a_size():
+    assert _activations.choose_exp_form_min_size() in (1024, 2048)

@@ -68,7 +68,7 @@ def identity(z: Any) -> Any:
 
 
 # Below this many elements one np.tanh call beats the six calls of the exp-based form anyway.
-_EXP_FORM_MIN_SIZE = 2048
+_EXP_FORM_SMALLEST = 1024
 # Which tanh large arrays get: "numpy" (np.tanh), "exp" (the exp form) or None, decided by timing
 # both once on this machine at the first large call. Set it (or the environment variable
 # TINYNN_TANH=numpy|exp before the first call) to fix the choice, e.g. for results that are
@@ -77,6 +77,11 @@ TANH_FORM: str | None = os.environ.get("TINYNN_TANH") or None
 # The exp form must win by this factor to be chosen: a clear margin keeps the choice stable from
 # run to run on a noisy machine, and np.tanh is kept whenever in doubt.
 _EXP_FORM_MARGIN = 0.8
+# From how many elements on the exp form is used, once chosen: 2048, or 1024 where a second
+# timing at 1024 elements finds it no slower there (its fixed cost of six calls weighs more on
+# small arrays; on an AVX2 AMD EPYC it took 0.8x np.tanh's time at 1024 elements, 0.7x at 1500).
+# None until that timing; 2048 when TINYNN_TANH fixes the form, so that nothing is timed.
+EXP_FORM_MIN_SIZE: int | None = 2048 if TANH_FORM else None
 
 
 def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
@@ -95,14 +100,9 @@ def _exp_tanh_of_scaled(y: np.ndarray) -> None:
     y -= 1.0
 
 
-def choose_tanh() -> str:
-    """Time np.tanh against the exp form on 8192 elements; return "exp" only if clearly faster.
-
-    numpy has a SIMD float64 tanh only for some CPUs (AVX-512), so which is faster depends on the
-    machine: np.tanh took 19 ns against the exp form's 4 ns per element on one, the reverse on
-    another; on an AVX2 AMD EPYC, 15 ns against 7 (np.exp alone 6).
-    """
-    z = np.linspace(-4.0, 4.0, 8192)
+def _best_times(size: int, repeats: int) -> dict[str, float]:
+    """Return the best time of ``repeats`` calls of each form on ``size`` elements, of seven."""
+    z = np.linspace(-4.0, 4.0, size)
     out = np.empty_like(z)
     best = {"numpy": np.inf, "exp": np.inf}
     for _ in range(7):  # interleaved, best of seven: robust to a busy machine
@@ -111,20 +111,41 @@ def choose_tanh() -> str:
             ("exp", lambda: _exp_tanh(z, out)),
         ):
             start = time.perf_counter()
-            for _ in range(5):
+            for _ in range(repeats):
                 fn()
             best[form] = min(best[form], time.perf_counter() - start)
+    return best
+
+
+def choose_tanh() -> str:
+    """Time np.tanh against the exp form on 8192 elements; return "exp" only if clearly faster.
+
+    numpy has a SIMD float64 tanh only for some CPUs (AVX-512), so which is faster depends on the
+    machine: np.tanh took 19 ns against the exp form's 4 ns per element on one, the reverse on
+    another; on an AVX2 AMD EPYC, 15 ns against 7 (np.exp alone 6).
+    """
+    best = _best_times(8192, 5)
     return "exp" if best["exp"] < _EXP_FORM_MARGIN * best["numpy"] else "numpy"
+
+
+def choose_exp_form_min_size() -> int:
+    """Return 1024 if the exp form is no slower than np.tanh on 1024 elements, else 2048."""
+    best = _best_times(_EXP_FORM_SMALLEST, 20)
+    return _EXP_FORM_SMALLEST if best["exp"] <= best["numpy"] else 2048
 
 
 def _uses_exp_form(size: int) -> bool:
     """Return whether tanh on ``size`` elements takes the exp form (timed once, at first need)."""
-    global TANH_FORM
-    if size < _EXP_FORM_MIN_SIZE:
+    global TANH_FORM, EXP_FORM_MIN_SIZE
+    if size < _EXP_FORM_SMALLEST:
         return False
     if TANH_FORM is None:
         TANH_FORM = choose_tanh()
-    return TANH_FORM == "exp"
+    if TANH_FORM != "exp":
+        return False
+    if EXP_FORM_MIN_SIZE is None and size < 2048:  # the second timing, when first needed
+        EXP_FORM_MIN_SIZE = choose_exp_form_min_size()
+    return size >= (EXP_FORM_MIN_SIZE or 2048)
 
 
 def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
