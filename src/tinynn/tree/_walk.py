@@ -49,7 +49,7 @@ def fast_walk(
     Plain containers are recognised first; boxed ones are unwrapped and indexed through the box.
     """
     if type(first) is list and _is_layer_list(first, rest, same_shapes):
-        if not rest:  # one tree or two: the optimizer's usual calls, without a generator a leaf
+        if not rest:  # one or two trees, the optimizer's usual calls: no generator per leaf
             return [{k: fn(v) for k, v in layer.items()} for layer in first]
         if len(rest) == 1:
             return [
