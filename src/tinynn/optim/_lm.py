@@ -220,7 +220,7 @@ class _Curvature:
         if self.factors is not None:
             j_MP, d_P = self.factors
             e_P = d_P + mu
-            if float(np.min(e_P)) > 0.0:
+            if float(np.minimum.reduce(e_P)) > 0.0:
                 self._n_solves += 1
                 grams = self.group_grams() if self._n_solves > _DIRECT_SOLVES else None
                 if grams:
@@ -250,7 +250,7 @@ class _Curvature:
         if self.factors is not None:
             j_MP, d_P = self.factors
             jh_M = j_MP @ h_P
-            return float(jh_M @ jh_M) + float(np.sum(d_P * h_P * h_P))
+            return float(jh_M @ jh_M) + float(np.add.reduce(d_P * h_P * h_P))
         return float(h_P @ self.used @ h_P)
 
 
@@ -448,7 +448,8 @@ def run_levenberg_marquardt(
         stop = monitor.observe(
             0, problem.unflatten(theta_P), value, unflatten(grad_P), grad_norm, None
         )
-        scale = max(float(np.max(curvature.diagonal)), 1e-300)
+        # ufunc reductions, here and in the solves: np.max and np.sum add a wrapper's microseconds
+        scale = max(float(np.maximum.reduce(curvature.diagonal)), 1e-300)
         # The first step is tried undamped (pure Gauss-Newton, exact for a linear model);
         # the damping starts at method.damping * scale as soon as a step is refused.
         mu = 0.0
@@ -480,7 +481,7 @@ def run_levenberg_marquardt(
                 continue
             theta_P = trial
             value, grad_P, curvature, grad_norm = evaluate(theta_P)
-            scale = max(scale, float(np.max(curvature.diagonal)))
+            scale = max(scale, float(np.maximum.reduce(curvature.diagonal)))
             mu /= 3.0 if rho > 0.75 else 1.5
             iteration += 1
             stop = monitor.observe(

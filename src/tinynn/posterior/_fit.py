@@ -181,7 +181,7 @@ class _FlatWithPrior:
         self.unflatten = inner.unflatten
 
     def _prior(self, theta_P: np.ndarray) -> float:
-        return 0.5 * float(np.sum(self._alpha * theta_P * theta_P))
+        return 0.5 * float(np.add.reduce(self._alpha * theta_P * theta_P))
 
     def value(self, theta_P: np.ndarray) -> float:
         return float(self._inner.value(theta_P)) + self._prior(theta_P)
