@@ -283,6 +283,27 @@ def test_keyboard_interrupt_returns_the_work_so_far():
     assert len(result.history) >= 1 and np.all(np.isfinite(result.params))
 
 
+def test_the_result_is_the_same_whether_or_not_each_iteration_is_looked_at():
+    # Without records, metrics or a callback the loop keeps flat vectors and makes trees at the
+    # end; with a callback it makes them at every iteration. Both hand back the same trees.
+    x, y = make_quadratic_data(40)
+    loss = make_objective(x, y, sigma=0.1, prior_std=1.0)
+    start = make_params(2, [6], rng=3)
+    seen = []
+    plain = minimize(loss, start, optimizer=levenberg_marquardt(), n_iters=30)
+    looked = minimize(
+        loss, start, optimizer=levenberg_marquardt(), n_iters=30,
+        callback=lambda info: seen.append(info.params) and False,
+    )  # fmt: skip
+    assert plain.n_iters == looked.n_iters == len(seen) and plain.n_iters > 5
+    for got, want in ((plain.params, looked.params), (plain.best_params, looked.best_params)):
+        assert isinstance(got, list) and sorted(got[0]) == ["b", "w"]
+        for a, b in zip(tree.leaves(got), tree.leaves(want), strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(tree.leaves(plain.params), tree.leaves(seen[-1]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_max_evals_stops_the_run():
     result = minimize(
         rosenbrock_residuals, np.array([-1.2, 1.0]),

@@ -427,6 +427,11 @@ def run_levenberg_marquardt(
     theta_P, unflatten = tree.flatten(params)
     problem = _problem(loss_fn, flat, unflatten, method.hessian)
     monitor = Monitor(settings, settings.n_iters, None)
+    # The monitor keeps flat vectors, turned into trees once at the end, unless something
+    # (records, metrics, a validation function, a callback) looks at the trees of each iteration
+    as_trees = _trees_wanted(settings)
+    params_of = problem.unflatten if as_trees else _flat
+    grads_of = unflatten if as_trees else _flat
     max_evals = method.max_evals or 10 * settings.n_iters
     reason, message, n_evals, iteration = "completed", "", 0, 0
 
@@ -445,9 +450,7 @@ def run_levenberg_marquardt(
 
     try:
         value, grad_P, curvature, grad_norm = evaluate(theta_P)
-        stop = monitor.observe(
-            0, problem.unflatten(theta_P), value, unflatten(grad_P), grad_norm, None
-        )
+        stop = monitor.observe(0, params_of(theta_P), value, grads_of(grad_P), grad_norm, None)
         # ufunc reductions, here and in the solves: np.max and np.sum add a wrapper's microseconds
         scale = max(float(np.maximum.reduce(curvature.diagonal)), 1e-300)
         # The first step is tried undamped (pure Gauss-Newton, exact for a linear model);
@@ -485,7 +488,7 @@ def run_levenberg_marquardt(
             mu /= 3.0 if rho > 0.75 else 1.5
             iteration += 1
             stop = monitor.observe(
-                iteration, problem.unflatten(theta_P), value, unflatten(grad_P), grad_norm, None
+                iteration, params_of(theta_P), value, grads_of(grad_P), grad_norm, None
             )
         if stop is not None:
             reason = stop
@@ -499,4 +502,34 @@ def run_levenberg_marquardt(
     except KeyboardInterrupt:
         reason = "interrupted"
         message = f"interrupted by KeyboardInterrupt; returning {returning(monitor.current)}"
+    if not as_trees:
+        _points_as_trees(monitor, problem.unflatten, unflatten)
     return monitor.finish(reason, message, params, None, n_evals)
+
+
+def _trees_wanted(settings: Settings) -> bool:
+    """Return whether the monitor needs each iteration's parameters and gradient as trees."""
+    return bool(
+        settings.record_params_every
+        or settings.record_grads_every
+        or settings.metrics
+        or settings.validation_fn is not None
+        or settings.callback is not None
+    )
+
+
+def _flat(vector_P: np.ndarray) -> np.ndarray:
+    return vector_P
+
+
+def _points_as_trees(monitor: Monitor, params_of: Any, grads_of: Any) -> None:
+    """Turn the flat vectors the monitor kept (current and best point) into trees."""
+    current = monitor.current
+    if current is None:
+        return
+    params = params_of(current.params)
+    if monitor.best_params is current.params:
+        monitor.best_params = params
+    elif monitor.best_params is not None:
+        monitor.best_params = params_of(monitor.best_params)
+    monitor.current = current._replace(params=params, grads=grads_of(current.grads))
