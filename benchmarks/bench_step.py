@@ -36,6 +36,12 @@ OVERHEAD_CASE = (30, 10)
 # keep a full run near two minutes (their acceptance ratio is at H=30, N=300).
 LOOP_MAX_EXAMPLES = 3000
 REFERENCE = "hand-written numpy backprop"
+OBJECTIVE_STEP = "tinynn make_objective, its own value_and_grad method"
+# Sizes where only these rows run: the step must be no slower than hand-written numpy (with
+# np.tanh) at every size from N = 300 to N = 1,000,000, and the other rows would take minutes
+# there (a numpy step is about a second at N = 1,000,000).
+LARGE_CASES = ((30, 100_000), (30, 1_000_000))
+LARGE_ROWS = (REFERENCE, OBJECTIVE_STEP, "tinynn make_objective + value_and_grad")
 
 Runner = Callable[[int], object]
 
@@ -336,12 +342,12 @@ LOOPS = {
 JAX_LOOP = "JAX, 100 steps in one compiled loop"
 
 
-def measure(cases, *, repeats: int, min_sample_seconds: float):
-    """Measure every implementation on every case; return (seconds, notes).
+def measure(cases, *, repeats: int, min_sample_seconds: float, only=None):
+    """Measure every implementation (or those named in ``only``) on every case.
 
-    ``seconds[name][(H, N)]`` is the list of per-round times per step (None when skipped), one
-    per round of the interleaved timing; ``notes[name]`` is a list of remarks (why it was
-    skipped, a gradient mismatch).
+    Return (seconds, notes): ``seconds[name][(H, N)]`` is the list of per-round times per step
+    (None when skipped), one per round of the interleaved timing; ``notes[name]`` is a list of
+    remarks (why it was skipped, a gradient mismatch).
     """
     seconds: dict[str, dict[tuple[int, int], list[float] | None]] = {n: {} for n in IMPLEMENTATIONS}
     notes: dict[str, list[str]] = {n: [] for n in IMPLEMENTATIONS}
@@ -349,6 +355,8 @@ def measure(cases, *, repeats: int, min_sample_seconds: float):
         problem = Problem.make(n_hidden, n_examples)
         runners: dict[str, Runner] = {}
         for name, build in IMPLEMENTATIONS.items():
+            if only is not None and name not in only:
+                continue
             if name in LOOPS and n_examples > LOOP_MAX_EXAMPLES:
                 seconds[name][(n_hidden, n_examples)] = None
                 note = f"not run above N={LOOP_MAX_EXAMPLES} (keeps the full run short)"
@@ -401,8 +409,45 @@ def median_seconds(seconds, name: str, case: tuple[int, int]) -> float | None:
     return None if values is None else statistics.median(values)
 
 
-def report(seconds, notes, cases) -> _harness.Report:
-    """Build the markdown report with the per-step table and the acceptance checks."""
+def large_table(seconds, large_cases) -> str:
+    """Return the table of the rows measured at the large sizes (time and paired ratio)."""
+    header = ["implementation"] + [f"H={h}, N={n:,}" for h, n in large_cases]
+    rows = []
+    for name in LARGE_ROWS:
+        cells = []
+        for case in large_cases:
+            value = median_seconds(seconds, name, case)
+            paired = ratio_with_spread(seconds, name, case)
+            if value is None or paired is None:
+                cells.append("skipped")
+                continue
+            mid, low, high = paired
+            spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
+            cells.append(f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})")
+        rows.append([name, *cells])
+    return _harness.markdown_table(header, rows)
+
+
+def every_size_check(seconds, cases) -> _harness.Check:
+    """The objective's step against numpy's at every measured size with N >= 300: the largest."""
+    found = [
+        (value, case)
+        for case in cases
+        if case[1] >= 300 and (value := ratio(seconds, OBJECTIVE_STEP, case)) is not None
+    ]
+    worst = max(found, default=None)
+    sizes = sorted({n for _, (_, n) in found})
+    span = f"N = {sizes[0]:,} to {sizes[-1]:,}" if sizes else "no size measured"
+    return _harness.Check(
+        f"objective step vs numpy with np.tanh, largest ratio over every size, {span}",
+        None if worst is None else worst[0],
+        1.0,
+        note="" if worst is None else f"largest at H={worst[1][0]}, N={worst[1][1]:,}",
+    )
+
+
+def report(seconds, notes, cases, large_cases=()) -> _harness.Report:
+    """Build the markdown report with the per-step tables and the acceptance checks."""
     header = ["implementation"] + [
         f"H={h}, N={n}" + (" (fixed cost)" if (h, n) == OVERHEAD_CASE else "") for h, n in cases
     ]
@@ -424,6 +469,11 @@ def report(seconds, notes, cases) -> _harness.Report:
         rows.append([name, *cells])
     result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
     result.sections.append(_harness.markdown_table(header, rows))
+    if large_cases:
+        result.sections.append(
+            "Larger sizes, only the objective's rows and the reference (the same step):\n\n"
+            + large_table(seconds, large_cases)
+        )
     result.ratios = ratios
     small, large = (30, 300), (100, 30000)
     compat = "tinynn notebook-compatible loop (per iteration)"
@@ -474,12 +524,15 @@ def report(seconds, notes, cases) -> _harness.Report:
             at_least=True,
             note=f"measured with: {compat}",
         ),
+        every_size_check(seconds, [*cases, *large_cases]),
     ]
     for name in IMPLEMENTATIONS:
         if notes[name]:
             result.notes.append(f"{name}: " + "; ".join(notes[name]))
     if large not in cases:
         result.notes.append("H=100 (N=3000 and N=30000) is measured by the full run only.")
+    if not large_cases:
+        result.notes.append("N = 100,000 and 1,000,000 are measured by the full run only.")
     return result
 
 
@@ -488,27 +541,36 @@ def run(
     quick: bool = False,
     repeats: int | None = None,
     cases=None,
+    large_cases=None,
     min_sample_seconds: float | None = None,
 ) -> _harness.Report:
     """Run the per-step benchmark and return its report.
 
-    ``quick`` keeps only H=30 with N=300 and N=10 and lowers the repeats; the other arguments
-    override the defaults (the smoke test passes tiny cases).
+    ``quick`` keeps only H=30 with N=300 and N=10, skips the large sizes and lowers the
+    repeats; the other arguments override the defaults (the smoke test passes tiny cases).
     """
     if cases is None:
         cases = (FULL_CASES[0], OVERHEAD_CASE) if quick else FULL_CASES
+    if large_cases is None:
+        large_cases = () if quick else LARGE_CASES
     if repeats is None:
         repeats = 5 if quick else 15
     if min_sample_seconds is None:
         min_sample_seconds = 0.002 if quick else 0.005
     seconds, notes = measure(cases, repeats=repeats, min_sample_seconds=min_sample_seconds)
-    return report(seconds, notes, cases)
+    if large_cases:
+        big, _ = measure(
+            large_cases, repeats=repeats, min_sample_seconds=min_sample_seconds, only=LARGE_ROWS
+        )
+        for name in LARGE_ROWS:
+            seconds[name].update(big[name])
+    return report(seconds, notes, cases, large_cases)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="5 repeats, H=30 only (N=300 and N=10)"
+        "--quick", action="store_true", help="5 repeats, H=30 only (N=300 and N=10), no large N"
     )
     args = parser.parse_args(argv)
     with _harness.limit_threads() as threads:

@@ -1,14 +1,15 @@
 """Run every tinynn benchmark and print (or write) the figures as markdown.
 
-    python benchmarks/run_all.py                 # full run, about 3 minutes
+    python benchmarks/run_all.py                 # full run, about 4 minutes
     python benchmarks/run_all.py --quick         # smoke run, under 30 s
     python benchmarks/run_all.py --write docs/performance_figures.md \
         --chart docs/performance_ratios.png    # what the docs show
 
 The output is a markdown fragment (level-3 headings, for inclusion under a section of the docs'
 performance page): the machine, the versions and the thread settings, the per-step
-table, the time-to-target tables, the Jacobian, the default fits, the samplers against
-BlackJAX (when JAX and BlackJAX are installed) and every acceptance ratio with PASS or FAIL.
+table (with the objective's step up to N = 1,000,000), the time-to-target tables, the
+Jacobian, the default fits, the samplers against BlackJAX (when JAX and BlackJAX are
+installed), the cost of importing tinynn and every acceptance ratio with PASS or FAIL.
 Everything runs in this one process with one BLAS thread; ratios against the reference of the
 same run are the figures to read, absolute times depend on the machine and its load.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import _harness
 import bench_fit
+import bench_import
 import bench_jacobian
 import bench_mcmc
 import bench_step
@@ -105,6 +107,7 @@ def render(quick: bool, chart: Path | None = None) -> str:
         extra = bench_fit.defaults_and_lbfgs_bookkeeping(
             seeds=(0, 1) if quick else bench_fit.FULL_SEEDS, repeats=3 if quick else 7
         )
+        import_checks, import_table = bench_import.run(quick=quick)
         machine = _harness.machine_info(threads)
     elapsed = time.perf_counter() - start
     if chart is not None:
@@ -136,8 +139,14 @@ def render(quick: bool, chart: Path | None = None) -> str:
         + "\n\n- HMC: 32 chains, 50 leapfrog steps per draw, fixed step size; BlackJAX's chains "
         "compiled in `lax.scan` (one) and under `vmap` (32), compile time apart; per chain per "
         "gradient. ELBO: one value and gradient with K = 8 draws, per evaluation.",
+        "### Import\n\n"
+        + import_table.rstrip()
+        + "\n\n- Each time is one import statement in a fresh interpreter, its start-up not "
+        "counted, with bytecode compiled beforehand into a private cache for every module alike.",
         "### Targets\n\n"
-        + _harness.checks_table(step.checks + fit.checks + extra.checks + sampling_checks),
+        + _harness.checks_table(
+            step.checks + fit.checks + extra.checks + sampling_checks + import_checks
+        ),
     ]
     return "\n\n".join(sections) + "\n"
 

@@ -118,13 +118,23 @@ def test_notebook_loop_keeps_the_notebooks_history_and_prints(problem):
 
 def test_step_benchmark_prints_its_table_on_tiny_cases():
     with _harness.limit_threads():
-        result = bench_step.run(cases=((3, 20),), repeats=1, min_sample_seconds=0.0)
+        result = bench_step.run(
+            cases=((3, 20),), large_cases=((3, 400),), repeats=1, min_sample_seconds=0.0
+        )
     text = result.markdown()
     assert "| H=3, N=20 |" in text
     assert "| hand-written numpy backprop | " in text
     assert "(1.00x)" in text
     assert "notebook's own loop (per iteration)" in text
-    assert len(result.checks) == 7
+    assert len(result.checks) == 8
+    # the large sizes: a table of the reference and the objective's rows alone, and the check
+    # over every size from N = 300 (N = 20 is below it)
+    large = text[text.index("Larger sizes") :]
+    assert "| H=3, N=400 |" in large and "| hand-written numpy backprop | " in large
+    assert "notebook's own loop" not in large.split("| ratio |")[0]
+    every = result.checks[-1]
+    assert every.name.endswith("N = 400 to 400") and every.note == "largest at H=3, N=400"
+    assert every.value is not None and every.value > 0
     statuses = {check.status for check in result.checks}
     assert statuses <= {"PASS", "FAIL", "SKIP"}
     assert "gradient differs" not in text
@@ -321,3 +331,16 @@ def test_sampling_benchmark_prints_tinynns_rows_without_blackjax(monkeypatch):
     assert "| tinynn, 32 chains |" in table and "BlackJAX" not in table
     assert "| ELBO, K = 8 (per evaluation) |" in table
     assert [check.bound for check in checks] == [1.5]  # the ELBO's; HMC's needs BlackJAX
+
+
+def test_import_benchmark_times_an_import_in_a_fresh_interpreter(tmp_path, monkeypatch):
+    import bench_import
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bench_import._environment(str(tmp_path))
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
+    seconds = bench_import.time_import("import json", env)
+    assert 0.0 < seconds < 10.0
+    assert any(tmp_path.rglob("*.pyc"))  # the bytecode went to the private cache
+    slow = bench_import.time_import("import time\ntime.sleep(0.05)", env)
+    assert slow >= 0.05
