@@ -207,6 +207,34 @@ def method_mixture_loo_width(
     return current.predict(x_test)
 
 
+EVIDENCE_WIDTHS = (5, 7, 10, 14, 20, 28)  # the widths mixture_evidence_width may grow through
+
+
+def method_mixture_evidence_width(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
+) -> Predictive:
+    """Five-member Laplace mixtures grown from 5 units while their members' evidence rises.
+
+    MacKay's choice of the architecture: the next width of ``EVIDENCE_WIDTHS`` is fitted, and
+    kept, only while the mean log evidence of its five members is higher than the current
+    width's; the search stops at the first width whose evidence is not.
+    """
+    del hidden  # this recipe chooses its own width
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        current = fit_laplace_mixture(x, y, (EVIDENCE_WIDTHS[0],), n_members=5, rng=seed)
+        evidence = float(np.mean([m.log_evidence() for m in current.members]))
+        width = EVIDENCE_WIDTHS[0]
+        for wider_width in EVIDENCE_WIDTHS[1:]:
+            wider = fit_laplace_mixture(x, y, (wider_width,), n_members=5, rng=seed)
+            wider_evidence = float(np.mean([m.log_evidence() for m in wider.members]))
+            if wider_evidence <= evidence:
+                break
+            current, width, evidence = wider, wider_width, wider_evidence
+    CHOSEN.setdefault("width chosen", []).append(f"{width} units")
+    return current.predict(x_test)
+
+
 def method_vi(
     x: np.ndarray, y: np.ndarray, x_test: np.ndarray, hidden: int, seed: int
 ) -> Predictive:
@@ -252,6 +280,7 @@ METHODS: dict[str, Callable[..., Predictive]] = {
     "laplace_mixture": method_laplace_mixture,
     "regressor_mixture": method_regressor_mixture,
     "mixture_loo_width": method_mixture_loo_width,
+    "mixture_evidence_width": method_mixture_evidence_width,
     "map": method_map,
     "laplace": method_laplace,
     "ensemble": method_ensemble,

@@ -344,3 +344,30 @@ def test_import_benchmark_times_an_import_in_a_fresh_interpreter(tmp_path, monke
     assert any(tmp_path.rglob("*.pyc"))  # the bytecode went to the private cache
     slow = bench_import.time_import("import time\ntime.sleep(0.05)", env)
     assert slow >= 0.05
+
+
+def test_the_evidence_width_search_keeps_growing_only_while_the_evidence_rises(monkeypatch):
+    import uci
+
+    from tinynn.posterior import fit_laplace_mixture
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, size=(40, 1))
+    y = np.sin(2 * x[:, 0]) + 0.1 * rng.normal(size=40)
+    widths = (1, 2, 3, 4)
+    monkeypatch.setattr(uci, "EVIDENCE_WIDTHS", widths)
+    uci.CHOSEN.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = uci.method_mixture_evidence_width(x, y, x[:5], 0, 7)
+        evidence = [
+            np.mean([m.log_evidence() for m in fit_laplace_mixture(x, y, (w,), n_members=5,
+                                                                   rng=7).members])
+            for w in widths
+        ]  # fmt: skip
+    (answer,) = uci.CHOSEN["width chosen"]
+    chosen = int(answer.split()[0])
+    k = widths.index(chosen)
+    assert all(evidence[i + 1] > evidence[i] for i in range(k))  # grew while it rose
+    assert k == len(widths) - 1 or evidence[k + 1] <= evidence[k]  # stopped where it fell
+    assert pred.mean.shape == (5,)
