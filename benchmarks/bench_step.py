@@ -469,11 +469,6 @@ def report(seconds, notes, cases, large_cases=()) -> _harness.Report:
         rows.append([name, *cells])
     result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
     result.sections.append(_harness.markdown_table(header, rows))
-    if large_cases:
-        result.sections.append(
-            "Larger sizes, only the objective's rows and the reference (the same step):\n\n"
-            + large_table(seconds, large_cases)
-        )
     result.ratios = ratios
     small, large = (30, 300), (100, 30000)
     compat = "tinynn notebook-compatible loop (per iteration)"
@@ -533,6 +528,14 @@ def report(seconds, notes, cases, large_cases=()) -> _harness.Report:
         result.notes.append("H=100 (N=3000 and N=30000) is measured by the full run only.")
     if not large_cases:
         result.notes.append("N = 100,000 and 1,000,000 are measured by the full run only.")
+        return result
+    # the notes are the first table's: they go under it, and the larger sizes' table after them
+    result.sections.append("\n".join(f"- {note}" for note in result.notes))
+    result.notes = []
+    result.sections.append(
+        "Larger sizes, only the objective's rows and the reference (the same step):\n\n"
+        + large_table(seconds, large_cases)
+    )
     return result
 
 
