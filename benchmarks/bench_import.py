@@ -34,7 +34,7 @@ REFERENCE = "import numpy, autograd"
 STATEMENTS = {
     REFERENCE: "import numpy, autograd",
     "import tinynn": "import tinynn",
-    "import tinynn, then every name of tinynn.__all__": (
+    "import tinynn, then every name of `tinynn.__all__`": (
         "import tinynn\nfor _name in tinynn.__all__:\n    getattr(tinynn, _name)"
     ),
 }

@@ -329,6 +329,12 @@ def run_split(folder: Path, split: int, method: str) -> tuple[float, float, floa
     return rmse, ll, time.perf_counter() - start
 
 
+def _natural(answer: str) -> tuple[int, str]:
+    """Sort "5 units" before "10 units": by a leading number, then by the text."""
+    head = answer.split()[0] if answer.split() else ""
+    return (int(head) if head.isdigit() else -1, answer)
+
+
 def mean_se(values: list[float]) -> str:
     """Return "mean ± standard error" over splits (just the value for one split)."""
     arr = np.asarray(values)
@@ -378,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
             print(" | ".join(row), flush=True)
             rows.append(row)
             for question, answers in sorted(CHOSEN.items()):  # how often it chose what
-                counts = ", ".join(f"{v} on {answers.count(v)}" for v in sorted(set(answers)))
+                counts = ", ".join(
+                    f"{v} on {answers.count(v)}" for v in sorted(set(answers), key=_natural)
+                )
                 notes.append(f"{name}, {method}: {question}: {counts} of {len(answers)} splits")
                 print(notes[-1], flush=True)
         if name in PUBLISHED:
