@@ -92,7 +92,10 @@ def _check_gradient(problem: Problem, value_and_grad, params) -> str:
         for g, e in zip(got, expected, strict=True)
         for k in e
     )
-    return "" if worst < 1e-8 else f"gradient differs from the numpy reference (rel. {worst:.1e})"
+    if worst < 1e-8:
+        return ""
+    case = f"H={problem.n_hidden}, N={problem.n_examples}"
+    return f"gradient differs from the numpy reference at {case} (rel. {worst:.1e})"
 
 
 # --- builders: each returns (runner, note) or raises Skip ------------------------------------
@@ -562,11 +565,13 @@ def run(
         min_sample_seconds = 0.002 if quick else 0.005
     seconds, notes = measure(cases, repeats=repeats, min_sample_seconds=min_sample_seconds)
     if large_cases:
-        big, _ = measure(
+        big, big_notes = measure(
             large_cases, repeats=repeats, min_sample_seconds=min_sample_seconds, only=LARGE_ROWS
         )
         for name in LARGE_ROWS:
             seconds[name].update(big[name])
+            # a gradient mismatch or a skip at the large sizes is said under the tables too
+            notes[name] += [note for note in big_notes[name] if note not in notes[name]]
     return report(seconds, notes, cases, large_cases)
 
 
