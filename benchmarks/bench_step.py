@@ -412,22 +412,23 @@ def median_seconds(seconds, name: str, case: tuple[int, int]) -> float | None:
     return None if values is None else statistics.median(values)
 
 
+def table_cell(seconds, name: str, case: tuple[int, int]):
+    """Return a table cell (median time, paired ratio and its spread) and the paired ratio."""
+    value = median_seconds(seconds, name, case)
+    paired = ratio_with_spread(seconds, name, case)
+    if value is None or paired is None:
+        return "skipped", None
+    mid, low, high = paired
+    spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
+    return f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})", paired
+
+
 def large_table(seconds, large_cases) -> str:
     """Return the table of the rows measured at the large sizes (time and paired ratio)."""
     header = ["implementation"] + [f"H={h}, N={n:,}" for h, n in large_cases]
-    rows = []
-    for name in LARGE_ROWS:
-        cells = []
-        for case in large_cases:
-            value = median_seconds(seconds, name, case)
-            paired = ratio_with_spread(seconds, name, case)
-            if value is None or paired is None:
-                cells.append("skipped")
-                continue
-            mid, low, high = paired
-            spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
-            cells.append(f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})")
-        rows.append([name, *cells])
+    rows = [
+        [name, *(table_cell(seconds, name, case)[0] for case in large_cases)] for name in LARGE_ROWS
+    ]
     return _harness.markdown_table(header, rows)
 
 
@@ -459,16 +460,10 @@ def report(seconds, notes, cases, large_cases=()) -> _harness.Report:
     for name in IMPLEMENTATIONS:
         cells = []
         for case in cases:
-            value = median_seconds(seconds, name, case)
-            paired = ratio_with_spread(seconds, name, case)
-            if value is None or paired is None:
-                cells.append("skipped")
-                continue
-            mid, low, high = paired
-            label = f"H={case[0]}, N={case[1]}"
-            ratios.setdefault(label, {})[name] = (mid, low, high)
-            spread = "" if name == REFERENCE else f", {low:.2f}-{high:.2f}"
-            cells.append(f"{_harness.format_seconds(value)} ({mid:.2f}x{spread})")
+            text, paired = table_cell(seconds, name, case)
+            cells.append(text)
+            if paired is not None:
+                ratios.setdefault(f"H={case[0]}, N={case[1]}", {})[name] = paired
         rows.append([name, *cells])
     result = _harness.Report("Per-step time: one full-batch loss + gradient + update step")
     result.sections.append(_harness.markdown_table(header, rows))
