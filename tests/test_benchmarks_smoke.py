@@ -344,6 +344,12 @@ def test_import_benchmark_times_an_import_in_a_fresh_interpreter(tmp_path, monke
     assert any(tmp_path.rglob("*.pyc"))  # the bytecode went to the private cache
     slow = bench_import.time_import("import time\ntime.sleep(0.05)", env)
     assert slow >= 0.05
+    checks, table = bench_import.run(rounds=1)
+    names = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert names == list(bench_import.STATEMENTS)
+    assert "| 1.00x |" in table.splitlines()[2]  # the reference
+    (check,) = checks
+    assert check.name == "import tinynn / import numpy, autograd" and check.value > 0
 
 
 def test_the_evidence_width_search_keeps_growing_only_while_the_evidence_rises(monkeypatch):
