@@ -429,7 +429,7 @@ def run_levenberg_marquardt(
     monitor = Monitor(settings, settings.n_iters, None)
     # The monitor keeps flat vectors, turned into trees once at the end, unless something
     # (records, metrics, a validation function, a callback) looks at the trees of each iteration
-    as_trees = _trees_wanted(settings)
+    as_trees = monitor.wants_trees()
     params_of = problem.unflatten if as_trees else _flat
     grads_of = unflatten if as_trees else _flat
     max_evals = method.max_evals or 10 * settings.n_iters
@@ -503,33 +503,9 @@ def run_levenberg_marquardt(
         reason = "interrupted"
         message = f"interrupted by KeyboardInterrupt; returning {returning(monitor.current)}"
     if not as_trees:
-        _points_as_trees(monitor, problem.unflatten, unflatten)
+        monitor.points_as_trees(problem.unflatten, unflatten)
     return monitor.finish(reason, message, params, None, n_evals)
-
-
-def _trees_wanted(settings: Settings) -> bool:
-    """Return whether the monitor needs each iteration's parameters and gradient as trees."""
-    return bool(
-        settings.record_params_every
-        or settings.record_grads_every
-        or settings.metrics
-        or settings.validation_fn is not None
-        or settings.callback is not None
-    )
 
 
 def _flat(vector_P: np.ndarray) -> np.ndarray:
     return vector_P
-
-
-def _points_as_trees(monitor: Monitor, params_of: Any, grads_of: Any) -> None:
-    """Turn the flat vectors the monitor kept (current and best point) into trees."""
-    current = monitor.current
-    if current is None:
-        return
-    params = params_of(current.params)
-    if monitor.best_params is current.params:
-        monitor.best_params = params
-    elif monitor.best_params is not None:
-        monitor.best_params = params_of(monitor.best_params)
-    monitor.current = current._replace(params=params, grads=grads_of(current.grads))

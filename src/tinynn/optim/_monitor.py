@@ -173,6 +173,35 @@ class Monitor:
             return "early_stopping"
         return None
 
+    def wants_trees(self) -> bool:
+        """Return whether anything reads each iteration's parameters and gradient as trees.
+
+        Records, metrics, a validation function and a callback do; without them a loop may
+        hand :meth:`observe` flat vectors and call :meth:`points_as_trees` once at the end.
+        """
+        s = self.settings
+        return bool(
+            s.record_params_every
+            or s.record_grads_every
+            or s.metrics
+            or s.validation_fn is not None
+            or s.callback is not None
+        )
+
+    def points_as_trees(
+        self, params_of: Callable[[Any], Any], grads_of: Callable[[Any], Any]
+    ) -> None:
+        """Turn the flat vectors kept as the current and best points into trees."""
+        current = self.current
+        if current is None:
+            return
+        params = params_of(current.params)
+        if self.best_params is current.params:
+            self.best_params = params
+        elif self.best_params is not None:
+            self.best_params = params_of(self.best_params)
+        self.current = current._replace(params=params, grads=grads_of(current.grads))
+
     def elapsed(self) -> float:
         return perf_counter() - self.t0
 
