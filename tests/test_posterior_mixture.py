@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tinynn import io, tree
+from tinynn import io, model, tree
 from tinynn.params import make_params
 from tinynn.posterior import (
     Laplace,
@@ -15,8 +15,10 @@ from tinynn.posterior import (
     fit_ensemble,
     fit_laplace,
     fit_laplace_mixture,
+    fit_width_mixture,
 )
 from tinynn.posterior import _fit as fit_module
+from tinynn.posterior import _mixture as mixture_module
 
 
 def gap_data(n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -104,9 +106,16 @@ def test_mixture_refuses_what_it_cannot_mix(laplaces) -> None:
         Mixture([laplaces[0], fit_ensemble(x, y, (6,), n_members=2, rng=0)])
     with pytest.raises(ValueError, match=r"members\[0\] must be a posterior over one network"):
         Mixture(["not a posterior"])
-    wider = PointEstimate(make_params(1, [7], 1, rng=0), sigma=0.1)
-    with pytest.raises(ValueError, match=r"same layer sizes: members\[0\] has \[\(1, 6\)"):
-        Mixture([laplaces[0], wider])
+    deeper = PointEstimate(make_params(1, [6, 6], 1, rng=0), sigma=0.1)
+    with pytest.raises(
+        ValueError,
+        match=r"same number of layers, inputs and outputs \(hidden widths may differ\): "
+        r"members\[0\] has layers \[\(1, 6\), \(6, 1\)\], members\[1\] has \[\(1, 6\), \(6, 6\)",
+    ):
+        Mixture([laplaces[0], deeper])
+    two_outputs = PointEstimate(make_params(1, [6], 2, rng=0), sigma=0.1)
+    with pytest.raises(ValueError, match=r"members\[1\] has \[\(1, 6\), \(6, 2\)\]"):
+        Mixture([laplaces[0], two_outputs])
     relu = PointEstimate(laplaces[0].params, sigma=0.1, activation="relu")
     with pytest.raises(ValueError, match="one activation: members\\[0\\] uses 'tanh'"):
         Mixture([laplaces[0], relu])
@@ -151,3 +160,143 @@ def test_ctrl_c_in_a_later_member_returns_the_members_so_far(monkeypatch) -> Non
     fits.update(n=0, limit=1)  # in the very first round: nothing to hand back
     with pytest.raises(KeyboardInterrupt):
         fit_laplace_mixture(x, y, (4,), n_members=3, rng=0)
+
+
+def test_a_mixture_over_widths_pads_narrower_networks_with_units_that_compute_nothing(
+    laplaces,
+) -> None:
+    x, y = gap_data()
+    narrow = fit_laplace(x, y, (3,), rng=5)
+    mix = Mixture([narrow, laplaces[0], PointEstimate(make_params(1, [8], 1, rng=1), sigma=0.2)])
+    assert [leaf.shape for leaf in tree.leaves(mix.params)] == [
+        (3, 1, 8),
+        (3, 8),
+        (3, 8, 1),
+        (3, 1),
+    ]
+    w_pad = mix.params[0]["w"][0]
+    assert np.all(w_pad[:, 3:] == 0) and np.all(mix.params[1]["w"][0][3:] == 0)
+    x_test = np.linspace(-4, 4, 9)[:, None]
+    stacked_K = np.asarray(model.predict(mix.params, x_test))  # (K, N)
+    for k, member in enumerate(mix.members):  # the padded network is the member's function
+        np.testing.assert_allclose(stacked_K[k], member.predict(x_test).mean, rtol=0, atol=1e-14)
+    draws = mix.sample(60, rng=0)
+    assert draws[0]["w"].shape == (60, 1, 8)
+    # every draw is one member's network: a PointEstimate's draw is its own (padded) network
+    outputs = np.asarray(model.predict(draws, x_test))
+    point = mix.members[2].predict(x_test).mean
+    assert 0 < sum(np.allclose(row, point, rtol=0, atol=1e-14) for row in outputs) < 60
+
+
+def test_a_mixture_over_widths_saves_and_loads_each_member_at_its_width(tmp_path) -> None:
+    x, y = gap_data()
+    mix = Mixture([fit_laplace(x, y, (3,), rng=0), fit_laplace(x, y, (6,), rng=1)])
+    back = io.load(io.save(tmp_path / "widths.npz", mix))
+    assert [m.params[0]["w"].shape for m in back.members] == [(1, 3), (1, 6)]
+    x_test = np.linspace(-3, 3, 7)[:, None]
+    a, b = mix.predict(x_test), back.predict(x_test)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_allclose(a.std, b.std, rtol=1e-12)
+    params, info, arrays = mix._state()
+    info["members"][0]["layers"] = [[1, 9], [9, 1]]  # wider than the stored network
+    with pytest.raises(ValueError, match=r"member 0 of a saved mixture has layers=\[\[1, 9\]"):
+        Mixture._from_state(params, info, arrays)
+
+
+def test_fit_width_mixture_grows_while_the_evidence_rises_and_mixes_both_sides() -> None:
+    x, y = gap_data()
+    candidates = [(2,), (4,), (8,), (16,)]
+    mix = fit_width_mixture(x, y, candidates, n_members=2, rng=3)
+    # the same fits by hand: fit_laplace_mixture per candidate, one generator drawn in turn
+    gen = np.random.default_rng(3)
+    by_hand, evidence = [], []
+    for hidden in candidates:
+        fit = fit_laplace_mixture(x, y, hidden, n_members=2, rng=gen)
+        by_hand.append(fit)
+        evidence.append(float(np.mean([m.log_evidence() for m in fit.members])))
+        if len(evidence) > 1 and evidence[-1] <= evidence[-2]:
+            break
+    assert [entry["hidden_sizes"] for entry in mix.search] == candidates[: len(by_hand)]
+    np.testing.assert_allclose([e["log_evidence"] for e in mix.search], evidence, rtol=1e-12)
+    fell = len(evidence) > 1 and evidence[-1] <= evidence[-2]
+    peak = len(by_hand) - 2 if fell else len(by_hand) - 1
+    assert mix.hidden_sizes == candidates[peak]
+    expected = [m for fit in by_hand[-2:] for m in fit.members]
+    assert mix.n_members == len(expected) == 4
+    for member, alone in zip(mix.members, expected, strict=True):
+        np.testing.assert_array_equal(tree.flatten(member.params)[0], tree.flatten(alone.params)[0])
+    first = by_hand[peak].members[0].result  # the result is the peak's first member's fit
+    assert (mix.result.n_iters, mix.result.best_loss) == (first.n_iters, first.best_loss)
+
+
+@pytest.mark.parametrize(
+    ("evidence", "mixed", "peak"),
+    [
+        ([1.0, 2.0, 1.5, 9.0], [(2,), (3,)], (2,)),  # fell at the third: the second and third
+        ([2.0, 1.0, 9.0, 9.0], [(1,), (2,)], (1,)),  # fell at once: the first two
+        ([1.0, 2.0, 3.0, 4.0], [(3,), (4,)], (4,)),  # rose to the end: the last two
+        ([1.0, 1.0, 3.0, 4.0], [(1,), (2,)], (1,)),  # equal is not a rise
+    ],
+)
+def test_fit_width_mixture_keeps_the_two_candidates_around_the_peak(
+    monkeypatch, evidence, mixed, peak
+) -> None:
+    x, y = gap_data(20)
+    values = iter(evidence)
+    monkeypatch.setattr(mixture_module, "_mean_evidence", lambda fit: next(values))
+    mix = fit_width_mixture(x, y, [(1,), (2,), (3,), (4,)], n_members=1, n_iters=20, rng=0)
+    assert [m.params[0]["w"].shape[1] for m in mix.members] == [h[0] for h in mixed]
+    assert mix.hidden_sizes == peak
+    assert len(mix.search) == [(1,), (2,), (3,), (4,)].index(mixed[1]) + 1
+
+
+def test_fit_width_mixture_with_one_candidate_is_its_mixture() -> None:
+    x, y = gap_data(20)
+    mix = fit_width_mixture(x, y, [[3]], n_members=2, n_iters=30, rng=0)
+    alone = fit_laplace_mixture(x, y, (3,), n_members=2, n_iters=30, rng=0)
+    assert mix.n_members == 2 and mix.hidden_sizes == (3,) and len(mix.search) == 1
+    np.testing.assert_array_equal(mix.predict(x).mean, alone.predict(x).mean)
+
+
+def test_ctrl_c_during_a_wider_candidate_returns_the_candidates_before_it(monkeypatch) -> None:
+    x, y = gap_data(20)
+    real = mixture_module.fit_laplace_mixture
+    calls = []
+
+    def interrupted_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    values = iter([1.0, 2.0])
+    monkeypatch.setattr(mixture_module, "_mean_evidence", lambda fit: next(values))
+    monkeypatch.setattr(mixture_module, "fit_laplace_mixture", interrupted_third)
+    mix = fit_width_mixture(x, y, [(1,), (2,), (3,)], n_members=1, n_iters=20, rng=0)
+    assert calls == [(1,), (2,), (3,)]
+    assert [m.params[0]["w"].shape[1] for m in mix.members] == [1, 2]
+    assert mix.result.reason == "interrupted"
+    assert "while fitting hidden_sizes=(3,)" in mix.result.message
+    calls.clear()
+    monkeypatch.setattr(
+        mixture_module,
+        "fit_laplace_mixture",
+        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt),
+    )
+    with pytest.raises(KeyboardInterrupt):  # nothing fitted yet: nothing to hand back
+        fit_width_mixture(x, y, [(1,), (2,)], n_members=1, rng=0)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "match"),
+    [
+        ([], r"candidates must be a non-empty sequence of hidden_sizes .*, got \[\]"),
+        ((5,), r"candidates\[0\] must be a non-empty sequence of ints, got 5"),
+        ([(3,), (2, 2)], r"of one depth, got depths \[1, 2\]"),
+        ([(3,), (0,)], r"candidates\[1\]\[i\]"),
+    ],
+)
+def test_fit_width_mixture_names_bad_candidates(candidates, match) -> None:
+    x, y = gap_data(20)
+    with pytest.raises(ValueError, match=match):
+        fit_width_mixture(x, y, candidates)

@@ -12,8 +12,10 @@ through :mod:`tinynn.io`.
 - :class:`Ensemble` / :func:`fit_ensemble`: K networks trained together through the sample axis,
   optionally with randomized (anchored) priors; the predictive is the Gaussian mixture.
 - :class:`Mixture` / :func:`fit_laplace_mixture`: an equal-weight mixture of posteriors over
-  networks of one architecture, such as Laplace fits from several seeds (a mixture of Laplace
-  approximations); the predictive is the mixture of their Gaussians.
+  networks of one depth, such as Laplace fits from several seeds (a mixture of Laplace
+  approximations); the predictive is the mixture of their Gaussians. :func:`fit_width_mixture`
+  grows the width while the evidence rises and mixes the fits on both sides of its peak (the
+  Regressor's default recipe).
 - :class:`Samples` / :func:`fit_nuts`, :func:`fit_hmc`: draws of C Markov chains run together
   by :mod:`tinynn.mcmc` (one batched gradient per leapfrog step); the predictive is the
   mixture of the draws, and the chains keep their statistics for diagnostics.
@@ -45,7 +47,7 @@ from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._log_density import NetworkLogDensity
 from tinynn.posterior._loo import LooComparison, compare_loo
 from tinynn.posterior._mean_field import MeanField
-from tinynn.posterior._mixture import Mixture, fit_laplace_mixture
+from tinynn.posterior._mixture import Mixture, fit_laplace_mixture, fit_width_mixture
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
@@ -72,6 +74,7 @@ __all__ = [
     "fit_nuts",
     "fit_sgld",
     "fit_vi",
+    "fit_width_mixture",
     "from_state",
     "negative_elbo",
 ]
