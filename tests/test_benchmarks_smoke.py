@@ -291,10 +291,12 @@ def test_posterior_benchmark_and_uci_scoring_produce_their_tables(tmp_path) -> N
     assert [row.split("|")[2].strip() for row in rows] == ["map", "regressor", "mixture_loo_width"]
     # the method that chooses a width says which, in a line under the table (one split here)
     notes = [line for line in text.splitlines() if line.startswith("- toy, ")]
-    assert len(notes) == 2
-    assert notes[0] in {f"- toy, mixture_loo_width: higher evidence, 10 or 20 units: {w} units "
+    assert len(notes) == 3
+    assert notes[0] in {f"- toy, regressor: width at the evidence's peak: {w} units on 1 of 1 "
+                        "splits" for w in (5, 7, 10, 14, 20, 28)}  # fmt: skip
+    assert notes[1] in {f"- toy, mixture_loo_width: higher evidence, 10 or 20 units: {w} units "
                         "on 1 of 1 splits" for w in (10, 20)}  # fmt: skip
-    assert notes[1] in {f"- toy, mixture_loo_width: width chosen: {w} units on 1 of 1 splits"
+    assert notes[2] in {f"- toy, mixture_loo_width: width chosen: {w} units on 1 of 1 splits"
                         for w in uci.LOO_WIDTHS}  # fmt: skip
 
 

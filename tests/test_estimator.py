@@ -261,7 +261,7 @@ def test_sparse_input_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("settings", "error", "match"),
     [
-        ({"hidden_sizes": "10"}, TypeError, "hidden_sizes must be a sequence of ints"),
+        ({"hidden_sizes": "10"}, TypeError, 'hidden_sizes must be "auto", a sequence of ints'),
         ({"hidden_sizes": (0,)}, ValueError, r"hidden_sizes\[i\] must be an int >= 1"),
         ({"prior_std": 1.0, "alpha": 1.0}, ValueError, "set at most one of prior_std and alpha"),
         ({"alpha": -1.0}, ValueError, "alpha must be a finite number >= 0"),

@@ -24,7 +24,7 @@ def _straight(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_candidates_keep_the_network_on_curved_data_as_compare_loo_does() -> None:
     x, y = _curved()
-    est = Regressor(hidden_sizes=[(), (8,)], random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=[(), (8,)], uncertainty="laplace", random_state=0).fit(x, y)
     assert est.hidden_sizes_ == (8,)
     assert est.posterior_.params[0]["w"].shape == (1, 8)
     # the same two fits, standardized and seeded as the Regressor does, compared directly
@@ -41,7 +41,7 @@ def test_candidates_keep_the_network_on_curved_data_as_compare_loo_does() -> Non
 
 def test_candidates_stop_at_the_first_that_is_not_clearly_better() -> None:
     x, y = _straight()
-    est = Regressor(hidden_sizes=[(), (8,), (16,)], random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=[(), (8,), (16,)], uncertainty="laplace", random_state=0).fit(x, y)
     assert est.hidden_sizes_ == ()
     assert len(est.loo_) == 1  # (16,) was never fitted
     gap = est.loo_[0].loo[est.loo_[0].best] - est.loo_[0].loo[0]
@@ -56,7 +56,7 @@ def test_candidates_with_a_laplace_mixture_and_without_candidates() -> None:
     assert est.hidden_sizes_ in {(3,), (6,)}
     assert est.posterior_.n_members == 2
     assert est.posterior_.params[0]["w"].shape == (2, 1, est.hidden_sizes_[0])
-    plain = Regressor(hidden_sizes=(5,), random_state=0).fit(x, y)
+    plain = Regressor(hidden_sizes=(5,), uncertainty="laplace", random_state=0).fit(x, y)
     assert plain.hidden_sizes_ == (5,) and plain.loo_ == []
     single = Regressor(hidden_sizes=5, uncertainty=None, max_iter=20, tol=None, random_state=0)
     single.fit(x, y)
@@ -110,11 +110,16 @@ def test_candidates_info_names_the_kept_layers(tmp_path, capsys) -> None:  # typ
         (
             {"hidden_sizes": [4, (8,)]},
             TypeError,
-            r"a sequence of ints, or a sequence of such sequences \(candidates\), got a mix of "
+            r"\"auto\", a sequence of ints, or a sequence of such sequences \(candidates\), got a "
+            r"mix of "
             r"ints and sequences: \[4, \(8,\)\]",
         ),
         ({"hidden_sizes": [(4,), (0,)]}, ValueError, r"hidden_sizes\[k\]\[i\]"),
-        ({"hidden_sizes": "wide"}, TypeError, r"hidden_sizes must be a sequence of ints, or"),
+        (
+            {"hidden_sizes": "wide"},
+            TypeError,
+            r"hidden_sizes must be \"auto\", a sequence of ints, or .* got 'wide' \(type str\)",
+        ),
     ],
 )
 def test_candidate_errors_name_the_setting(settings: dict, error: type, match: str) -> None:
@@ -125,7 +130,7 @@ def test_candidate_errors_name_the_setting(settings: dict, error: type, match: s
 
 def test_a_saved_comparison_that_is_malformed_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     x, y = _curved(30)
-    est = Regressor(hidden_sizes=[(), (4,)], random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=[(), (4,)], uncertainty="laplace", random_state=0).fit(x, y)
     state = est._tinynn_fitted_state  # the hook io.save uses, with the comparison broken
 
     def broken_state():  # type: ignore[no-untyped-def]
@@ -152,7 +157,8 @@ def test_ctrl_c_during_a_wider_candidate_keeps_the_current_fit(monkeypatch) -> N
         return real(*args, **kwargs)
 
     monkeypatch.setattr(estimator, "fit_laplace", interrupted_second)
-    est = Regressor(hidden_sizes=[(3,), (6,), (9,)], random_state=0).fit(x, y)
+    est = Regressor(hidden_sizes=[(3,), (6,), (9,)], uncertainty="laplace", random_state=0)
+    est.fit(x, y)
     assert calls == [[3], [6]]
     assert est.hidden_sizes_ == (3,) and est.loo_ == []
     assert est.stop_reason_ == "interrupted"

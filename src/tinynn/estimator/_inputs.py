@@ -37,7 +37,7 @@ def _hidden_candidates(value: Any) -> list[list[int]]:
         value = value.tolist()
     if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
         value = (int(value),)
-    expected = "a sequence of ints, or a sequence of such sequences (candidates)"
+    expected = '"auto", a sequence of ints, or a sequence of such sequences (candidates)'
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"hidden_sizes must be {expected}, got {describe(value)}")
     nested = [isinstance(h, (list, tuple, np.ndarray)) for h in value]
@@ -50,9 +50,19 @@ def _hidden_candidates(value: Any) -> list[list[int]]:
     return [[check_int(h, "hidden_sizes[k][i]", minimum=1) for h in sizes] for sizes in value]
 
 
+# hidden_sizes="auto": one network of 30 units, or, with a Laplace posterior, these widths grown
+# while the evidence rises (tinynn.posterior.fit_width_mixture's default candidates)
+AUTO_HIDDEN = [30]
+AUTO_CANDIDATES = [[5], [7], [10], [14], [20], [28]]
+
+
 def validate_settings(est: Any) -> dict[str, Any]:
     """Check a Regressor's constructor arguments (scikit-learn validates in fit, not __init__)."""
-    candidates = _hidden_candidates(est.hidden_sizes)
+    auto = isinstance(est.hidden_sizes, str) and est.hidden_sizes == "auto"
+    if auto:
+        candidates = AUTO_CANDIDATES if est.uncertainty in LOO_UNCERTAINTIES else [AUTO_HIDDEN]
+    else:
+        candidates = _hidden_candidates(est.hidden_sizes)
     strength = 0.0
     if est.prior_std is not None and est.alpha is not None:
         raise ValueError(
@@ -90,7 +100,7 @@ def validate_settings(est: Any) -> dict[str, Any]:
                 f"uncertainty={uncertainty!r} needs a prior: alpha must be > 0 or None "
                 "(None: set by the evidence), got 0"
             )
-    if len(candidates) > 1 and uncertainty not in LOO_UNCERTAINTIES:
+    if len(candidates) > 1 and uncertainty not in LOO_UNCERTAINTIES and not auto:
         raise ValueError(
             f"hidden_sizes with {len(candidates)} candidate architectures is chosen among by "
             "the Laplace posterior's leave-one-out log-likelihood, so it needs uncertainty "
@@ -133,6 +143,7 @@ def validate_settings(est: Any) -> dict[str, Any]:
         "n_members": check_int(est.n_members, "n_members", minimum=1),
         "hidden": candidates[0],
         "candidates": candidates,
+        "auto": auto,
         "strength": strength,
         "sigma": sigma,
         "max_iter": check_int(est.max_iter, "max_iter", minimum=1),
