@@ -112,3 +112,18 @@ def test_ctrl_c_during_a_wider_width_keeps_the_narrower_fit(monkeypatch) -> None
     assert est.stop_message_ == (
         "interrupted by KeyboardInterrupt while fitting hidden_sizes=(7,); keeping the fit of (5,)"
     )
+
+
+def test_info_lists_each_width_of_the_default_mixture(default_fit, tmp_path, capsys) -> None:
+    from tinynn.cli import main
+
+    path = io.save(tmp_path / "default.npz", default_fit)
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    narrow, wide = sorted({m.params[0]["w"].shape[1] for m in default_fit.posterior_.members})
+    assert (
+        f"layers: 1 -> {narrow} -> 1 ({3 * narrow + 1} parameters each, 2 members); "
+        f"1 -> {wide} -> 1 ({3 * wide + 1} parameters each, 2 members)\n"
+    ) in out
+    assert "posterior: mixture of 4 Laplace fits" in out

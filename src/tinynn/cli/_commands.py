@@ -423,8 +423,15 @@ def _layer_lines(meta: dict[str, Any]) -> list[str]:
     if not sizes and members and isinstance(hidden, list):
         sizes = [meta.get("n_features_in"), *hidden, len(meta.get("sigma", []))]
     lines = []
-    if sizes and all(isinstance(n, int) and n > 0 for n in sizes):
-        n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    widths = _member_architectures(posterior)
+    if len(widths) > 1:  # a mixture over widths: each architecture with its count
+        parts = [
+            f"{' -> '.join(map(str, arch))} ({_n_params(arch)} parameters each, {count} members)"
+            for arch, count in widths.items()
+        ]
+        lines.append(f"layers: {'; '.join(parts)}")
+    elif sizes and all(isinstance(n, int) and n > 0 for n in sizes):
+        n_params = _n_params(sizes)
         each = f"{n_params} parameters" + ("" if not members else f" each, {members} members")
         lines.append(f"layers: {' -> '.join(map(str, sizes))} ({each})")
     if isinstance(posterior, dict):
@@ -438,6 +445,26 @@ def _layer_lines(meta: dict[str, Any]) -> list[str]:
         }.get(kind, kind)
         lines.append(f"posterior: {described}")
     return lines
+
+
+def _n_params(sizes: Any) -> int:
+    return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+
+
+def _member_architectures(posterior: Any) -> dict[tuple[int, ...], int]:
+    """Count a saved mixture's members per layer sizes (from each member's ``layers``)."""
+    listed = posterior.get("members") if isinstance(posterior, dict) else None
+    counts: dict[tuple[int, ...], int] = {}
+    for member in listed if isinstance(listed, list) else []:
+        layers = member.get("layers") if isinstance(member, dict) else None
+        if not isinstance(layers, list) or not layers:
+            return {}
+        try:
+            arch = (int(layers[0][0]), *(int(pair[1]) for pair in layers))
+        except (TypeError, ValueError, IndexError):
+            return {}
+        counts[arch] = counts.get(arch, 0) + 1
+    return counts
 
 
 def _all_laplace(posterior: dict[str, Any]) -> bool:
