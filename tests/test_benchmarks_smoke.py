@@ -209,7 +209,8 @@ def test_paired_ratio_is_the_median_of_per_round_ratios():
 def test_defaults_and_lbfgs_bookkeeping_report_their_paired_ratios():
     result = bench_fit.defaults_and_lbfgs_bookkeeping(seeds=(0,), repeats=1)
     text = result.markdown()
-    assert "tinynn.Regressor() / MLPRegressor(), defaults (tinynn's: Laplace posterior" in text
+    assert "tinynn.Regressor() / MLPRegressor(), defaults (tinynn's: the width chosen by" in text
+    assert "tinynn.Regressor((30,), uncertainty='laplace') / MLPRegressor(), one Laplace" in text
     assert "tinynn.Regressor(uncertainty=None) / MLPRegressor(), one network each, N=50" in text
     assert [check.bound for check in result.checks] == [1.0, 1.1]
     assert all(check.value is not None and check.value > 0 for check in result.checks)
