@@ -103,15 +103,20 @@ def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
     return summarize(samples, pair, label, 2.5, f"{n_iters} Adam iterations")
 
 
+def run(repeats: int = 15, n_iters: int = 100) -> _harness.Report:
+    """Return both cases as one report (its checks: the two paired ratios)."""
+    first, table_a = per_member_case(repeats)
+    second, table_b = ensemble_case(repeats, n_iters)
+    return _harness.Report("The sample axis", sections=[table_a, table_b], checks=[first, second])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15, help="rounds (default 15)")
     parser.add_argument("--iters", type=int, default=100, help="Adam iterations (default 100)")
     args = parser.parse_args(argv)
     with _harness.limit_threads() as threads:
-        first, table_a = per_member_case(args.repeats)
-        second, table_b = ensemble_case(args.repeats, args.iters)
-    report = _harness.Report("The sample axis", sections=[table_a, table_b], checks=[first, second])
+        report = run(args.repeats, args.iters)
     print(report.markdown())
     print(_harness.markdown_table(["machine", ""], _harness.machine_info(threads)))
     return 0

@@ -8,8 +8,9 @@
 The output is a markdown fragment (level-3 headings, for inclusion under a section of the docs'
 performance page): the machine, the versions and the thread settings, the per-step
 table (with the objective's step up to N = 1,000,000), the time-to-target tables, the
-Jacobian, the default fits, the samplers against BlackJAX (when JAX and BlackJAX are
-installed), the cost of importing tinynn and every acceptance ratio with PASS or FAIL.
+Jacobian, the default fits, the sample axis (stacked calls and ensembles trained together), the
+samplers against BlackJAX (when JAX and BlackJAX are installed), the cost of importing tinynn
+and every acceptance ratio with PASS or FAIL.
 Everything runs in this one process with one BLAS thread; ratios against the reference of the
 same run are the figures to read, absolute times depend on the machine and its load.
 """
@@ -26,6 +27,7 @@ import bench_fit
 import bench_import
 import bench_jacobian
 import bench_mcmc
+import bench_posterior
 import bench_step
 
 
@@ -107,6 +109,7 @@ def render(quick: bool, chart: Path | None = None) -> str:
         extra = bench_fit.defaults_and_lbfgs_bookkeeping(
             seeds=(0, 1) if quick else bench_fit.FULL_SEEDS, repeats=3 if quick else 7
         )
+        sample_axis = bench_posterior.run(repeats=3 if quick else 15, n_iters=10 if quick else 100)
         import_checks, import_table = bench_import.run(quick=quick)
         machine = _harness.machine_info(threads)
     elapsed = time.perf_counter() - start
@@ -134,6 +137,7 @@ def render(quick: bool, chart: Path | None = None) -> str:
         fit_tight.markdown(level=3, checks=False).rstrip(),
         jac.markdown(level=3, checks=False).rstrip(),
         extra.markdown(level=3, checks=False).rstrip(),
+        sample_axis.markdown(level=3, checks=False).rstrip(),
         "### Sampling and variational inference, 1-20-1 network, N = 60\n\n"
         + sampling_table.rstrip()
         + "\n\n- HMC: 32 chains, 50 leapfrog steps per draw, fixed step size; BlackJAX's chains "
@@ -145,7 +149,12 @@ def render(quick: bool, chart: Path | None = None) -> str:
         "counted, with bytecode compiled beforehand into a private cache for every module alike.",
         "### Targets\n\n"
         + _harness.checks_table(
-            step.checks + fit.checks + extra.checks + sampling_checks + import_checks
+            step.checks
+            + fit.checks
+            + extra.checks
+            + sample_axis.checks
+            + sampling_checks
+            + import_checks
         ),
     ]
     return "\n\n".join(sections) + "\n"
