@@ -31,6 +31,19 @@ def rosenbrock(x_D):
     return (1 - x_D[0]) ** 2 + 100 * (x_D[1] - x_D[0] ** 2) ** 2
 
 
+def interrupted_at_call(real, n, calls):
+    """Return ``real`` wrapped to record each call's hidden sizes (its third argument) in
+    ``calls`` and to raise KeyboardInterrupt at the ``n``-th call, as a Ctrl-C would."""
+
+    def wrapper(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
 @pytest.fixture
 def close_figures():
     """Close every matplotlib figure a test made (use with ``pytest.mark.usefixtures``)."""

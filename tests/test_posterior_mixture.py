@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import interrupted_at_call
 from scipy import stats
 
 from tinynn import io, model, tree
@@ -260,18 +261,11 @@ def test_fit_width_mixture_with_one_candidate_is_its_mixture() -> None:
 
 def test_ctrl_c_during_a_wider_candidate_returns_the_candidates_before_it(monkeypatch) -> None:
     x, y = gap_data(20)
-    real = mixture_module.fit_laplace_mixture
-    calls = []
-
-    def interrupted_third(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(args[2])
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+    calls: list = []
+    third = interrupted_at_call(mixture_module.fit_laplace_mixture, 3, calls)
     values = iter([1.0, 2.0])
     monkeypatch.setattr(mixture_module, "_mean_evidence", lambda fit: next(values))
-    monkeypatch.setattr(mixture_module, "fit_laplace_mixture", interrupted_third)
+    monkeypatch.setattr(mixture_module, "fit_laplace_mixture", third)
     mix = fit_width_mixture(x, y, [(1,), (2,), (3,)], n_members=1, n_iters=20, rng=0)
     assert calls == [(1,), (2,), (3,)]
     assert [m.params[0]["w"].shape[1] for m in mix.members] == [1, 2]

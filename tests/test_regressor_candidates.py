@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import interrupted_at_call
 
 from tinynn import Regressor, io
 from tinynn.cli import main
@@ -147,16 +148,9 @@ def test_ctrl_c_during_a_wider_candidate_keeps_the_current_fit(monkeypatch) -> N
     import tinynn.estimator as estimator
 
     x, y = _curved(40)
-    real = estimator.fit_laplace
-    calls = []
-
-    def interrupted_second(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(args[2])
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(estimator, "fit_laplace", interrupted_second)
+    calls: list = []
+    second = interrupted_at_call(estimator.fit_laplace, 2, calls)
+    monkeypatch.setattr(estimator, "fit_laplace", second)
     est = Regressor(hidden_sizes=[(3,), (6,), (9,)], uncertainty="laplace", random_state=0)
     est.fit(x, y)
     assert calls == [[3], [6]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import interrupted_at_call
 
 from tinynn import Regressor, io
 from tinynn.posterior import Laplace, Mixture, fit_laplace, fit_width_mixture
@@ -96,16 +97,9 @@ def test_ctrl_c_during_a_wider_width_keeps_the_narrower_fit(monkeypatch) -> None
     import tinynn.estimator as estimator
 
     x, y = _curved(30)
-    real = estimator.fit_laplace
-    calls = []
-
-    def interrupted_second(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(args[2])
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(estimator, "fit_laplace", interrupted_second)
+    calls: list = []
+    second = interrupted_at_call(estimator.fit_laplace, 2, calls)
+    monkeypatch.setattr(estimator, "fit_laplace", second)
     est = Regressor(uncertainty="laplace", random_state=0).fit(x, y)
     assert calls == [(5,), (7,)]
     assert est.hidden_sizes_ == (5,) and est.stop_reason_ == "interrupted"
