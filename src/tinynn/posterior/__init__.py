@@ -47,7 +47,7 @@ from tinynn.posterior._laplace import STRUCTURES, Laplace
 from tinynn.posterior._log_density import NetworkLogDensity
 from tinynn.posterior._loo import LooComparison, compare_loo
 from tinynn.posterior._mean_field import MeanField
-from tinynn.posterior._mixture import Mixture, fit_laplace_mixture, fit_width_mixture
+from tinynn.posterior._mixture import WIDTHS, Mixture, fit_laplace_mixture, fit_width_mixture
 from tinynn.posterior._point import PointEstimate
 from tinynn.posterior._samples import Samples, fit_hmc, fit_nuts
 from tinynn.posterior._sgld import fit_sgld
@@ -55,6 +55,7 @@ from tinynn.posterior._variational import NegativeELBO, fit_vi, negative_elbo
 
 __all__ = [
     "STRUCTURES",
+    "WIDTHS",
     "Ensemble",
     "Laplace",
     "LooComparison",

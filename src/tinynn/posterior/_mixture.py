@@ -94,14 +94,14 @@ class Mixture(Posterior):
                     f"predictive (Laplace, PointEstimate), got {type(member).__name__}"
                 )
         first = members[0]
-        shapes = model.layer_shapes(first.params)
-        for k, member in enumerate(members[1:], start=1):
+        member_shapes = [model.layer_shapes(member.params) for member in members]
+        shapes = member_shapes[0]
+        for k, (member, other) in enumerate(zip(members, member_shapes, strict=True)):
             if member.activation != first.activation:
                 raise ValueError(
                     f"every member must use one activation: members[0] uses "
                     f"{first.activation!r}, members[{k}] uses {member.activation!r}"
                 )
-            other = model.layer_shapes(member.params)
             if len(other) != len(shapes) or (other[0][0], other[-1][1]) != (
                 shapes[0][0],
                 shapes[-1][1],
@@ -116,8 +116,7 @@ class Mixture(Posterior):
         self.activation = first.activation
         # the widest of each layer's outputs: the narrower members' networks are padded to it
         self._widths = [
-            max(model.layer_shapes(m.params)[layer][1] for m in members)
-            for layer in range(len(shapes))
+            max(pair[1] for pair in column) for column in zip(*member_shapes, strict=True)
         ]
         self.params = tree.stack([self._padded(member.params) for member in members])
         self.sigma = np.array([float(np.mean(member.sigma)) for member in members])
@@ -166,13 +165,14 @@ class Mixture(Posterior):
             return params
         ins = [shapes[0][0], *self._widths[:-1]]
         padded: list[dict[str, np.ndarray]] = []
-        for layer, (n_in, n_out) in zip(params, shapes, strict=True):
-            index = len(padded)
+        for layer, (n_in, n_out), big_in, big_out in zip(
+            params, shapes, ins, self._widths, strict=True
+        ):
             w, b = np.asarray(layer["w"]), np.asarray(layer["b"])
             lead = w.shape[:-2]  # () for one network, (K,) for stacked ones
-            big_w = np.zeros((*lead, ins[index], self._widths[index]))
+            big_w = np.zeros((*lead, big_in, big_out))
             big_w[..., :n_in, :n_out] = w
-            big_b = np.zeros((*lead, self._widths[index]))
+            big_b = np.zeros((*lead, big_out))
             big_b[..., :n_out] = b
             padded.append({"w": big_w, "b": big_b})
         return padded
@@ -436,7 +436,8 @@ max_rounds, tol
     return mixture
 
 
-WIDTHS = ((5,), (7,), (10,), (14,), (20,), (28,))  # fit_width_mixture's default candidates
+# fit_width_mixture's default candidates, which the Regressor's hidden_sizes="auto" grows through
+WIDTHS = ((5,), (7,), (10,), (14,), (20,), (28,))
 
 
 def fit_width_mixture(
