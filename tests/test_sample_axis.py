@@ -8,7 +8,17 @@ from autograd.test_util import check_grads
 
 from tinynn import tree
 from tinynn.losses import make_objective
-from tinynn.model import ACTIVATIONS, backward, forward, predict, resolve_activation, stack_size
+from tinynn.model import (
+    ACTIVATIONS,
+    backward,
+    forward,
+    inputs_with_ones,
+    predict,
+    resolve_activation,
+    stack_size,
+    stacked_hidden,
+    stacked_hidden_grads,
+)
 from tinynn.params import make_params
 
 RNG = np.random.default_rng(0)
@@ -112,11 +122,14 @@ def test_stacked_kernels_equal_the_one_network_kernels(
     ("sigma", "prior_std", "reduction"),
     [(0.3, None, "sum"), (0.3, 2.0, "mean"), ("learn", None, "sum"), ("per-example", 1.0, "sum")],
 )
-def test_stacked_objective_is_a_vector_of_the_members_objectives(sigma, prior_std, reduction):
+@pytest.mark.parametrize("hidden", [(5,), (4, 3)])  # the lean one-hidden-layer path, the general
+def test_stacked_objective_is_a_vector_of_the_members_objectives(
+    sigma, prior_std, reduction, hidden
+):
     y = np.sin(X[:, 0])
     noise = np.linspace(0.2, 1.0, 30) if sigma == "per-example" else sigma
     loss = make_objective(X, y, sigma=noise, prior_std=prior_std, reduction=reduction)
-    trees = members()
+    trees = members(hidden=hidden)
     stacked = tree.stack(trees)
     want = np.array([loss(p) for p in trees])
     np.testing.assert_allclose(loss(stacked), want, rtol=1e-12)
@@ -127,7 +140,66 @@ def test_stacked_objective_is_a_vector_of_the_members_objectives(sigma, prior_st
     for a, b, c in zip(tree.leaves(grads), tree.leaves(loop), tree.leaves(traced), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(c, b, rtol=1e-10, atol=1e-10)
+    # one cotangent per member: each member's gradient scaled by its own weight
+    weights_K = np.array([0.5, -1.0, 2.0, 3.0])
+    weighted = autograd.grad(lambda p: anp.sum(loss(p) * weights_K))(stacked)
+    for a, b in zip(tree.leaves(weighted), tree.leaves(loop), strict=True):
+        np.testing.assert_allclose(a, weights_K.reshape(-1, *[1] * (b.ndim - 1)) * b, atol=1e-10)
     check_grads(lambda p: anp.sum(loss(p)), modes=["rev"], order=2)(stacked)
+
+
+def test_stacked_minibatches_equal_a_loop_and_leave_the_full_data_alone():
+    # A minibatch is the objective on other rows; the full objective afterwards is unchanged.
+    loss = make_objective(X, np.sin(X[:, 0]), sigma=0.3, prior_std=1.0)
+    trees = members()
+    stacked = tree.stack(trees)
+    before = loss.value_and_grad(stacked)
+    index = np.array([3, 7, 7, 20])
+    values, grads = loss.batch_value_and_grad(stacked, index)
+    for k, one in enumerate(trees):
+        value, grad = loss.batch_value_and_grad(one, index)
+        np.testing.assert_allclose(values[k], value, rtol=1e-12)
+        for a, b in zip(tree.leaves(grads), tree.leaves(grad), strict=True):
+            np.testing.assert_allclose(a[k], b, rtol=1e-10, atol=1e-12)
+    after = loss.value_and_grad(stacked)
+    np.testing.assert_array_equal(after[0], before[0])
+    for a, b in zip(tree.leaves(after[1]), tree.leaves(before[1]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_stacked_hidden_grads_match_finite_differences(activation):
+    # out_KN = stacked_hidden([x, 1], w, b) @ v + c; the gradient of sum(g * out) by [w; b]
+    kernel = resolve_activation(activation)
+    x = RNG.normal(size=(9, 2))
+    x1_NE, x1t_EN = inputs_with_ones(x)
+    w_KDH, b_KH, v_KH = RNG.normal(size=(3, 2, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    g_KN = RNG.normal(size=(3, 9))
+
+    def objective(w, b):
+        return float(
+            np.sum(g_KN * np.einsum("knh,kh->kn", stacked_hidden(x1_NE, w, b, kernel), v_KH))
+        )
+
+    hidden = stacked_hidden(x1_NE, w_KDH, b_KH, kernel)
+    loop = [ACTIVATIONS[activation](x @ w + b) for w, b in zip(w_KDH, b_KH, strict=True)]
+    np.testing.assert_allclose(hidden, loop, rtol=1e-14, atol=1e-14)
+    into = np.full((3, 3, 4), np.nan)
+    got = stacked_hidden_grads(x1t_EN, hidden.copy(), v_KH, g_KN, kernel)
+    stacked_hidden_grads(x1t_EN, hidden, v_KH, g_KN, kernel, out=into)
+    np.testing.assert_array_equal(into, got)
+    step = 1e-6
+    for index in np.ndindex(3, 3, 4):
+        k, row, h = index
+        shifted = []
+        for sign in (1.0, -1.0):
+            w, b = w_KDH.copy(), b_KH.copy()
+            if row < 2:
+                w[k, row, h] += sign * step
+            else:
+                b[k, h] += sign * step
+            shifted.append(objective(w, b))
+        np.testing.assert_allclose(got[index], (shifted[0] - shifted[1]) / (2 * step), atol=1e-7)
 
 
 def test_reparameterized_samples_on_the_sample_axis_get_gradients():

@@ -95,6 +95,9 @@ class FusedObjective:
             self.prior_log_const = HALF_LOG_2PI + float(np.log(prior_std))
         self._pool: list[_WorkArrays] = []
         self._row_pool: list[_WorkArrays] = []  # work arrays of the minibatches
+        # (x_ND, [x, 1], [x, 1]^T) for stacked one-hidden-layer networks, built at first need;
+        # a copy made by ``rows`` keeps the entry but its x_ND differs, so it builds its own
+        self._ones: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
     def per_row(sigma: Any, y: np.ndarray) -> bool:
@@ -234,32 +237,89 @@ class FusedObjective:
 
     def _member_squares(self, leaves: list[np.ndarray]) -> np.ndarray:
         """Return ``sum(theta**2)`` of every stacked member, shape (K,)."""
-        return sum(
-            np.einsum("ki,ki->k", a.reshape(len(a), -1), a.reshape(len(a), -1)) for a in leaves
+        total = np.zeros(len(leaves[0]))
+        for leaf in leaves:  # one einsum per leaf, without reshaping it
+            axes = "ijk"[: leaf.ndim - 1]
+            total += np.einsum(f"K{axes},K{axes}->K", leaf, leaf)
+        return total
+
+    def _one_hidden_layer(self, ws: list[Any]) -> bool:
+        """Whether K stacked networks take the lean path: one hidden layer, one output."""
+        return len(ws) == 2 and ws[1].shape[-1] == 1 and self.scalar_sigma
+
+    def _inputs_with_ones(self) -> tuple[np.ndarray, np.ndarray]:
+        ones = self._ones
+        if ones is None or ones[0] is not self.x_ND:
+            ones = self._ones = (self.x_ND, *model.inputs_with_ones(self.x_ND))
+        return ones[1], ones[2]
+
+    def _lean_forward(self, ws: list[Any], bs: list[Any], work: _WorkArrays) -> Any:
+        """Return the hidden activations (K, N, H) and the residuals (K, N) of the lean path."""
+        hidden = model.stacked_hidden(
+            self._inputs_with_ones()[0], ws[0], bs[0], self.kernel, work.get
         )
+        k, n, _ = hidden.shape
+        out = np.matmul(hidden, ws[1], out=work.get("out", (k, n, 1)))
+        r_KN = out[..., 0]
+        r_KN += bs[1]
+        r_KN -= self.y_NO[:, 0]
+        return hidden, r_KN
 
     def _stacked_value(self, ws: list[Any], bs: list[Any], keep: bool) -> tuple[Any, Any]:
         work = self._take()
-        out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
-        out -= self.y_NO
-        weighted = out * self.inv_var if not self.scalar_sigma else out
-        sq_K = np.einsum("kno,kno->k", weighted, out)
+        if self._one_hidden_layer(ws):
+            hidden, r = self._lean_forward(ws, bs, work)
+            sq_K = np.einsum("kn,kn->k", r, r)
+            payload = (work, hidden, r, None)
+        else:
+            out, acts = model.forward(ws, bs, self.x_ND, self.kernel, work.get)
+            out -= self.y_NO
+            weighted = out * self.inv_var if not self.scalar_sigma else out
+            sq_K = np.einsum("kno,kno->k", weighted, out)
+            payload = (work, acts, out, None)
         if self.scalar_sigma:
             sq_K *= self.inv_var
         total_K = (0.5 * sq_K + self.nll_const) * self.lik_scale
         if self.prior_std is not None:
             leaves = [*ws, *bs]
-            count = sum(leaf[0].size for leaf in leaves)
+            count = sum(leaf.size for leaf in leaves) // len(ws[0])
             total_K += self.prior_coef * self._member_squares(leaves)
             total_K += count * self.prior_log_const
         if not keep:
             self._give(work)
             return total_K * self.scale, None
-        return total_K * self.scale, (work, acts, out, None)
+        return total_K * self.scale, payload
 
     def _stacked_grads(self, payload: Any, ws: list[Any], bs: list[Any], g: Any) -> Grads:
-        factor_K = np.broadcast_to(np.asarray(g, dtype=np.float64), (ws[0].shape[0],))
-        factor_K = factor_K * self.scale
+        g = np.asarray(g, dtype=np.float64)  # one factor for all members, or one each (K,)
+        factor = g * (self.scale * self.lik_scale)
+        if self._one_hidden_layer(ws):
+            gws, gbs, work = self._lean_grads(payload, ws, bs, factor)
+        else:
+            gws, gbs, work = self._general_grads(payload, ws, bs, factor)
+        if work is not None:
+            self._give(work)
+        if self.prior_std is not None:
+            prior = 2.0 * self.prior_coef * self.scale * g
+            for grad, leaf in zip([*gws, *gbs], [*ws, *bs], strict=True):
+                grad += (prior.reshape(-1, *[1] * (leaf.ndim - 1)) if prior.ndim else prior) * leaf
+        return gws, gbs, None
+
+    def _lean_grads(self, payload: Any, ws: list[Any], bs: list[Any], factor: Any) -> Any:
+        if payload is None:
+            work = self._take()
+            hidden, r = self._lean_forward(ws, bs, work)
+        else:
+            work, hidden, r, _ = payload
+        r *= (factor * self.inv_var)[:, None] if factor.ndim else float(factor) * self.inv_var
+        gw_out = np.matmul(hidden.transpose(0, 2, 1), r[..., None])
+        gb_out = np.add.reduce(r, axis=1)[:, None]
+        _, x1t_EN = self._inputs_with_ones()
+        first = model.stacked_hidden_grads(x1t_EN, hidden, ws[1][..., 0], r, self.kernel, work.get)
+        d = self.x_ND.shape[1]
+        return [first[:, :d], gw_out], [first[:, d], gb_out], work
+
+    def _general_grads(self, payload: Any, ws: list[Any], bs: list[Any], factor: Any) -> Any:
         if payload is None:
             work = None
             out, acts = model.forward(ws, bs, self.x_ND, self.kernel)
@@ -267,18 +327,10 @@ class FusedObjective:
         else:
             work, acts, r, _ = payload
         r *= self.inv_var
-        r *= (factor_K * self.lik_scale)[:, None, None]
+        r *= factor.reshape(-1, 1, 1) if factor.ndim else float(factor)
         buffers = None if work is None else work.get
         gws, gbs, _ = model.backward(ws, acts, r, self.kernel, need_x=False, buffers=buffers)
-        if work is not None:
-            self._give(work)
-        if self.prior_std is not None:
-            prior_K = 2.0 * self.prior_coef * factor_K
-            for gw, w in zip(gws, ws, strict=True):
-                gw += prior_K[:, None, None] * w
-            for gb, b in zip(gbs, bs, strict=True):
-                gb += prior_K[:, None] * b
-        return gws, gbs, None
+        return gws, gbs, work
 
     def reference(self, params: Any, log_sigma: Any) -> Any:
         """Return the objective with plain autograd.numpy calls (the reference)."""

@@ -32,7 +32,14 @@ from tinynn._typing import Params
 from tinynn.model import _network
 from tinynn.model._activations import ALIASES, KERNELS, Activation, custom
 from tinynn.model._jacobian import jacobians
-from tinynn.model._network import as_matrix, backward, forward
+from tinynn.model._network import (
+    as_matrix,
+    backward,
+    forward,
+    inputs_with_ones,
+    stacked_hidden,
+    stacked_hidden_grads,
+)
 from tinynn.params import check_params
 
 __all__ = [
@@ -42,12 +49,15 @@ __all__ = [
     "forward",
     "get_activation",
     "input_jacobian",
+    "inputs_with_ones",
     "jacobian",
     "jacobians",
     "layer_shapes",
     "predict",
     "resolve_activation",
     "stack_size",
+    "stacked_hidden",
+    "stacked_hidden_grads",
 ]
 
 ACTIVATIONS: dict[str, Callable[[Any], Any]] = {name: k.fn for name, k in KERNELS.items()}

@@ -162,23 +162,20 @@ class NetworkLogDensity:
         """:meth:`minibatch` for one hidden layer and one output, forward and backward fused.
 
         The arithmetic of :func:`tinynn.model.forward` and :func:`tinynn.model.backward` on
-        stacked weights (the same results, to the last bit), without their generality: a row
-        holds ``w_DH`` then ``b_H`` of the first layer, which read together are the (D + 1, H)
-        block that multiplies ``[x, 1]``, then ``w_H1`` and ``b_1``; every work array is kept
-        and every gradient written in place (about 10% off a sampler's leapfrog step at 32
-        chains, N = 60, H = 20).
+        stacked weights (the same results, to the last bit, through the same kernels
+        :func:`tinynn.model.stacked_hidden` and :func:`tinynn.model.stacked_hidden_grads`),
+        without their generality: a row holds ``w_DH`` then ``b_H`` of the first layer, then
+        ``w_H1`` and ``b_1``; every work array is kept and every gradient written in place
+        (about 10% off a sampler's leapfrog step at 32 chains, N = 60, H = 20).
         """
-        n_rows, (m, d) = len(q_BP), x_MD.shape
+        n_rows, d = len(q_BP), x_MD.shape[1]
         n_hidden = self.shapes[1][0]
         first, second = (d + 1) * n_hidden, (d + 2) * n_hidden
         x1_MD1, x1t_D1M = self._inputs_with_ones(x_MD)
-        # forward: z = [x, 1] @ [w; b] per row, scaled for the activation when it folds a pass
-        hidden = self._buffer("hidden", (n_rows, m, n_hidden))
-        factor = self.kernel.prescale(hidden.size)
-        wb = self._buffer("wb", (n_rows, d + 1, n_hidden))
-        np.multiply(q_BP[:, :first].reshape(wb.shape), factor, out=wb)
-        np.matmul(x1_MD1, wb, out=hidden)
-        self.kernel.forward_prescaled(hidden, factor)
+        w_BDH = q_BP[:, : d * n_hidden].reshape(n_rows, d, n_hidden)
+        hidden = model.stacked_hidden(
+            x1_MD1, w_BDH, q_BP[:, d * n_hidden : first], self.kernel, self._buffer
+        )
         out_BM1 = np.matmul(hidden, q_BP[:, first:second, None])
         residual = out_BM1[..., 0]
         residual += q_BP[:, second:]
@@ -190,13 +187,15 @@ class NetworkLogDensity:
         grad_H1 = self._buffer("grad_H1", (n_rows, n_hidden, 1))
         np.matmul(hidden.transpose(0, 2, 1), out_BM1, out=grad_H1)
         grad_BP[:, first:second] = grad_H1[..., 0]
-        fprime = self.kernel.derivative(hidden, lambda: self._buffer("fprime", hidden.shape))
-        # delta = (residual w^T) * f'(z), so [x, 1]^T delta = w^T * ([x, 1]^T (residual * f'))
-        left = self._buffer("left", (n_rows, d + 1, m))
-        np.multiply(x1t_D1M[:d], residual[:, None, :], out=left[:, :d])
-        left[:, d] = residual
-        np.matmul(left, fprime, out=wb)
-        np.multiply(wb, q_BP[:, None, first:second], out=grad_BP[:, :first].reshape(wb.shape))
+        model.stacked_hidden_grads(
+            x1t_D1M,
+            hidden,
+            q_BP[:, first:second],
+            residual,
+            self.kernel,
+            self._buffer,
+            out=grad_BP[:, :first].reshape(n_rows, d + 1, n_hidden),
+        )
         squares = np.einsum("bm,bm->b", residual, residual)
         shrink_BP = self.precision_P * q_BP
         grad_BP -= shrink_BP
@@ -207,10 +206,7 @@ class NetworkLogDensity:
         """Return ``[x, 1]`` (M, D + 1) and its transpose, kept for the full data."""
         if self._x1 is not None and x_MD is self.x:
             return self._x1
-        x1_MD1 = np.empty((len(x_MD), x_MD.shape[1] + 1))
-        x1_MD1[:, :-1] = x_MD
-        x1_MD1[:, -1] = 1.0
-        pair = (x1_MD1, np.ascontiguousarray(x1_MD1.T))
+        pair = model.inputs_with_ones(x_MD)
         if x_MD is self.x:
             self._x1 = pair
         return pair
