@@ -292,7 +292,7 @@ class FusedObjective:
 
     def _stacked_grads(self, payload: Any, ws: list[Any], bs: list[Any], g: Any) -> Grads:
         g = np.asarray(g, dtype=np.float64)  # one factor for all members, or one each (K,)
-        factor = g * (self.scale * self.lik_scale)
+        factor = g * self.scale * self.lik_scale
         if self._one_hidden_layer(ws):
             gws, gbs, work = self._lean_grads(payload, ws, bs, factor)
         else:
@@ -311,7 +311,8 @@ class FusedObjective:
             hidden, r = self._lean_forward(ws, bs, work)
         else:
             work, hidden, r, _ = payload
-        r *= (factor * self.inv_var)[:, None] if factor.ndim else float(factor) * self.inv_var
+        r *= self.inv_var  # two products, in the general path's order: the same bits
+        r *= factor[:, None] if factor.ndim else float(factor)
         gw_out = np.matmul(hidden.transpose(0, 2, 1), r[..., None])
         gb_out = np.add.reduce(r, axis=1)[:, None]
         _, x1t_EN = self._inputs_with_ones()
