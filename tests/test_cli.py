@@ -18,6 +18,7 @@ from tinynn.cli import main
 from tinynn.cli._files import Progress
 from tinynn.data import make_quadratic_data
 from tinynn.estimator import Regressor
+from tinynn.model import layer_shapes
 
 # These tests fit with a few iterations on purpose; the Regressor warns that such fits
 # stopped before converging (tested in test_regressor_uncertainty.py).
@@ -103,7 +104,9 @@ def test_fit_predict_info_round_trip(
     assert main(["info", str(model)]) == 0
     info = capsys.readouterr().out
     assert "tinynn fitted Regressor" in info
-    assert "layers: 2 -> 10 -> 1 (41 parameters)" in info
+    # the default posterior: five evidence-tuned Laplace fits from different starts, mixed
+    assert "layers: 2 -> 10 -> 1 (41 parameters each, 5 members)" in info
+    assert "posterior: mixture of 5 Laplace fits" in info
     assert "features: a, b" in info and "target: y" in info
     assert "validation_rmse:" in info
 
@@ -122,6 +125,40 @@ def test_fit_predict_info_round_trip(
     stdout = capsys.readouterr().out.splitlines()
     assert stdout[0] == "a,b,y,y_predicted"
     assert len(stdout) == 121
+
+
+def test_fit_defaults_are_the_regressors_recipe(
+    table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No --hidden, no --uncertainty: Regressor()'s widths chosen by the evidence, two mixed.
+    model = tmp_path / "m.npz"
+    assert main(["fit", str(table), "--target", "y", "--out", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    loaded = io.load(model)
+    widths = [layer_shapes(m.params)[0][1] for m in loaded.posterior_.members]
+    assert len(widths) == 10 and len(set(widths)) == 2
+    first, second = sorted(set(widths))
+    assert f"fitted 5 networks of 2-{first}-1 and 5 of 2-{second}-1 on 96 rows" in out
+    assert "a laplace_mixture posterior" in out
+    data = np.genfromtxt(table, delimiter=",", names=True)
+    x, y = np.column_stack([data["a"], data["b"]]), data["y"]
+    order = np.random.default_rng(0).permutation(len(y))[24:]  # the rows fit trained on
+    direct = Regressor(random_state=0).fit(x[order], y[order])
+    np.testing.assert_allclose(loaded.predict(x), direct.predict(x), rtol=1e-12, atol=1e-12)
+    assert main(["info", str(model)]) == 0
+    info = capsys.readouterr().out
+    assert f"2 -> {first} -> 1" in info and f"2 -> {second} -> 1" in info
+
+    # --hidden auto without a posterior is one network of 30 units, as in the Regressor
+    argv = ["fit", str(table), "--target", "y", "--hidden", "auto", "--uncertainty", "none"]
+    assert main([*argv, "--out", str(tmp_path / "p.npz"), "--quiet"]) == 0
+    assert "fitted a 2-30-1 network on 96 rows" in capsys.readouterr().out
+    helps = {}
+    for command in ("fit", "demo"):
+        assert main([command, "--help"]) == 0
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "(default auto)" in helps["fit"] and "(default laplace_mixture)" in helps["fit"]
+    assert "(default 30)" in helps["demo"] and "(default laplace)" in helps["demo"]
 
 
 def test_fit_with_selected_features_and_options(
@@ -181,7 +218,11 @@ def test_progress_bar_on_a_terminal() -> None:
         ("y\n1\n2\n", [], "has no feature columns besides the target 'y'"),
         ("a,y\n1,2\n2,3\n", [], r"has 2 rows, too few for --validation-fraction 0\.2"),
         ("a,y\n1,2\n2,3\n3,4\n", ["--activation", "wobble"], "cannot fit: .*wobble"),
-        ("a,y\n1,2\n", ["--hidden", "3,x"], "expected comma-separated layer sizes"),
+        (
+            "a,y\n1,2\n",
+            ["--hidden", "3,x"],
+            "expected comma-separated layer sizes like 30,30, or auto, got '3,x'",
+        ),
         ("a,y\n1,2\n", ["--validation-fraction", "1.5"], r"expected a number in \[0, 1\)"),
         ("a,y\n1,2\n", ["--sigma", "-1"], "expected a positive noise std"),
         ("a,y\n1,2\n", ["--bogus"], "unrecognized arguments: --bogus"),

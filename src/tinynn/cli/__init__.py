@@ -3,7 +3,7 @@
 Usage::
 
     tinynn demo [--out DIR] [--seed N]
-    tinynn fit DATA.csv --target COLUMN [--features A B ...] [--hidden 30,30]
+    tinynn fit DATA.csv --target COLUMN [--features A B ...] [--hidden auto|30,30]
                [--out model.npz]
     tinynn predict MODEL.npz DATA.csv [--out predictions.csv]
     tinynn info MODEL.npz
@@ -66,14 +66,16 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _hidden(text: str) -> tuple[int, ...]:
+def _hidden(text: str) -> tuple[int, ...] | str:
     if text.strip().lower() in ("", "none", "0"):
         return ()
+    if text.strip().lower() == "auto":
+        return "auto"
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated layer sizes like 30,30, got '{text}'"
+            f"expected comma-separated layer sizes like 30,30, or auto, got '{text}'"
         ) from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got '{text}'")
@@ -92,13 +94,16 @@ def _sigma(text: str) -> Any:
     return value
 
 
-def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
+def _add_training_options(p: argparse.ArgumentParser, *, hidden: str, uncertainty: str) -> None:
     p.add_argument(
         "--hidden",
         type=_hidden,
         default=_hidden(hidden),
         metavar="H1,H2",
-        help=f"hidden layer sizes, comma-separated; 0 for linear (default {hidden})",
+        help="hidden layer sizes, comma-separated; 0 for linear; auto: one layer of 5 to 28 "
+        "units, as wide as the evidence says (with --uncertainty laplace_mixture, the "
+        "members of the two best widths mixed; without a posterior, 30) "
+        f"(default {hidden})",
     )
     p.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
     p.add_argument(
@@ -110,11 +115,11 @@ def _add_training_options(p: argparse.ArgumentParser, *, hidden: str) -> None:
     )
     p.add_argument(
         "--uncertainty",
-        default="laplace",
+        default=uncertainty,
         choices=["laplace", "laplace_mixture", "ensemble", "none"],
         help="laplace: prior and noise set by the evidence, predictive std from the Laplace "
         "posterior; laplace_mixture: five such fits from different starts, mixed; ensemble: "
-        "five anchored networks; none: one network, --optimizer used (default laplace)",
+        f"five anchored networks; none: one network, --optimizer used (default {uncertainty})",
     )
     p.add_argument("--max-iter", type=_positive_int, default=500, help="iterations (default 500)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
@@ -154,7 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="share held out for testing (default 0.2)",
     )
-    _add_training_options(demo, hidden="30")
+    _add_training_options(demo, hidden="30", uncertainty="laplace")
     demo.set_defaults(func=commands.demo)
 
     fit = sub.add_parser("fit", help="fit a network to a CSV table and save it")
@@ -198,7 +203,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="train on shuffled minibatches of B rows (with --uncertainty none; --max-iter "
         "then counts epochs); default: all rows at every step",
     )
-    _add_training_options(fit, hidden="30")
+    _add_training_options(fit, hidden="auto", uncertainty="laplace_mixture")
     fit.set_defaults(func=commands.fit)
 
     pred = sub.add_parser("predict", help="predict with a saved model, writing CSV")

@@ -27,6 +27,7 @@ from tinynn.cli._files import (
     write_csv,
     write_text_atomic,
 )
+from tinynn.model import layer_shapes
 
 NOISE_STD = 0.1  # the notebook's quadratic toy data
 
@@ -64,7 +65,7 @@ def _memory_bytes() -> int | None:
 
 
 def _check_fits_in_memory(
-    n_rows: int, n_features: int, hidden: list[int], what: str, batch_size: int | None = None
+    n_rows: int, n_features: int, hidden: Any, what: str, batch_size: int | None = None
 ) -> None:
     """Refuse, before allocating anything, a data set or network too big for this machine.
 
@@ -73,6 +74,10 @@ def _check_fits_in_memory(
     minibatch with ``batch_size``), and the parameters with about twenty copies (gradients,
     optimizer state, L-BFGS history).
     """
+    if hidden == "auto":  # the widest candidate of the evidence's search
+        from tinynn.posterior import WIDTHS
+
+        hidden = list(max(WIDTHS))
     widths = [n_features, *hidden, 1]
     n_params = sum((a + 1) * b for a, b in itertools.pairwise(widths))
     work_rows = n_rows if batch_size is None else min(n_rows, batch_size)
@@ -149,7 +154,7 @@ def demo(args: argparse.Namespace) -> int:
         )
     if args.seed >= 2**32:  # the notebook's data come from numpy's legacy 32-bit seeding
         raise CliError(f"--seed must be below 2**32 = {2**32} for the demo, got {args.seed}")
-    sizes = f"--n-examples {args.n_examples} with --hidden {' '.join(map(str, args.hidden))}"
+    sizes = f"--n-examples {args.n_examples} with --hidden {_hidden_text(args.hidden)}"
     _check_fits_in_memory(args.n_examples, 2, args.hidden, sizes)
     out.mkdir(parents=True, exist_ok=True)
     x, y = make_quadratic_data(args.n_examples, rng=args.seed)
@@ -162,10 +167,7 @@ def demo(args: argparse.Namespace) -> int:
     seconds = _fit_with_progress(est, x_tr, y_tr, args.quiet)
     train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
     test_ll = _log_likelihood(est, x_te, y_te)
-    print(
-        f"fitted a {'-'.join(map(str, [2, *args.hidden, 1]))} {args.activation} network with "
-        f"{_method(est)}"
-    )
+    print(f"fitted {_networks(est, 2, args.activation)} with {_method(est)}")
     print(f"  in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})")
     print(f"  train RMSE {train:.4f} | test RMSE {test:.4f} | noise level {NOISE_STD}")
     print(f"  test log-likelihood {test_ll:.3f} | sigma {est.sigma_:.4f}")
@@ -191,6 +193,26 @@ def demo(args: argparse.Namespace) -> int:
     print(f"next: tinynn info {out / 'model.npz'}")
     print(f"      tinynn predict {out / 'model.npz'} {out / 'data.csv'}")
     return 0
+
+
+def _hidden_text(hidden: Any) -> str:
+    """Return ``--hidden`` as typed: ``auto``, or the sizes comma-separated."""
+    return hidden if isinstance(hidden, str) else ",".join(map(str, hidden)) or "0"
+
+
+def _networks(est: Any, n_features: int, activation: str = "") -> str:
+    """Say which networks a fitted Regressor holds: one architecture, or each of a mixture's."""
+    kind = f" {activation}" if activation else ""
+    members = getattr(est.posterior_, "members", None) or []
+    shapes: dict[str, int] = {}  # architecture: its number of members
+    for member in members:
+        arch = "-".join(map(str, [n_features, *(n for _, n in layer_shapes(member.params))]))
+        shapes[arch] = shapes.get(arch, 0) + 1
+    if len(shapes) > 1:  # "5 tanh networks of 2-5-1 and 5 of 2-7-1"
+        (arch, count), *rest = shapes.items()
+        more = "".join(f" and {n} of {a}" for a, n in rest)
+        return f"{count}{kind} networks of {arch}{more}"
+    return f"a {'-'.join(map(str, [n_features, *est.hidden_sizes_, 1]))}{kind} network"
 
 
 def _method(est: Any) -> str:
@@ -309,8 +331,7 @@ def fit(args: argparse.Namespace) -> int:
         )
     order = np.random.default_rng(args.seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
-    hidden_text = " ".join(map(str, args.hidden))
-    sizes = f"--hidden {hidden_text} on {len(train)} rows of {len(features)} features"
+    sizes = f"--hidden {_hidden_text(args.hidden)} on {len(train)} rows of {len(features)} features"
     _check_fits_in_memory(len(train), len(features), args.hidden, sizes, args.batch_size)
     est = _regressor(
         args, sigma=args.sigma, prior_std=args.prior_std, early_stopping=args.early_stopping
@@ -318,9 +339,9 @@ def fit(args: argparse.Namespace) -> int:
     seconds = _fit_with_progress(est, x[train], y[train], args.quiet, keep_interrupted=True)
     metrics: dict[str, Any] = {}
     print(
-        f"fitted a {'-'.join(map(str, [len(features), *args.hidden, 1]))} network on "
-        f"{len(train)} rows with {_method(est)} in {seconds:.2f} s ({est.n_iter_} "
-        f"{'epochs' if args.batch_size else 'iterations'}, {est.stop_reason_})"
+        f"fitted {_networks(est, len(features))} on {len(train)} rows with {_method(est)} "
+        f"in {seconds:.2f} s ({est.n_iter_} {'epochs' if args.batch_size else 'iterations'}, "
+        f"{est.stop_reason_})"
     )
     for name, rows in (("train", train), ("validation", val)):
         if len(rows):
