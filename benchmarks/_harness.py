@@ -138,6 +138,26 @@ def _time_once(run: Callable[[int], object], number: int) -> float:
         gc.enable()
 
 
+def tanh_runner(shape: tuple[int, ...]) -> Callable[[int], object]:
+    """Return ``run(n)``: tinynn's tanh kernel on an array of ``shape``, ``n`` times.
+
+    The floor under a case whose arithmetic is mostly tanh: timed beside it, the ratio of this
+    runner to a reference says how much of a bound the activation alone takes on this machine
+    (the kernel is the one the fast paths use, np.tanh or the exp form chosen by timing).
+    """
+    from tinynn.model import resolve_activation
+
+    forward = resolve_activation("tanh").forward
+    z = np.random.default_rng(0).normal(size=shape)
+    out = np.empty(shape)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            forward(z, out)
+
+    return run
+
+
 def format_seconds(seconds: float) -> str:
     """Format a duration with a unit that keeps three significant digits (``47.1 µs``)."""
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):

@@ -10,12 +10,19 @@ the same round:
   Adam for a fixed number of iterations, divided by one member trained alone by the same
   optimizer for as many iterations (target <= 2.5).
 
+Beside each, the members' hidden-layer tanh alone (tinynn's kernel, once per call or per
+iteration), as a ratio to the same reference: the floor that the activation by itself puts
+under the figure on this machine. Where np.exp and np.tanh have no SIMD float64 kernel (an AVX2
+CPU), the five members' tanh alone takes about two thirds of the ensemble's 2.5x budget, and
+the rest must hold five members' matrix products.
+
     python benchmarks/bench_posterior.py
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import _harness  # one BLAS thread: imported before numpy loads
 import numpy as np
@@ -62,12 +69,18 @@ def per_member_case(repeats: int) -> tuple[_harness.Check, str]:
             loss.value_and_grad(stacked)
 
     samples = _harness.interleaved_samples(
-        {"16 single calls": one_at_a_time, "one stacked call": all_at_once}, repeats=repeats
+        {
+            "16 single calls": one_at_a_time,
+            "one stacked call": all_at_once,
+            FLOOR: _harness.tanh_runner((16, 60, 20)),
+        },
+        repeats=repeats,
     )
     label = "stacked value_and_grad per member / single call, K=16, 1-20-1, N=60"
-    return summarize(
+    check, table = summarize(
         samples, ("one stacked call", "16 single calls"), label, 0.2, "K = 16 networks"
     )
+    return _with_floor(check, samples, "16 single calls"), table
 
 
 def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
@@ -93,14 +106,33 @@ def ensemble_case(repeats: int, n_iters: int) -> tuple[_harness.Check, str]:
                 None, five, value_and_grad=total, optimizer=optim.adam(0.01), n_iters=n_iters
             )
 
+    tanh_five = _harness.tanh_runner((5, 455, 50))
     samples = _harness.interleaved_samples(
-        {"one member": train_one, "five members together": train_five},
+        {
+            "one member": train_one,
+            "five members together": train_five,
+            FLOOR: lambda n: tanh_five(n * n_iters),
+        },
         repeats=repeats,
         min_sample_seconds=0.05,
     )
     label = f"K=5 ensemble of 13-50-1, N=455, Adam {n_iters} iterations / one member"
     pair = ("five members together", "one member")
-    return summarize(samples, pair, label, 2.5, f"{n_iters} Adam iterations")
+    check, table = summarize(samples, pair, label, 2.5, f"{n_iters} Adam iterations")
+    return _with_floor(check, samples, "one member"), table
+
+
+# The members' hidden-layer tanh alone, timed in the same rounds: what the activation by itself
+# costs of each bound on this machine (a bound below it cannot be met with this tanh).
+FLOOR = "tanh alone, the members' hidden units"
+
+
+def _with_floor(check: _harness.Check, samples: dict[str, list[float]], single: str) -> Any:
+    """Return ``check`` with the tanh floor's paired ratio to ``single`` in its note."""
+    floor = _harness.paired_ratio(samples, FLOOR, single)
+    if floor is not None:
+        check.note += f"; tanh alone {floor[0]:.2f}x"
+    return check
 
 
 def run(repeats: int = 15, n_iters: int = 100) -> _harness.Report:
