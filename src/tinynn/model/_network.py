@@ -391,7 +391,8 @@ def stacked_hidden_grads(
     >>> x1_NE, x1t_EN = inputs_with_ones(np.array([[0.0], [1.0]]))
     >>> a_KNH = stacked_hidden(x1_NE, np.ones((1, 1, 1)), np.zeros((1, 1)), tanh)
     >>> g = stacked_hidden_grads(x1t_EN, a_KNH, np.ones((1, 1)), np.ones((1, 2)), tanh)
-    >>> g.ravel().round(4).tolist()  # d/dw and d/db of tanh(0 w + b) + tanh(1 w + b) at w=1, b=0
+    >>> # d/dw and d/db of tanh(0 w + b) + tanh(1 w + b) at w = 1, b = 0
+    >>> g.ravel().round(4).tolist()
     [0.42, 1.42]
     """
     k, n, h = a_KNH.shape
