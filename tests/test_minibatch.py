@@ -514,7 +514,7 @@ def test_command_fits_on_minibatches(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (
         "tinynn: error: --batch-size trains one network on minibatches, but --uncertainty "
-        "laplace fits a posterior on all rows; add --uncertainty none"
+        "laplace_mixture fits a posterior on all rows; add --uncertainty none"
     )
     assert main([*argv[:-6], "--batch-size", "0"]) == 2
     assert "--batch-size" in capsys.readouterr().err
