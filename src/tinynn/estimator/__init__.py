@@ -17,7 +17,9 @@ import sys
 import warnings
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval, isbox
 
 from tinynn import optim, tree
 from tinynn._checks import as_generator
@@ -708,26 +710,30 @@ class Regressor:
             If X is not 2-D, holds NaN or has the wrong number of features.
         """
         self._check_fitted()
-        x_ND = _inputs.check_X(X)
+        # X traced by autograd (the gradient of an acquisition function, say): checked on its
+        # value, computed on the trace, so that the mean and the std are differentiable in X
+        traced = isbox(X)
+        x_ND = _inputs.check_X(getval(X) if traced else X)
         if x_ND.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {x_ND.shape[1]} features, but Regressor is expecting "
                 f"{self.n_features_in_} features as input; pass the columns used in fit"
             )
-        xs = (x_ND - self.x_mean_) / self.x_scale_
+        n = x_ND.shape[0]
+        xs = ((X if traced else x_ND) - self.x_mean_) / self.x_scale_
         if getattr(self, "posterior_", None) is not None:
             pred = self.posterior_.predict(xs)
-            mean_NO = pred.mean.reshape(len(xs), -1) * self.y_scale_ + self.y_mean_
-            std_NO = pred.std.reshape(len(xs), -1) * self.y_scale_
+            mean_NO = anp.reshape(pred.mean, (n, -1)) * self.y_scale_ + self.y_mean_
+            std_NO = anp.reshape(pred.std, (n, -1)) * self.y_scale_
             if self._y_ndim == 1:
                 mean_NO, std_NO = mean_NO[:, 0], std_NO[:, 0]
             return (mean_NO, std_NO) if return_std else mean_NO
-        out = np.asarray(_net_predict(self.params_, xs, activation=self.activation))
-        out_NO = out.reshape(len(xs), -1) * self.y_scale_ + self.y_mean_
+        out = _net_predict(self.params_, xs, activation=self.activation)
+        out_NO = anp.reshape(out, (n, -1)) * self.y_scale_ + self.y_mean_
         yhat = out_NO[:, 0] if self._y_ndim == 1 else out_NO
         if not return_std:
             return yhat
-        std = np.broadcast_to(np.asarray(self.sigma_, dtype=float), yhat.shape).copy()
+        std = np.broadcast_to(np.asarray(self.sigma_, dtype=float), np.shape(yhat)).copy()
         return yhat, std
 
     def score(self, X: Any, y: Any) -> float:

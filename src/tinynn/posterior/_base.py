@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
 
 from tinynn import metrics, model
@@ -58,7 +59,7 @@ class Predictive:
     @property
     def std(self) -> np.ndarray:
         """Total predictive std: ``sqrt(epistemic_std**2 + noise_std**2)``."""
-        return np.sqrt(self.epistemic_std**2 + self.noise_std**2)
+        return anp.sqrt(self.epistemic_std**2 + self.noise_std**2)  # traced x: differentiable
 
     def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Return the central interval holding ``level`` of the predictive probability.
@@ -190,8 +191,8 @@ class Posterior:
 
     def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
         """Return each draw's mean and noise std at ``x``, both (K, N) or (K, N, O)."""
-        f_K = np.asarray(model.predict(params_K, x, activation=self.activation))
-        return f_K, sigma_K.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
+        f_K = model.predict(params_K, x, activation=self.activation)  # traced when x is
+        return f_K, sigma_K.reshape((-1,) + (1,) * (anp.ndim(f_K) - 1)) * np.ones(anp.shape(f_K))
 
     def interval(self, x: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Return the central predictive interval at ``x`` holding ``level`` of the probability.

@@ -101,8 +101,8 @@ class Ensemble(Posterior):
     def _components(self, params_K: Any, x: Any, sigma_K: np.ndarray) -> tuple[Any, Any]:
         if not self.heteroscedastic:
             return super()._components(params_K, x, sigma_K)
-        f_K = np.asarray(model.predict(params_K, x, activation=self.activation))
-        return f_K[..., 0], np.exp(f_K[..., 1])
+        f_K = model.predict(params_K, x, activation=self.activation)
+        return f_K[..., 0], anp.exp(f_K[..., 1])
 
     def predict(self, x: Any) -> Predictive:
         """Return the mixture predictive at ``x``: mean of the members, their spread, the noise.
@@ -117,9 +117,9 @@ class Ensemble(Posterior):
         array([1.11803399])
         """
         f_K, noise_K = self._components(self.params, x, self.sigma)
-        mean = f_K.mean(axis=0)
-        noise = np.sqrt(np.mean(noise_K**2, axis=0))
-        return Predictive(mean, f_K.std(axis=0), noise, means_K=f_K, noise_stds_K=noise_K)
+        mean = anp.mean(f_K, axis=0)  # autograd.numpy: differentiable when x is traced
+        noise = anp.sqrt(anp.mean(noise_K**2, axis=0))
+        return Predictive(mean, anp.std(f_K, axis=0), noise, means_K=f_K, noise_stds_K=noise_K)
 
     def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
         info = {

@@ -23,6 +23,7 @@ from typing import Any
 import autograd
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import isbox
 
 from tinynn import model, tree
 from tinynn._checks import as_float_array, as_generator, check_choice, check_int, check_positive
@@ -530,12 +531,12 @@ class Laplace(Posterior):
         (array([0.]), True)
         """
         method = check_choice(method, "method", ("glm", "samples"))
-        if method == "samples":
-            f_K = np.asarray(
-                model.predict(self.sample(n_samples, rng), x, activation=self.activation)
-            )
-            mean = f_K.mean(axis=0)
-            epistemic = f_K.std(axis=0)
+        if method == "samples":  # autograd.numpy: differentiable when x is traced
+            f_K = model.predict(self.sample(n_samples, rng), x, activation=self.activation)
+            mean = anp.mean(f_K, axis=0)
+            epistemic = anp.std(f_K, axis=0)
+        elif isbox(x):
+            mean, epistemic = self._traced_glm(x)
         else:
             mean = np.asarray(model.predict(self.params, x, activation=self.activation))
             jac = covered_jacobian(self.params, x, self.activation, self.structure)
@@ -546,7 +547,28 @@ class Laplace(Posterior):
                 white = jac @ self._root
                 var = np.einsum("mp,mp->m", white, white)
             epistemic = np.sqrt(var).reshape(mean.shape)
-        return Predictive(mean, epistemic, np.full(mean.shape, self.sigma))
+        return Predictive(mean, epistemic, np.full(np.shape(mean), self.sigma))
+
+    def _traced_glm(self, x: Any) -> tuple[Any, Any]:
+        """Return the GLM predictive's mean and epistemic std at inputs traced by autograd.
+
+        The numpy Jacobian kernel is not traced, so here the Jacobian in the parameters comes
+        from ``autograd.jacobian`` (one backward pass per output), and the mean and spread
+        are differentiable in x: an acquisition function's gradient, say.
+        """
+        unflatten = tree.flatten(self.params)[1]
+
+        def outputs(theta: Any) -> Any:
+            return model.predict(unflatten(theta), x, activation=self.activation)
+
+        mean = outputs(self._theta)
+        jac = autograd.jacobian(outputs)(self._theta)
+        jac = anp.reshape(jac, (-1, self._theta.size))[:, -self.n_params :]
+        if self.structure == "diagonal":
+            var = anp.sum(jac**2 * self._root**2, axis=1)
+        else:
+            var = anp.sum(anp.dot(jac, self._root) ** 2, axis=1)
+        return mean, anp.reshape(anp.sqrt(var), anp.shape(mean))
 
     def loo_log_density(self, x: Any, y: Any, *, pointwise: bool = False) -> Any:
         """Return the leave-one-out log-likelihood of the training data, without refitting.

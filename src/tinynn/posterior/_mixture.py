@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
 
 from tinynn import model, tree
@@ -194,12 +195,13 @@ class Mixture(Posterior):
         array([1.])
         """
         preds = [member.predict(x) for member in self.members]
-        means_K = np.stack([pred.mean for pred in preds])
-        stds_K = np.stack([pred.std for pred in preds])
-        mean = means_K.mean(axis=0)
-        noise = np.sqrt(np.mean(np.stack([pred.noise_std for pred in preds]) ** 2, axis=0))
-        total = np.mean(stds_K**2, axis=0) + np.var(means_K, axis=0)
-        epistemic = np.sqrt(np.maximum(total - noise**2, 0.0))
+        # autograd.numpy throughout: the predictive is differentiable when x is traced
+        means_K = anp.stack([pred.mean for pred in preds])
+        stds_K = anp.stack([pred.std for pred in preds])
+        mean = anp.mean(means_K, axis=0)
+        noise = anp.sqrt(anp.mean(anp.stack([pred.noise_std for pred in preds]) ** 2, axis=0))
+        total = anp.mean(stds_K**2, axis=0) + anp.var(means_K, axis=0)
+        epistemic = anp.sqrt(anp.maximum(total - noise**2, 0.0))
         return Predictive(mean, epistemic, noise, means_K=means_K, noise_stds_K=stds_K)
 
     def loo_log_density(self, x: Any, y: Any, *, pointwise: bool = False) -> Any:

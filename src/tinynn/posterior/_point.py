@@ -57,8 +57,8 @@ class PointEstimate(Posterior):
 
     def predict(self, x: Any) -> Predictive:
         """Return the network's prediction with the noise as the only spread."""
-        mean = np.asarray(model.predict(self.params, x, activation=self.activation))
-        return Predictive(mean, np.zeros_like(mean), np.full(mean.shape, self.sigma))
+        mean = model.predict(self.params, x, activation=self.activation)  # traced when x is
+        return Predictive(mean, np.zeros(np.shape(mean)), np.full(np.shape(mean), self.sigma))
 
     def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
         info = {"posterior": self.kind, "activation": self.activation, "sigma": self.sigma}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
 
 from tinynn import mcmc, model, tree
@@ -99,9 +100,9 @@ class Samples(Ensemble):
         parts = []
         for start in range(0, n_draws, CHUNK):
             chunk = tree.map(lambda leaf, s=start: leaf[s : s + CHUNK], params_K)
-            parts.append(np.asarray(model.predict(chunk, x, activation=self.activation)))
-        f_K = np.concatenate(parts, axis=0)
-        return f_K, sigma_K.reshape((-1,) + (1,) * (f_K.ndim - 1)) * np.ones_like(f_K)
+            parts.append(model.predict(chunk, x, activation=self.activation))
+        f_K = parts[0] if len(parts) == 1 else anp.concatenate(parts, axis=0)  # x may be traced
+        return f_K, sigma_K.reshape((-1,) + (1,) * (anp.ndim(f_K) - 1)) * np.ones(anp.shape(f_K))
 
     def _state(self) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
         info = {"posterior": self.kind, "activation": self.activation, "n_chains": self.n_chains}
