@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import autograd
 import numpy as np
 import pytest
 from scipy import optimize
@@ -98,6 +99,49 @@ def test_evidence_tuning_lands_on_the_closed_form_maximizers() -> None:
     mean, cov = blr_posterior(x, y, post.prior_std, post.sigma)
     np.testing.assert_allclose(tree.flatten(post.params)[0], mean, atol=1e-8)
     np.testing.assert_allclose(post.covariance, cov, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("prior_std, sigma", [(1.0, 0.4), (0.3, 1.2)])
+def test_evidence_gradient_is_the_closed_form_evidence_gradient(prior_std, sigma) -> None:
+    # At the MAP of its own hyperparameters the Laplace evidence of a linear model has the
+    # exact evidence's gradient in them (the MAP is a maximum: its own shift does not count).
+    x, y = blr_data()
+    post = laplace_at_map(x, y, prior_std, sigma)
+    grad_prior = autograd.grad(lambda p: post.log_evidence(prior_std=p))(prior_std)
+    grad_sigma = autograd.grad(lambda s: post.log_evidence(sigma=s))(sigma)
+    step = 1e-6
+    want_prior = (
+        blr_log_evidence(x, y, prior_std + step, sigma)
+        - blr_log_evidence(x, y, prior_std - step, sigma)
+    ) / (2 * step)
+    want_sigma = (
+        blr_log_evidence(x, y, prior_std, sigma + step)
+        - blr_log_evidence(x, y, prior_std, sigma - step)
+    ) / (2 * step)
+    assert grad_prior == pytest.approx(want_prior, rel=1e-6, abs=1e-6)
+    assert grad_sigma == pytest.approx(want_sigma, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("structure", ["full", "diagonal", "last_layer"])
+def test_evidence_is_differentiable_in_per_leaf_prior_stds_and_sigma(structure: str) -> None:
+    x, y = blr_data(n=40)
+    post = fit_laplace(x, y, (4,), rng=0, structure=structure)
+    stds = np.array([0.7, 1.1, 0.9, 1.3])
+
+    def evidence(stds, sigma):
+        return post.log_evidence(prior_std=stds, sigma=sigma)
+
+    value, grad = autograd.value_and_grad(evidence)(stds, 0.5)
+    assert value == pytest.approx(post.log_evidence(prior_std=stds, sigma=0.5), rel=1e-12)
+    step = 1e-6
+    for k in range(4):
+        shift = step * np.eye(4)[k]
+        fd = (evidence(stds + shift, 0.5) - evidence(stds - shift, 0.5)) / (2 * step)
+        assert grad[k] == pytest.approx(fd, rel=1e-5, abs=1e-6)
+    fd = (evidence(stds, 0.5 + step) - evidence(stds, 0.5 - step)) / (2 * step)
+    assert autograd.grad(evidence, 1)(stds, 0.5) == pytest.approx(fd, rel=1e-5, abs=1e-6)
+    with pytest.raises(ValueError, match=r"sigma must be a positive finite number, got -0\.5"):
+        autograd.grad(evidence, 1)(stds, -0.5)
 
 
 def test_tuned_keeps_the_map_and_raises_the_evidence() -> None:
