@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from autograd.tracer import getval
 
-from tinynn import posterior, tree
+from tinynn import model, posterior, tree
 from tinynn.data import make_gap_data
 from tinynn.estimator import Regressor
 from tinynn.params import make_params
@@ -159,3 +159,21 @@ def test_regressor_predictions_are_differentiable_in_x(settings):
         ValueError, match=r"X must be 2-D of shape \(n_samples, n_features\), got shape \(2,\)"
     ):
         autograd.grad(lambda x: anp.sum(reg.predict(x)))(np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["jacobian", "input_jacobian"])
+@pytest.mark.parametrize("n_out", [1, 2])
+def test_jacobians_are_differentiable_in_x(name, n_out):
+    # The numpy kernels cut autograd's trace: a traced x used to give a gradient of zero.
+    params = make_params(2, [4], n_out, rng=0, bias_init="normal")
+    jac = getattr(model, name)
+    x = np.array([[0.3, -0.1], [0.5, 0.2], [1.0, -1.0]])
+    check_gradient(lambda x: anp.sum(jac(params, x) ** 3), x)
+    seen = {}
+
+    def total(x):
+        seen["value"] = getval(jac(params, x))
+        return anp.sum(jac(params, x))
+
+    autograd.grad(total)(x)
+    np.testing.assert_allclose(seen["value"], jac(params, x), rtol=1e-12, atol=1e-14)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import autograd
+import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import isbox
 
@@ -395,6 +396,7 @@ def predict(params: Any, x: Any, *, activation: str | Callable[[Any], Any] = "ta
 
 
 def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.ndarray:
+    traced_x = x if isbox(x) else None  # differentiated through, once checked as an array
     if _n_members(params) is not None:
         raise ValueError(
             "jacobian takes one parameter set, got stacked parameters (leaves with a leading "
@@ -407,6 +409,8 @@ def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.n
     x_ND = as_matrix(x, shapes[0][0])
     n_out = shapes[-1][1]
     out: Any
+    if traced_x is not None:  # the numpy kernels below would cut autograd's trace
+        return _traced_jacobian(net, anp.reshape(traced_x, x_ND.shape), act, wrt_params, n_out)
     if act.name is not None:
         ws = [np.asarray(layer["w"], dtype=np.float64) for layer in net]
         bs = [np.asarray(layer["b"], dtype=np.float64) for layer in net]
@@ -425,13 +429,34 @@ def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.n
     return out[:, 0, :] if n_out == 1 else out
 
 
+def _traced_jacobian(net: Any, x_ND: Any, act: Activation, wrt_params: bool, n_out: int) -> Any:
+    """:func:`_jacobian` for inputs traced by autograd, differentiable in them.
+
+    ``autograd.jacobian`` of :func:`predict` (one reverse pass per output), with the inputs
+    still traced, so the result carries their trace (the gradient of a predictive spread in x,
+    say). For the input Jacobian the rows with m == n of ``d yhat_n / d x_m`` are the answer.
+    """
+    fn = act.fn
+    n = x_ND.shape[0]
+    if wrt_params:
+        theta_P, unflatten = tree.flatten(net)
+        out = autograd.jacobian(lambda t: predict(unflatten(t), x_ND, activation=fn))(theta_P)
+        out = anp.reshape(out, (n, n_out, theta_P.size))
+    else:
+        rows = autograd.jacobian(lambda z: predict(net, z, activation=fn))(x_ND)
+        rows = anp.reshape(rows, (n, n_out, n, x_ND.shape[1]))
+        out = rows[np.arange(n), :, np.arange(n), :]  # (n, n_out, D)
+    return out[:, 0, :] if n_out == 1 else out
+
+
 def jacobian(params: Params, x: Any, *, activation: str | Callable[[Any], Any] = "tanh") -> Any:
     """Return the Jacobian of the network's outputs with respect to its parameters.
 
     Row ``n`` holds the derivatives of the prediction for example ``n`` with respect to every
     scalar of ``params``, in the order of :func:`tinynn.tree.flatten` (layer by layer, ``w``
     row-major, then ``b``). With a built-in activation all rows come from one vectorized forward
-    and backward pass; a custom activation is differentiated by ``autograd.jacobian``.
+    and backward pass; a custom activation is differentiated by ``autograd.jacobian``, and so
+    is any network when ``x`` is traced by autograd (the result is then differentiable in x).
 
     Parameters
     ----------
@@ -471,6 +496,7 @@ def input_jacobian(
 
     The sensitivity of the prediction to every input feature, at every example: row ``n`` is
     ``d yhat_n / d x_n`` (an example's prediction does not depend on the other examples).
+    Differentiable in ``x`` when autograd traces it (computed by ``autograd.jacobian`` then).
 
     Parameters
     ----------

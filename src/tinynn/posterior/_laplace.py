@@ -597,17 +597,12 @@ class Laplace(Posterior):
     def _traced_glm(self, x: Any) -> tuple[Any, Any]:
         """Return the GLM predictive's mean and epistemic std at inputs traced by autograd.
 
-        The numpy Jacobian kernel is not traced, so here the Jacobian in the parameters comes
-        from ``autograd.jacobian`` (one backward pass per output), and the mean and spread
-        are differentiable in x: an acquisition function's gradient, say.
+        :func:`tinynn.model.jacobian` follows the trace of x (by ``autograd.jacobian``, one
+        backward pass per output), so the mean and the spread are differentiable in x: an
+        acquisition function's gradient, say.
         """
-        unflatten = tree.flatten(self.params)[1]
-
-        def outputs(theta: Any) -> Any:
-            return model.predict(unflatten(theta), x, activation=self.activation)
-
-        mean = outputs(self._theta)
-        jac = autograd.jacobian(outputs)(self._theta)
+        mean = model.predict(self.params, x, activation=self.activation)
+        jac = model.jacobian(self.params, x, activation=self.activation)
         jac = anp.reshape(jac, (-1, self._theta.size))[:, -self.n_params :]
         if self.structure == "diagonal":
             var = anp.sum(jac**2 * self._root**2, axis=1)
