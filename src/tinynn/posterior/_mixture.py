@@ -529,6 +529,7 @@ def fit_width_mixture(
     fits: list[Mixture] = []
     search: list[dict[str, Any]] = []
     interrupted = None
+    fell = False  # whether the last candidate's evidence fell below its predecessor's
     for hidden in candidates:
         try:
             fit = fit_laplace_mixture(x, y, hidden, **common)
@@ -546,9 +547,9 @@ def fit_width_mixture(
             break
         fits.append(fit)
         search.append({"hidden_sizes": hidden, "log_evidence": _mean_evidence(fit)})
-        if len(search) > 1 and search[-1]["log_evidence"] <= search[-2]["log_evidence"]:
+        fell = len(search) > 1 and search[-1]["log_evidence"] <= search[-2]["log_evidence"]
+        if fell:
             break
-    fell = len(search) > 1 and search[-1]["log_evidence"] <= search[-2]["log_evidence"]
     peak = len(fits) - 2 if fell else len(fits) - 1
     mixed = fits[-2:] if len(fits) > 1 else fits
     mixture = Mixture([member for fit in mixed for member in fit.members])
