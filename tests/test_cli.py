@@ -161,6 +161,31 @@ def test_fit_defaults_are_the_regressors_recipe(
     assert "(default 30)" in helps["demo"] and "(default laplace)" in helps["demo"]
 
 
+@pytest.mark.parametrize(
+    ("uncertainty", "networks", "iterations"),
+    [
+        ("ensemble", "fitted 5 networks of 2-4-1 on 96 rows", r"\(20 iterations, completed\)"),
+        ("laplace_mixture", "fitted 5 networks of 2-4-1 on 96 rows", r"\(the first member's fit: "),
+        ("laplace", "fitted a 2-4-1 network on 96 rows", r"\([0-9]+ iterations, "),
+    ],
+)
+def test_fit_summary_counts_the_networks_and_says_whose_iterations(
+    uncertainty: str,
+    networks: str,
+    iterations: str,
+    table: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["fit", str(table), "--target", "y", "--hidden", "4", "--uncertainty", uncertainty]
+    argv += ["--max-iter", "20", "--out", str(tmp_path / "m.npz"), "--quiet"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(networks), first
+    assert f"and {'an' if uncertainty == 'ensemble' else 'a'} {uncertainty} posterior" in first
+    assert re.search(iterations, first), first
+
+
 def test_fit_with_selected_features_and_options(
     table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,8 +11,12 @@ from scipy import integrate, stats
 from tinynn import io, metrics, tree
 from tinynn.losses import make_objective
 from tinynn.model import predict
+from tinynn.optim import ConvergenceWarning
 from tinynn.params import make_params
 from tinynn.posterior import Ensemble, PointEstimate, Posterior, fit_ensemble
+
+# fit_ensemble's warning when its joint fit reaches n_iters before converging
+UNCONVERGED = "fit_ensemble: the joint fit stopped at n_iters="
 
 # -- metrics against scipy ---------------------------------------------------------------------
 
@@ -99,18 +103,19 @@ def toy(n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_joint_training_equals_separate_members() -> None:
     """Adam's steps are per element, so K members trained together equal K separate fits."""
     x, y = toy()
-    ens = fit_ensemble(
-        x,
-        y,
-        (8,),
-        n_members=3,
-        prior_std=1.0,
-        sigma=0.1,
-        anchored=False,
-        optimizer="adam",
-        n_iters=60,
-        rng=4,
-    )
+    with pytest.warns(ConvergenceWarning, match=UNCONVERGED):  # 60 iterations on purpose
+        ens = fit_ensemble(
+            x,
+            y,
+            (8,),
+            n_members=3,
+            prior_std=1.0,
+            sigma=0.1,
+            anchored=False,
+            optimizer="adam",
+            n_iters=60,
+            rng=4,
+        )
     loss = make_objective(x, y, sigma=0.1)
     from tinynn import optim
 
@@ -133,7 +138,8 @@ def test_joint_training_equals_separate_members() -> None:
 
 def test_anchored_members_differ_and_fit() -> None:
     x, y = toy()
-    ens = fit_ensemble(x, y, (16,), n_members=4, prior_std=1.0, sigma=0.1, rng=0)
+    with pytest.warns(ConvergenceWarning, match=UNCONVERGED):
+        ens = fit_ensemble(x, y, (16,), n_members=4, prior_std=1.0, sigma=0.1, rng=0)
     f_K = predict(ens.params, x)
     assert f_K.shape == (4, len(y))
     assert np.all(np.sqrt(np.mean((f_K - y) ** 2, axis=1)) < 0.2)
@@ -141,9 +147,28 @@ def test_anchored_members_differ_and_fit() -> None:
     assert far.epistemic_std[0] > 3 * 0.1  # members disagree far from the data
 
 
+def test_joint_fit_converges_or_says_so() -> None:
+    """A converged joint fit stops by itself and does not change when n_iters grows; a fit cut
+    short by n_iters warns, and its result is exactly the first n_iters iterations."""
+    x, y = toy()
+    settings = {"n_members": 3, "prior_std": 1.0, "sigma": 0.1, "rng": 0}
+    converged = fit_ensemble(x, y, (6,), n_iters=3000, **settings)
+    assert converged.result.reason == "converged"
+    n = converged.result.n_iters
+    assert 10 < n < 3000
+    longer = fit_ensemble(x, y, (6,), n_iters=2 * n, **settings)
+    for got, want in zip(tree.leaves(longer.params), tree.leaves(converged.params), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.warns(ConvergenceWarning, match=f"{UNCONVERGED}{n // 2} before converging"):
+        short = fit_ensemble(x, y, (6,), n_iters=n // 2, **settings)
+    assert short.result.reason == "completed" and short.result.n_iters == n // 2
+    assert not np.array_equal(short.predict(x).mean, converged.predict(x).mean)
+
+
 def test_evidence_sets_missing_hyperparameters() -> None:
     x, y = toy()
-    ens = fit_ensemble(x, y, (8,), n_members=2, n_iters=100, rng=0)
+    with pytest.warns(ConvergenceWarning, match=UNCONVERGED):
+        ens = fit_ensemble(x, y, (8,), n_members=2, n_iters=100, rng=0)
     assert 0.03 < ens.sigma[0] < 0.3
 
 
@@ -176,7 +201,8 @@ def test_mixture_predictive_and_density() -> None:
 
 def test_ensemble_save_and_load(tmp_path) -> None:
     x, y = toy()
-    ens = fit_ensemble(x, y, (4,), n_members=3, prior_std=1.0, sigma=0.2, n_iters=20, rng=0)
+    with pytest.warns(ConvergenceWarning, match=UNCONVERGED):
+        ens = fit_ensemble(x, y, (4,), n_members=3, prior_std=1.0, sigma=0.2, n_iters=20, rng=0)
     back = io.load(io.save(tmp_path / "ens.npz", ens))
     assert isinstance(back, Posterior) and isinstance(back, Ensemble)
     np.testing.assert_array_equal(back.predict(x).mean, ens.predict(x).mean)
@@ -237,7 +263,8 @@ def test_heteroscedastic_ensemble_learns_noise_that_grows_with_x(tmp_path) -> No
     x = rng.uniform(-1, 1, size=(300, 1))
     noise = 0.05 + 0.4 * np.abs(x[:, 0])
     y = np.sin(2 * x[:, 0]) + noise * rng.normal(size=300)
-    ens = fit_ensemble(x, y, (16,), n_members=3, likelihood="heteroscedastic", rng=0)
+    with pytest.warns(ConvergenceWarning, match=UNCONVERGED):
+        ens = fit_ensemble(x, y, (16,), n_members=3, likelihood="heteroscedastic", rng=0)
     assert ens.heteroscedastic and repr(ens) == "Ensemble(n_members=3, heteroscedastic=True)"
     grid = np.array([[0.0], [0.5], [0.95]])
     pred = ens.predict(grid)

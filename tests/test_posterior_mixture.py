@@ -8,6 +8,7 @@ from conftest import interrupted_at_call
 from scipy import stats
 
 from tinynn import io, model, tree
+from tinynn.optim import ConvergenceWarning
 from tinynn.params import make_params
 from tinynn.posterior import (
     Laplace,
@@ -103,8 +104,10 @@ def test_mixture_refuses_what_it_cannot_mix(laplaces) -> None:
     x, y = gap_data()
     with pytest.raises(ValueError, match="members must be a non-empty list"):
         Mixture([])
+    with pytest.warns(ConvergenceWarning, match="fit_ensemble: the joint fit stopped"):
+        ensemble = fit_ensemble(x, y, (6,), n_members=2, rng=0)
     with pytest.raises(ValueError, match=r"members\[1\] must be a posterior over one network"):
-        Mixture([laplaces[0], fit_ensemble(x, y, (6,), n_members=2, rng=0)])
+        Mixture([laplaces[0], ensemble])
     with pytest.raises(ValueError, match=r"members\[0\] must be a posterior over one network"):
         Mixture(["not a posterior"])
     deeper = PointEstimate(make_params(1, [6, 6], 1, rng=0), sigma=0.1)

@@ -7,6 +7,7 @@ import pytest
 from conftest import interrupted_at_call
 
 from tinynn import Regressor, io
+from tinynn.optim import ConvergenceWarning
 from tinynn.posterior import Laplace, Mixture, fit_laplace, fit_width_mixture
 
 WIDTHS = [(5,), (7,), (10,), (14,), (20,), (28,)]
@@ -90,7 +91,8 @@ def test_auto_without_a_laplace_posterior_is_one_layer_of_thirty() -> None:
     point = Regressor(uncertainty=None, max_iter=5, tol=None, random_state=0).fit(x, y)
     assert point.hidden_sizes_ == (30,) and point.params_[0]["w"].shape == (1, 30)
     ensemble = Regressor(uncertainty="ensemble", n_members=2, random_state=0)
-    assert ensemble.fit(x, y).hidden_sizes_ == (30,)
+    with pytest.warns(ConvergenceWarning, match="Regressor: the ensemble's joint fit stopped"):
+        assert ensemble.fit(x, y).hidden_sizes_ == (30,)
 
 
 def test_ctrl_c_during_a_wider_width_keeps_the_narrower_fit(monkeypatch) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from tinynn import Regressor, io
 from tinynn.data import gap_function, make_gap_data
+from tinynn.optim import ConvergenceWarning
 from tinynn.posterior import Ensemble, Laplace, Mixture
 
 
@@ -123,3 +124,25 @@ def test_save_and_load_keep_the_predictive(tmp_path, fitted, uncertainty: str) -
     np.testing.assert_allclose(std_back, std, rtol=1e-12)
     assert type(back.posterior_) is type(model.posterior_)
     assert back.get_params() == model.get_params()
+
+
+def test_ensemble_converges_or_says_so_in_the_regressors_terms() -> None:
+    x, y = make_gap_data(40, rng=1)
+    settings = {"uncertainty": "ensemble", "n_members": 2, "random_state": 0}
+    short = Regressor((6,), max_iter=30, **settings)
+    with pytest.warns(ConvergenceWarning) as record:
+        short.fit(x, y)
+    ours = [w for w in record if str(w.message).startswith("Regressor: the ensemble's")]
+    assert len(ours) == 1 and ours[0].filename == __file__  # it points at the caller
+    assert str(ours[0].message) == (
+        "Regressor: the ensemble's joint fit stopped at max_iter=30 before converging (its "
+        "objective still changed by more than a fraction 1e-06 per iteration); raise max_iter"
+    )
+    assert not any(str(w.message).startswith("fit_ensemble") for w in record)
+    assert short.stop_reason_ == "completed"
+    done = Regressor((6,), max_iter=3000, **settings).fit(x, y)
+    assert done.stop_reason_ == "converged" and done.n_iter_ < 3000
+    again = Regressor((6,), max_iter=6000, **settings).fit(x, y)
+    np.testing.assert_array_equal(
+        again.predict(x, return_std=True), done.predict(x, return_std=True)
+    )

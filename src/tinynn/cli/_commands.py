@@ -168,7 +168,7 @@ def demo(args: argparse.Namespace) -> int:
     train, test = _rmse(est.predict(x_tr), y_tr), _rmse(est.predict(x_te), y_te)
     test_ll = _log_likelihood(est, x_te, y_te)
     print(f"fitted {_networks(est, 2, args.activation)} with {_method(est)}")
-    print(f"  in {seconds:.2f} s ({est.n_iter_} iterations, {est.stop_reason_})")
+    print(f"  in {seconds:.2f} s {_iterations(est)}")
     print(f"  train RMSE {train:.4f} | test RMSE {test:.4f} | noise level {NOISE_STD}")
     print(f"  test log-likelihood {test_ll:.3f} | sigma {est.sigma_:.4f}")
     gap = _demo_gap(args)
@@ -208,11 +208,23 @@ def _networks(est: Any, n_features: int, activation: str = "") -> str:
     for member in members:
         arch = "-".join(map(str, [n_features, *(n for _, n in layer_shapes(member.params))]))
         shapes[arch] = shapes.get(arch, 0) + 1
-    if len(shapes) > 1:  # "5 tanh networks of 2-5-1 and 5 of 2-7-1"
+    if len(members) > 1:  # "5 tanh networks of 2-5-1 and 5 of 2-7-1", "5 networks of 2-10-1"
         (arch, count), *rest = shapes.items()
         more = "".join(f" and {n} of {a}" for a, n in rest)
         return f"{count}{kind} networks of {arch}{more}"
-    return f"a {'-'.join(map(str, [n_features, *est.hidden_sizes_, 1]))}{kind} network"
+    arch = "-".join(map(str, [n_features, *est.hidden_sizes_, 1]))
+    stacked = getattr(est.posterior_, "n_members", 1)  # an ensemble's members, stacked
+    return f"{stacked}{kind} networks of {arch}" if stacked > 1 else f"a {arch}{kind} network"
+
+
+def _iterations(est: Any, unit: str = "iterations") -> str:
+    """Say how long training ran: ``n_iter_`` and why it stopped, naming whose count it is.
+
+    An ensemble's members train together, so one count is all of theirs; a Laplace mixture's
+    members are fitted one by one and ``n_iter_`` is its first member's.
+    """
+    whose = "the first member's fit: " if est.uncertainty == "laplace_mixture" else ""
+    return f"({whose}{est.n_iter_} {unit}, {est.stop_reason_})"
 
 
 def _method(est: Any) -> str:
@@ -222,7 +234,8 @@ def _method(est: Any) -> str:
             return f"{est.optimizer_} on minibatches of {est.batch_size} rows"
         return str(est.optimizer_)
     how = "an exact solve" if est.optimizer_ == "exact" else est.optimizer_
-    return f"{how} and a {est.uncertainty} posterior"
+    article = "an" if est.uncertainty[0] in "aeiou" else "a"
+    return f"{how} and {article} {est.uncertainty} posterior"
 
 
 def _log_likelihood(est: Any, x: np.ndarray, y: np.ndarray) -> float:
@@ -340,8 +353,7 @@ def fit(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     print(
         f"fitted {_networks(est, len(features))} on {len(train)} rows with {_method(est)} "
-        f"in {seconds:.2f} s ({est.n_iter_} {'epochs' if args.batch_size else 'iterations'}, "
-        f"{est.stop_reason_})"
+        f"in {seconds:.2f} s {_iterations(est, 'epochs' if args.batch_size else 'iterations')}"
     )
     for name, rows in (("train", train), ("validation", val)):
         if len(rows):

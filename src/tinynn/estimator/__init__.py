@@ -175,7 +175,8 @@ class Regressor:
         (:func:`tinynn.posterior.fit_laplace_mixture`); it costs ``n_members`` fits (the UCI
         page of the docs compares five members of ten units with one fit of fifty).
         ``"ensemble"``: ``n_members`` networks with anchored priors trained together
-        (:func:`tinynn.posterior.fit_ensemble`) at the evidence's prior and noise. Each way
+        (:func:`tinynn.posterior.fit_ensemble`) at the evidence's prior and noise, for at most
+        ``max_iter`` iterations (a ConvergenceWarning when they stop there unconverged). Each way
         ``predict(X, return_std=True)`` returns the total predictive std, which grows away from
         the data, and ``posterior_`` holds the posterior; ``optimizer``, ``step_size``, ``tol``
         and ``solve_output_layer`` are not used, and ``early_stopping`` is refused. None fits
@@ -553,9 +554,12 @@ class Regressor:
         with _training.single_threaded_blas():
             self._search_cut: str | None = None
             if settings["uncertainty"] == "ensemble":
-                post: Any = fit_ensemble(
-                    xs, ys, settings["hidden"], n_members=settings["n_members"], **common
-                )
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    post: Any = fit_ensemble(
+                        xs, ys, settings["hidden"], n_members=settings["n_members"], **common
+                    )
+                _training.reword_ensemble_warnings(caught, settings["max_iter"])
                 noise = float(np.mean(post.sigma))
                 self.hidden_sizes_, self.loo_ = tuple(settings["hidden"]), []
             elif settings["auto"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -169,6 +170,23 @@ class ConvergenceWatch:
             f"converged at {unit} {self.fired_at}: the training loss per example improved by "
             f"less than tol={self.tol:g} for {CONVERGENCE_PATIENCE} {unit}s"
         )
+
+
+def reword_ensemble_warnings(caught: list[warnings.WarningMessage], max_iter: int) -> None:
+    """Warn again what ``fit_ensemble`` warned, its unconverged fit in the Regressor's terms.
+
+    Its own words name ``n_iters``; a Regressor's user sets ``max_iter``. The warnings point
+    at the caller of :meth:`Regressor.fit`.
+    """
+    for caught_warning in caught:
+        message = str(caught_warning.message)
+        if message.startswith("fit_ensemble: the joint fit stopped"):
+            why = message[message.index("(") : message.index(")") + 1]
+            message = (
+                f"Regressor: the ensemble's joint fit stopped at max_iter={max_iter} before "
+                f"converging {why}; raise max_iter"
+            )
+        warnings.warn(message, caught_warning.category, stacklevel=4)
 
 
 def epoch_means(losses: np.ndarray, steps: int) -> np.ndarray:
