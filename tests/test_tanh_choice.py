@@ -100,27 +100,25 @@ def test_a_layer_with_large_weights_keeps_the_full_exp_form(monkeypatch):
     full_passes = _count_full_exp_passes(monkeypatch)
     model.forward(ws, bs, np.ones((120, 2)), kernel)
     assert full_passes == [(120, 20)]
-    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", 2048)
     assert kernel.prescale(2048) == -2.0
     assert kernel.prescale(2047) == 1.0  # below the exp form's size: np.tanh
-    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", 1024)  # where timed to win there
-    assert kernel.prescale(1024) == -2.0
-    assert kernel.prescale(1023) == 1.0  # below 1024: np.tanh on every machine
 
 
-def test_the_exp_forms_smallest_size_is_timed_once_and_only_when_needed(monkeypatch):
-    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
-    monkeypatch.setattr(_activations, "EXP_FORM_MIN_SIZE", None)
+def test_below_2048_elements_tanh_is_np_tanh_to_the_last_bit_on_every_machine(monkeypatch):
+    # Results on small arrays never depend on a timing: whatever form large arrays take, tanh on
+    # fewer than 2048 elements equals np.tanh bit for bit, and nothing is timed for it.
     calls = []
-    monkeypatch.setattr(_activations, "choose_exp_form_min_size", lambda: calls.append(1) or 1024)
+    monkeypatch.setattr(_activations, "choose_tanh", lambda: calls.append(1) or "exp")
+    monkeypatch.setattr(_activations, "TANH_FORM", None)
     kernel = model.resolve_activation("tanh")
-    assert kernel.prescale(5000) == -2.0 and kernel.prescale(1000) == 1.0
-    assert calls == []  # 2048 and more, or fewer than 1024: nothing to time
-    assert kernel.prescale(1500) == -2.0 and kernel.prescale(1200) == -2.0
-    assert calls == [1] and _activations.EXP_FORM_MIN_SIZE == 1024
-    monkeypatch.setattr(_activations, "TANH_FORM", "numpy")
-    assert kernel.prescale(1500) == 1.0
-
-
-def test_choose_exp_form_min_size_names_a_size():
-    assert _activations.choose_exp_form_min_size() in (1024, 2048)
+    z = np.random.default_rng(2).normal(size=(75, 27))  # 2025 elements
+    out = np.empty_like(z)
+    kernel.forward(z, out)
+    assert calls == [] and np.array_equal(out, np.tanh(z))
+    monkeypatch.setattr(_activations, "TANH_FORM", "exp")
+    kernel.forward(z, out)
+    assert np.array_equal(out, np.tanh(z))
+    big = np.random.default_rng(3).normal(size=(64, 32))  # 2048 elements: the exp form
+    kernel.forward(big, out := np.empty_like(big))
+    assert not np.array_equal(out, np.tanh(big))
+    np.testing.assert_allclose(out, np.tanh(big), rtol=0, atol=4e-16)

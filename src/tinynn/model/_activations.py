@@ -67,11 +67,12 @@ def identity(z: Any) -> Any:
     return z
 
 
-# Below this many elements tanh is np.tanh without timing anything: one call against the exp
-# form's six (np.tanh was 1.1x faster at 512 elements on an AVX2 AMD EPYC, where it is slow).
-_EXP_FORM_SMALLEST = 1024
-# From this many elements on, the exp form is used wherever it was chosen.
-_EXP_FORM_USUAL_MIN = 2048
+# From this many elements on, tanh takes the exp form wherever it was chosen; below, it is np.tanh
+# on every machine, so results there never depend on a timing. (Its five calls against np.tanh's
+# one cost more on small arrays; a second timing that lowered this to 1024 elements where the
+# exp form was no slower there decided differently from run to run near its threshold, and with
+# it the last bits of every result on 1024 to 2047 elements.)
+EXP_FORM_MIN_SIZE = 2048
 # Which tanh large arrays get: "numpy" (np.tanh), "exp" (the exp form) or None, decided by timing
 # both once on this machine at the first large call. Set it (or the environment variable
 # TINYNN_TANH=numpy|exp before the first call) to fix the choice, e.g. for results that are
@@ -80,11 +81,6 @@ TANH_FORM: str | None = os.environ.get("TINYNN_TANH") or None
 # The exp form must win by this factor to be chosen: a clear margin keeps the choice stable from
 # run to run on a noisy machine, and np.tanh is kept whenever in doubt.
 _EXP_FORM_MARGIN = 0.8
-# From how many elements on the exp form is used, once chosen: 2048, or 1024 where a second
-# timing at 1024 elements finds it no slower there (its fixed cost of six calls weighs more on
-# small arrays; on an AVX2 AMD EPYC it took 0.8x np.tanh's time at 1024 elements, 0.7x at 1500).
-# None until that timing; 2048 when TINYNN_TANH fixes the form, so that nothing is timed.
-EXP_FORM_MIN_SIZE: int | None = _EXP_FORM_USUAL_MIN if TANH_FORM else None
 
 
 def _exp_tanh(z: np.ndarray, out: np.ndarray) -> None:
@@ -131,24 +127,14 @@ def choose_tanh() -> str:
     return "exp" if best["exp"] < _EXP_FORM_MARGIN * best["numpy"] else "numpy"
 
 
-def choose_exp_form_min_size() -> int:
-    """Return 1024 if the exp form is no slower than np.tanh on 1024 elements, else 2048."""
-    best = _best_times(_EXP_FORM_SMALLEST, 20)
-    return _EXP_FORM_SMALLEST if best["exp"] <= best["numpy"] else _EXP_FORM_USUAL_MIN
-
-
 def _uses_exp_form(size: int) -> bool:
     """Return whether tanh on ``size`` elements takes the exp form (timed once, at first need)."""
-    global TANH_FORM, EXP_FORM_MIN_SIZE
-    if size < _EXP_FORM_SMALLEST:
+    global TANH_FORM
+    if size < EXP_FORM_MIN_SIZE:
         return False
     if TANH_FORM is None:
         TANH_FORM = choose_tanh()
-    if TANH_FORM != "exp":
-        return False
-    if EXP_FORM_MIN_SIZE is None and size < _EXP_FORM_USUAL_MIN:  # the second timing, if needed
-        EXP_FORM_MIN_SIZE = choose_exp_form_min_size()
-    return size >= (EXP_FORM_MIN_SIZE or _EXP_FORM_USUAL_MIN)
+    return TANH_FORM == "exp"
 
 
 def _fwd_tanh(z: np.ndarray, out: np.ndarray) -> None:
