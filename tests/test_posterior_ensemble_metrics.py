@@ -162,6 +162,8 @@ def test_joint_fit_converges_or_says_so() -> None:
     with pytest.warns(ConvergenceWarning, match=f"{UNCONVERGED}{n // 2} before converging"):
         short = fit_ensemble(x, y, (6,), n_iters=n // 2, **settings)
     assert short.result.reason == "completed" and short.result.n_iters == n // 2
+    first = converged.result.history.losses[: len(short.result.history.losses)]
+    np.testing.assert_array_equal(short.result.history.losses, first)  # the same path, cut
     assert not np.array_equal(short.predict(x).mean, converged.predict(x).mean)
 
 
