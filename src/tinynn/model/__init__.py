@@ -432,9 +432,11 @@ def _jacobian(params: Params, x: Any, activation: Any, wrt_params: bool) -> np.n
 def _traced_jacobian(net: Any, x_ND: Any, act: Activation, wrt_params: bool, n_out: int) -> Any:
     """:func:`_jacobian` for inputs traced by autograd, differentiable in them.
 
-    ``autograd.jacobian`` of :func:`predict` (one reverse pass per output), with the inputs
-    still traced, so the result carries their trace (the gradient of a predictive spread in x,
-    say). For the input Jacobian the rows with m == n of ``d yhat_n / d x_m`` are the answer.
+    Differentiated by autograd with the inputs still traced, so the result carries their trace
+    (the gradient of a predictive spread in x, say). The parameter Jacobian is
+    ``autograd.jacobian`` of :func:`predict` (one reverse pass per output value). An example's
+    prediction depends on its own row of x alone, so the gradient of one output summed over the
+    examples holds every row's ``d yhat_n / d x_n``: one reverse pass per output.
     """
     fn = act.fn
     n = x_ND.shape[0]
@@ -443,9 +445,11 @@ def _traced_jacobian(net: Any, x_ND: Any, act: Activation, wrt_params: bool, n_o
         out = autograd.jacobian(lambda t: predict(unflatten(t), x_ND, activation=fn))(theta_P)
         out = anp.reshape(out, (n, n_out, theta_P.size))
     else:
-        rows = autograd.jacobian(lambda z: predict(net, z, activation=fn))(x_ND)
-        rows = anp.reshape(rows, (n, n_out, n, x_ND.shape[1]))
-        out = rows[np.arange(n), :, np.arange(n), :]  # (n, n_out, D)
+
+        def summed(o: int) -> Any:
+            return lambda z: anp.sum(anp.reshape(predict(net, z, activation=fn), (n, n_out))[:, o])
+
+        out = anp.stack([autograd.grad(summed(o))(x_ND) for o in range(n_out)], axis=1)
     return out[:, 0, :] if n_out == 1 else out
 
 
