@@ -500,7 +500,7 @@ def input_jacobian(
 
     The sensitivity of the prediction to every input feature, at every example: row ``n`` is
     ``d yhat_n / d x_n`` (an example's prediction does not depend on the other examples).
-    Differentiable in ``x`` when autograd traces it (computed by ``autograd.jacobian`` then).
+    Differentiable in ``x`` when autograd traces it (computed by autograd then).
 
     Parameters
     ----------
