@@ -191,7 +191,11 @@ def _group_covariance_traces(
     k_MM.flat[:: len(k_MM) + 1] += var
     inverse_MM = np.linalg.inv(k_MM)
     quads = np.array([float(np.vdot(inverse_MM, gram_MM)) for gram_MM in grams])  # symmetric
-    return sizes_G / alpha_G - quads / (alpha_G * alpha_G)
+    # A group the evidence prunes (its weights near 0) sees alpha_g grow without bound; past
+    # 1e154 its square overflows to inf and the second term becomes 0, which it is to rounding
+    # anyway: relative to the first it is quads_g / (P_g alpha_g), below 1e-150.
+    with np.errstate(over="ignore"):
+        return sizes_G / alpha_G - quads / (alpha_G * alpha_G)
 
 
 def _covariance_diagonal(
