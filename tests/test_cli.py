@@ -258,6 +258,13 @@ def test_progress_bar_on_a_terminal() -> None:
         ("a,y\n1,2\n", ["--validation-fraction", "x"], r"expected a number in \[0, 1\), got 'x'"),
         ('a,y\n1,"2\n', [], "is not valid CSV: unexpected end of data"),
         ("a,y\n1,2\n", ["--seed", "-1"], "expected a seed >= 0, got -1"),
+        (
+            "a,y\n1,2\n2,2\n3,2\n",
+            ["--validation-fraction", "0"],
+            "the target column 'y' holds one value \\(2\\) in every training row: --uncertainty "
+            "laplace_mixture sets the noise by the evidence, which has no maximum then; add "
+            "--sigma NOISE_STD or --uncertainty none",
+        ),
     ],
 )
 def test_fit_bad_input_exits_2_with_one_line(

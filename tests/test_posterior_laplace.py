@@ -589,3 +589,36 @@ def test_the_map_fits_take_the_exact_hessian_when_the_targets_outnumber_the_para
     quiet = fit_laplace(x, smooth, (8,), rng=0)
     assert asked[0] and not asked[-1]  # the first round's sigma is half y's std, the last's not
     assert quiet.sigma < 0.1 * np.std(smooth)
+
+
+@pytest.mark.parametrize("name", ["fit_laplace", "fit_ensemble", "fit_width_mixture"])
+def test_constant_targets_cannot_set_the_noise(name: str) -> None:
+    # The network fits one repeated value exactly, so the evidence rises without bound as
+    # sigma shrinks: every evidence-tuned fitter says so up front instead of warning its way
+    # to a noise of 1e-27.
+    from tinynn import posterior
+
+    fit = getattr(posterior, name)
+    x = np.linspace(-1.0, 1.0, 20)[:, None]
+    message = (
+        r"y is constant \(every target equals 3\): the evidence rises without bound as sigma "
+        r"shrinks to 0, so sigma=None cannot set the noise; pass a fixed sigma"
+    )
+    with pytest.raises(ValueError, match=message):
+        fit(x, np.full(20, 3.0))
+    with pytest.raises(ValueError, match=r"y is constant \(every column of y holds one value\)"):
+        fit(x, np.tile([3.0, -1.0], (20, 1)))
+
+
+def test_constant_targets_with_a_fixed_noise_fit_without_warnings() -> None:
+    # With sigma fixed only the prior stds are tuned; on all-zero targets the evidence prunes
+    # every weight (its precisions grow huge) and the predictive is the noise alone.
+    x = np.linspace(-1.0, 1.0, 20)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = fit_laplace(x, np.zeros(20), (5,), sigma=0.1, rng=0)
+    pred = post.predict(np.array([[0.0], [3.0]]))
+    np.testing.assert_allclose(pred.mean, 0.0, atol=1e-12)
+    np.testing.assert_allclose(pred.std, 0.1, rtol=1e-6)
+    one_varying = np.linspace(0.0, 1.0, 20)  # one column that varies is enough to set sigma
+    assert fit_laplace(x, np.c_[np.full(20, 2.0), one_varying], (), rng=0).sigma > 0

@@ -146,3 +146,26 @@ def test_ensemble_converges_or_says_so_in_the_regressors_terms() -> None:
     np.testing.assert_array_equal(
         again.predict(x, return_std=True), done.predict(x, return_std=True)
     )
+
+
+@pytest.mark.parametrize("uncertainty", ["laplace", "laplace_mixture", "ensemble"])
+def test_constant_targets_need_a_fixed_noise(uncertainty: str) -> None:
+    x = np.linspace(-1.0, 1.0, 20)[:, None]
+    y = np.full(20, 3.0)
+    message = (
+        rf"y is constant \(every target equals 3\): uncertainty='{uncertainty}' with "
+        r"sigma='learn' sets the noise by the evidence, which rises without bound as the noise "
+        r"shrinks to 0 when the network fits every target exactly; pass the noise std as sigma "
+        r"\(a number, in y's units\) or use uncertainty=None"
+    )
+    with pytest.raises(ValueError, match=message):
+        Regressor((5,), uncertainty=uncertainty, random_state=0).fit(x, y)
+    with pytest.raises(ValueError, match=r"y is constant \(every column of y holds one value\)"):
+        Regressor((5,), uncertainty=uncertainty, random_state=0).fit(x, np.c_[y, -y])
+    fitted = Regressor((5,), uncertainty=uncertainty, sigma=0.1, random_state=0, max_iter=3000)
+    mean, std = fitted.fit(x, y).predict(np.array([[0.0]]), return_std=True)
+    np.testing.assert_allclose(mean, 3.0, atol=1e-6)
+    assert 0.1 <= std[0] < 0.11
+    assert Regressor((5,), uncertainty=None, random_state=0).fit(x, y).predict(x[:1]) == (
+        pytest.approx(3.0)
+    )

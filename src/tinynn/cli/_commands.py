@@ -344,6 +344,13 @@ def fit(args: argparse.Namespace) -> int:
         )
     order = np.random.default_rng(args.seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
+    one_value = len(train) > 1 and np.ptp(y[train]) == 0
+    if args.sigma == "learn" and args.uncertainty != "none" and one_value:
+        raise CliError(
+            f"the target column '{args.target}' holds one value ({y[train][0]:.6g}) in every "
+            f"training row: --uncertainty {args.uncertainty} sets the noise by the evidence, "
+            "which has no maximum then; add --sigma NOISE_STD or --uncertainty none"
+        )
     sizes = f"--hidden {_hidden_text(args.hidden)} on {len(train)} rows of {len(features)} features"
     _check_fits_in_memory(len(train), len(features), args.hidden, sizes, args.batch_size)
     est = _regressor(

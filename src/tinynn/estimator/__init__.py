@@ -404,7 +404,9 @@ class Regressor:
         Raises
         ------
         ValueError
-            If X or y has the wrong shape or holds NaN or infinity, or a setting is invalid.
+            If X or y has the wrong shape or holds NaN or infinity, if y holds one value
+            repeated while the evidence is to set the noise (``sigma="learn"`` with an
+            ``uncertainty``), or if a setting is invalid.
         TypeError
             If X or y is not numeric or a setting has the wrong type.
         ImportError
@@ -537,6 +539,19 @@ class Regressor:
     ) -> Regressor:
         """The ``uncertainty`` branch of :meth:`fit`: a posterior instead of one network."""
         y_scale = self.y_scale_ if y_arr.ndim == 2 else self.y_scale_[0]
+        one_value = len(ys) > 1 and not np.any(np.ptp(ys.reshape(len(ys), -1), axis=0))
+        if settings["sigma"] is None and one_value:  # (one row: the posterior's own error)
+            held = (
+                f"every target equals {float(ys.flat[0] * y_scale + self.y_mean_[0]):.6g}"
+                if ys.ndim == 1
+                else "every column of y holds one value"
+            )
+            raise ValueError(
+                f"y is constant ({held}): uncertainty={settings['uncertainty']!r} with "
+                "sigma='learn' sets the noise by the evidence, which rises without bound as the "
+                "noise shrinks to 0 when the network fits every target exactly; pass the noise "
+                "std as sigma (a number, in y's units) or use uncertainty=None"
+            )
         if settings["sigma"] is not None and np.ndim(y_scale) > 0 and np.ptp(y_scale) > 0:
             raise ValueError(
                 "a numeric sigma with uncertainty and several outputs needs standardize=False "

@@ -56,6 +56,22 @@ def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 MAX_SCALE = 1e150  # y's magnitude and spread must lie within [1 / MAX_SCALE, MAX_SCALE]
 
 
+def constant_targets(y: np.ndarray) -> bool:
+    """Return whether every column of ``y`` (N,) or (N, O) holds one value repeated.
+
+    A network then fits the targets exactly, so the noise the evidence (or a likelihood)
+    prefers is 0: such targets cannot set sigma.
+    """
+    return not np.any(np.ptp(y.reshape(len(y), -1), axis=0))
+
+
+def describe_constant(y: np.ndarray) -> str:
+    """Say what constant targets hold, for an error message."""
+    if y.ndim == 1 or y.shape[1] == 1:
+        return f"every target equals {float(y.flat[0]):.6g}"
+    return "every column of y holds one value"
+
+
 def initial_params(x_ND: np.ndarray, y: np.ndarray, hidden_sizes: Any, init: Any, rng: Any) -> Any:
     """Return ``init`` or fresh parameters for a network from D inputs to y's outputs."""
     if init is not None:
@@ -265,7 +281,8 @@ def fit_laplace(
     prior_std : float, sequence of float (one per leaf) or None, default None
         Fixed prior std(s); None tunes them by the evidence.
     sigma : float or None, default None
-        Fixed noise std; None tunes it by the evidence.
+        Fixed noise std; None tunes it by the evidence, which needs targets that vary (on
+        one value repeated it rises without bound as sigma shrinks: a ValueError says so).
     prior_groups : {"leaf", "shared"}, default "leaf"
         With ``prior_std=None``: tune one prior std per leaf (each layer's weights and its
         biases, MacKay's grouping), or one for all parameters. Per-leaf stds let the input
@@ -313,6 +330,11 @@ def fit_laplace(
     if len(x_ND) < 2:
         raise ValueError(
             f"fit_laplace needs at least 2 examples to set the noise, got n_samples={len(x_ND)}"
+        )
+    if sigma is None and constant_targets(y_arr):
+        raise ValueError(
+            f"y is constant ({describe_constant(y_arr)}): the evidence rises without bound as "
+            "sigma shrinks to 0, so sigma=None cannot set the noise; pass a fixed sigma"
         )
     check_choice(prior_groups, "prior_groups", ("leaf", "shared"))
     n_iters = check_int(n_iters, "n_iters", minimum=1)
