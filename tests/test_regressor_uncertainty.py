@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -169,3 +171,47 @@ def test_constant_targets_need_a_fixed_noise(uncertainty: str) -> None:
     assert Regressor((5,), uncertainty=None, random_state=0).fit(x, y).predict(x[:1]) == (
         pytest.approx(3.0)
     )
+
+
+@pytest.mark.parametrize("uncertainty", ["laplace", "laplace_mixture"])
+def test_laplace_fits_cut_short_say_so_once_in_the_regressors_terms(
+    uncertainty: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each of the default recipe's many fit_laplace calls warns in its own words (n_iters,
+    # max_rounds: no Regressor parameter); the Regressor says each kind once, at the caller.
+    import tinynn.estimator as estimator
+
+    calls = []
+    real = estimator.fit_laplace
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator, "fit_laplace", counted)
+    x, y = make_gap_data(60, rng=0)
+    est = Regressor(uncertainty=uncertainty, max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(x, y)
+    assert all(w.filename == __file__ for w in record)
+    messages = [str(w.message) for w in record]
+    assert not any(message.startswith("fit_laplace") for message in messages)
+    # at 5 iterations every fit is cut: each candidate width tried (each of its 5 members)
+    mixture = uncertainty == "laplace_mixture"
+    n_fits = 5 * len(est.posterior_.search) if mixture else len(calls)
+    assert n_fits > 1
+    cut = [m for m in messages if "stopped at max_iter" in m]
+    assert cut == [
+        f"Regressor: {n_fits} Laplace fit{'s' if n_fits > 1 else ''} stopped at max_iter=5 "
+        "before converging (the objective still changed by more than a fraction 1e-06 per "
+        "iteration); raise max_iter"
+    ]
+    rest = [m for m in messages if m not in cut]
+    assert len(rest) <= 1
+    for message in rest:
+        assert re.fullmatch(
+            r"Regressor: in \d+ Laplace fits? the evidence still moved sigma by up to \S+ "
+            r"\(relative\) when (its|their) 20 rounds of tuning ran out, so the noise and the "
+            r"predictive may still shift a little; raising max_iter lets each round's fit finish",
+            message,
+        )

@@ -577,14 +577,14 @@ class Regressor:
                 _training.reword_ensemble_warnings(caught, settings["max_iter"])
                 noise = float(np.mean(post.sigma))
                 self.hidden_sizes_, self.loo_ = tuple(settings["hidden"]), []
-            elif settings["auto"]:
-                post = self._fit_by_evidence(settings, xs, ys, common)
-                if settings["uncertainty"] == "laplace":
-                    noise = post.sigma
-                else:  # the predictive's noise part
-                    noise = float(np.sqrt(np.mean(post.sigma**2)))
             else:
-                post = self._fit_candidates(settings, xs, ys, common)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    if settings["auto"]:
+                        post = self._fit_by_evidence(settings, xs, ys, common)
+                    else:
+                        post = self._fit_candidates(settings, xs, ys, common)
+                _training.reword_laplace_warnings(caught, settings["max_iter"])
                 if settings["uncertainty"] == "laplace":
                     noise = post.sigma
                 else:  # the predictive's noise part

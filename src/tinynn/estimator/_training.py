@@ -10,6 +10,7 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -187,6 +188,57 @@ def reword_ensemble_warnings(caught: list[warnings.WarningMessage], max_iter: in
                 f"converging {why}; raise max_iter"
             )
         warnings.warn(message, caught_warning.category, stacklevel=4)
+
+
+def reword_laplace_warnings(caught: list[warnings.WarningMessage], max_iter: int) -> None:
+    """Warn again what the Laplace fits warned: once per kind, in the Regressor's terms.
+
+    A default fit runs ten or more ``fit_laplace`` calls (members, widths), and each warns in
+    its own words, naming ``n_iters`` and ``max_rounds``, which a Regressor's user does not
+    set. Each kind is said once, with how many fits it concerns; other warnings are repeated
+    once each. They point at the caller of :meth:`Regressor.fit`.
+    """
+    cut, rounds = 0, 0
+    unsettled: list[float] = []
+    others: dict[tuple[str, type[Warning]], None] = {}  # in order, each once
+    for caught_warning in caught:
+        message = str(caught_warning.message)
+        moved = _UNSETTLED.match(message)
+        if message.startswith("fit_laplace: the MAP fit stopped at n_iters="):
+            cut += 1
+        elif moved:
+            unsettled.append(float(moved.group(1)))
+            rounds = int(moved.group(2))
+        else:
+            others.setdefault((message, caught_warning.category), None)
+    if cut:
+        fits = "1 Laplace fit" if cut == 1 else f"{cut} Laplace fits"
+        warnings.warn(
+            f"Regressor: {fits} stopped at max_iter={max_iter} before converging (the "
+            f"objective still changed by more than a fraction 1e-06 per iteration); raise "
+            "max_iter",
+            optim.ConvergenceWarning,
+            stacklevel=4,
+        )
+    if unsettled:
+        fits = "1 Laplace fit" if len(unsettled) == 1 else f"{len(unsettled)} Laplace fits"
+        warnings.warn(
+            f"Regressor: in {fits} the evidence still moved sigma by up to "
+            f"{max(unsettled):.2g} (relative) when {'its' if len(unsettled) == 1 else 'their'} "
+            f"{rounds} rounds of tuning ran out, so the noise and the predictive may still "
+            "shift a little" + ("; raising max_iter lets each round's fit finish" if cut else ""),
+            optim.ConvergenceWarning,
+            stacklevel=4,
+        )
+    for message, category in others:
+        warnings.warn(message, category, stacklevel=4)
+
+
+# fit_laplace's words when its rounds of evidence tuning run out
+_UNSETTLED = re.compile(
+    r"fit_laplace: sigma or the evidence still moved by (\S+) \(relative\) after "
+    r"max_rounds=(\d+) rounds"
+)
 
 
 def epoch_means(losses: np.ndarray, steps: int) -> np.ndarray:
