@@ -548,3 +548,23 @@ def test_info_names_the_layers_and_the_posterior(
         if posterior
         else not any(line.startswith("posterior:") for line in lines)
     )
+
+
+def test_fit_warnings_name_the_commands_options(
+    table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.npz"
+    base = ["fit", str(table), "--target", "y", "--out", str(out), "--quiet", "--max-iter", "3"]
+    assert main([*base, "--uncertainty", "laplace", "--hidden", "5"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned[0] == (
+        "tinynn: warning: Regressor: 1 Laplace fit stopped at --max-iter 3 before converging "
+        "(the objective still changed by more than a fraction 1e-06 per iteration); raise "
+        "--max-iter"
+    )
+    assert main([*base, "--uncertainty", "none", "--hidden", "5"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == [
+        "tinynn: warning: Regressor: training stopped at --max-iter 3 before it converged (the "
+        "loss still changed by more than tol); raise --max-iter"
+    ]

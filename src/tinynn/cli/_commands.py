@@ -113,10 +113,23 @@ def _fit_with_progress(
         progress.close()
         del est._tinynn_callback
     for warning in caught:  # one line each, without the source line Python would print
-        print(f"tinynn: warning: {warning.message}", file=sys.stderr)
+        print(f"tinynn: warning: {_in_cli_terms(str(warning.message))}", file=sys.stderr)
     if est.stop_reason_ == "interrupted" and not keep_interrupted:
         raise KeyboardInterrupt  # Ctrl-C: the fit returned, the command stops here
     return time.perf_counter() - start
+
+
+def _in_cli_terms(message: str) -> str:
+    """Name the Regressor's ``max_iter`` in a warning as the command's ``--max-iter``.
+
+    The Regressor's advice to set ``tol=None`` is dropped: the command has no such option.
+    """
+    return (
+        message.replace(", or set tol=None to train for exactly max_iter iterations", "")
+        .replace("max_iter=", "--max-iter ")
+        .replace("raise max_iter", "raise --max-iter")
+        .replace("raising max_iter", "raising --max-iter")
+    )
 
 
 def _read_metadata(path: str) -> dict[str, Any]:
