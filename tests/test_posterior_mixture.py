@@ -297,3 +297,55 @@ def test_fit_width_mixture_names_bad_candidates(candidates, match) -> None:
     x, y = gap_data(20)
     with pytest.raises(ValueError, match=match):
         fit_width_mixture(x, y, candidates)
+
+
+def test_the_mixtures_say_each_kind_of_warning_once_at_the_caller() -> None:
+    # Five members (and three widths of five) cut short warn once, with the count, in the
+    # mixture's own name and at the caller's line, not once per fit from inside tinynn.
+    x, y = gap_data(40)
+    with pytest.warns(ConvergenceWarning) as record:
+        mixture = fit_laplace_mixture(x, y, (6,), n_iters=3, rng=0)
+    assert [(str(w.message), w.filename) for w in record] == [
+        (
+            "fit_laplace_mixture: 5 Laplace fits stopped at n_iters=3 before converging (the "
+            "objective still changed by more than a fraction 1e-06 per iteration); raise n_iters",
+            __file__,
+        )
+    ]
+    assert record[0].message.n_cut == mixture.n_members == 5
+    with pytest.warns(ConvergenceWarning) as record:
+        searched = fit_width_mixture(x, y, [(2,), (4,), (8,)], n_members=2, n_iters=3, rng=0)
+    n_fits = 2 * len(searched.search)
+    assert [(str(w.message), w.filename) for w in record] == [
+        (
+            f"fit_width_mixture: {n_fits} Laplace fits stopped at n_iters=3 before converging "
+            "(the objective still changed by more than a fraction 1e-06 per iteration); raise "
+            "n_iters",
+            __file__,
+        )
+    ]
+    with pytest.warns(ConvergenceWarning) as record:
+        fit_laplace_mixture(x, y, (6,), n_members=3, max_rounds=1, rng=0)
+    moved = [w for w in record if "max_rounds" in str(w.message)]
+    assert len(moved) == 1 and moved[0].filename == __file__
+    assert len(moved[0].message.moved) == 3
+    assert str(moved[0].message) == (
+        f"fit_laplace_mixture: in 3 Laplace fits the evidence still moved sigma by up to "
+        f"{max(moved[0].message.moved):.2g} (relative) after max_rounds=1 rounds; raise "
+        "max_rounds or tol"
+    )
+
+
+def test_the_ensembles_own_laplace_fit_warns_in_its_name() -> None:
+    x, y = gap_data(40)
+    with pytest.warns(ConvergenceWarning) as record:
+        fit_ensemble(x, y, (6,), n_members=2, n_iters=3, rng=0)
+    messages = [(str(w.message), w.filename) for w in record]
+    assert messages[0] == (
+        "fit_ensemble: its Laplace fit for prior_std and sigma stopped at n_iters=3 before "
+        "converging (the objective still changed by more than a fraction 1e-06 per iteration); "
+        "raise n_iters",
+        __file__,
+    )
+    assert messages[1][0].startswith("fit_ensemble: the joint fit stopped at n_iters=3")
+    assert len(messages) == 2

@@ -215,3 +215,23 @@ def test_laplace_fits_cut_short_say_so_once_in_the_regressors_terms(
             r"predictive may still shift a little; raising max_iter lets each round's fit finish",
             message,
         )
+
+
+def test_the_ensembles_laplace_fit_cut_short_says_so_in_the_regressors_terms() -> None:
+    x, y = make_gap_data(40, rng=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        Regressor((6,), uncertainty="ensemble", n_members=2, max_iter=3, random_state=0).fit(x, y)
+    assert [(str(w.message), w.filename) for w in record] == [
+        (
+            "Regressor: the Laplace fit for the prior std and noise stopped at max_iter=3 before "
+            "converging (the objective still changed by more than a fraction 1e-06 per "
+            "iteration); raise max_iter",
+            __file__,
+        ),
+        (
+            "Regressor: the ensemble's joint fit stopped at max_iter=3 before converging (its "
+            "objective still changed by more than a fraction 1e-06 per iteration); raise "
+            "max_iter",
+            __file__,
+        ),
+    ]

@@ -10,7 +10,6 @@ Shape suffixes: N examples, D input features, H hidden units, O outputs.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -179,7 +178,11 @@ def reword_ensemble_warnings(caught: list[warnings.WarningMessage], max_iter: in
     Its own words name ``n_iters``; a Regressor's user sets ``max_iter``. The warnings point
     at the caller of :meth:`Regressor.fit`.
     """
+    pilot = [w for w in caught if _fit_counts(w.message) is not None]
+    reword_laplace_warnings(pilot, max_iter, "the Laplace fit for the prior std and noise", 5)
     for caught_warning in caught:
+        if caught_warning in pilot:
+            continue
         message = str(caught_warning.message)
         if message.startswith("fit_ensemble: the joint fit stopped"):
             why = message[message.index("(") : message.index(")") + 1]
@@ -190,55 +193,66 @@ def reword_ensemble_warnings(caught: list[warnings.WarningMessage], max_iter: in
         warnings.warn(message, caught_warning.category, stacklevel=4)
 
 
-def reword_laplace_warnings(caught: list[warnings.WarningMessage], max_iter: int) -> None:
+def reword_laplace_warnings(
+    caught: list[warnings.WarningMessage],
+    max_iter: int,
+    what: str | None = None,
+    stacklevel: int = 4,
+) -> None:
     """Warn again what the Laplace fits warned: once per kind, in the Regressor's terms.
 
-    A default fit runs ten or more ``fit_laplace`` calls (members, widths), and each warns in
-    its own words, naming ``n_iters`` and ``max_rounds``, which a Regressor's user does not
-    set. Each kind is said once, with how many fits it concerns; other warnings are repeated
-    once each. They point at the caller of :meth:`Regressor.fit`.
+    A default fit runs ten or more Laplace fits (members, widths); their warnings count them
+    (``n_cut``, ``moved``) in the words of the posterior functions, naming ``n_iters`` and
+    ``max_rounds``, which a Regressor's user does not set. Each kind is said once, with how
+    many fits it concerns (or as ``what``); other warnings are repeated once each. They point
+    at the caller of :meth:`Regressor.fit` (``stacklevel`` frames up from here).
     """
     cut, rounds = 0, 0
     unsettled: list[float] = []
     others: dict[tuple[str, type[Warning]], None] = {}  # in order, each once
     for caught_warning in caught:
-        message = str(caught_warning.message)
-        moved = _UNSETTLED.match(message)
-        if message.startswith("fit_laplace: the MAP fit stopped at n_iters="):
-            cut += 1
-        elif moved:
-            unsettled.append(float(moved.group(1)))
-            rounds = int(moved.group(2))
+        counts = _fit_counts(caught_warning.message)
+        if counts is None:
+            others.setdefault((str(caught_warning.message), caught_warning.category), None)
         else:
-            others.setdefault((message, caught_warning.category), None)
+            cut += counts[0]
+            unsettled += counts[1]
+            rounds = counts[2] or rounds
+
+    def fits(count: int) -> str:
+        return what or ("1 Laplace fit" if count == 1 else f"{count} Laplace fits")
+
     if cut:
-        fits = "1 Laplace fit" if cut == 1 else f"{cut} Laplace fits"
         warnings.warn(
-            f"Regressor: {fits} stopped at max_iter={max_iter} before converging (the "
+            f"Regressor: {fits(cut)} stopped at max_iter={max_iter} before converging (the "
             f"objective still changed by more than a fraction 1e-06 per iteration); raise "
             "max_iter",
             optim.ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     if unsettled:
-        fits = "1 Laplace fit" if len(unsettled) == 1 else f"{len(unsettled)} Laplace fits"
+        their = "its" if len(unsettled) == 1 or what else "their"
         warnings.warn(
-            f"Regressor: in {fits} the evidence still moved sigma by up to "
-            f"{max(unsettled):.2g} (relative) when {'its' if len(unsettled) == 1 else 'their'} "
-            f"{rounds} rounds of tuning ran out, so the noise and the predictive may still "
-            "shift a little" + ("; raising max_iter lets each round's fit finish" if cut else ""),
+            f"Regressor: in {fits(len(unsettled))} the evidence still moved sigma by up to "
+            f"{max(unsettled):.2g} (relative) when {their} {rounds} rounds of tuning ran out, "
+            "so the noise and the predictive may still shift a little"
+            + ("; raising max_iter lets each round's fit finish" if cut else ""),
             optim.ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     for message, category in others:
-        warnings.warn(message, category, stacklevel=4)
+        warnings.warn(message, category, stacklevel=stacklevel)
 
 
-# fit_laplace's words when its rounds of evidence tuning run out
-_UNSETTLED = re.compile(
-    r"fit_laplace: sigma or the evidence still moved by (\S+) \(relative\) after "
-    r"max_rounds=(\d+) rounds"
-)
+def _fit_counts(found: Warning | str) -> tuple[int, list[float], int] | None:
+    """Return a Laplace fit warning's counts (fits cut short, moves, rounds), else None.
+
+    The posterior functions' ``LaplaceFitWarning`` carries them as attributes.
+    """
+    n_cut, moved = getattr(found, "n_cut", None), getattr(found, "moved", None)
+    if not isinstance(n_cut, int) or not isinstance(moved, list):
+        return None
+    return n_cut, moved, int(getattr(found, "max_rounds", 0))
 
 
 def epoch_means(losses: np.ndarray, steps: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from tinynn.posterior._fit import (
     check_data,
     first_order_optimizer,
     fit_laplace,
+    repeat_fit_warnings,
     with_prior,
 )
 from tinynn.posterior._laplace import check_prior_std
@@ -237,16 +238,19 @@ def fit_ensemble(
         # hidden biases of an odd target, say), so a heteroscedastic ensemble keeps a unit prior
         prior_std = 1.0
     if prior_std is None or sigma is None:
-        tuned = fit_laplace(
-            x_ND,
-            y_arr,
-            hidden_sizes,
-            activation=activation,
-            prior_std=prior_std,
-            sigma=sigma,
-            n_iters=n_iters,
-            rng=gen,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tuned = fit_laplace(
+                x_ND,
+                y_arr,
+                hidden_sizes,
+                activation=activation,
+                prior_std=prior_std,
+                sigma=sigma,
+                n_iters=n_iters,
+                rng=gen,
+            )
+        repeat_fit_warnings(caught, "fit_ensemble", 2, "its Laplace fit for prior_std and sigma")
         if tuned.result is not None and tuned.result.reason == "interrupted":
             raise KeyboardInterrupt  # no member is trained yet: nothing to hand back
         prior_std, sigma = tuned.prior_std, tuned.sigma

@@ -406,9 +406,12 @@ def fit_laplace(
             break
     else:
         warnings.warn(
-            f"fit_laplace: sigma or the evidence still moved by {change:.2g} (relative) "
-            f"after max_rounds={max_rounds} rounds; raise max_rounds or tol",
-            optim.ConvergenceWarning,
+            LaplaceFitWarning(
+                f"fit_laplace: sigma or the evidence still moved by {change:.2g} (relative) "
+                f"after max_rounds={max_rounds} rounds; raise max_rounds or tol",
+                moved=[change],
+                max_rounds=max_rounds,
+            ),
             stacklevel=2,
         )
     if best is not None and best_rough and interrupted is None:
@@ -422,13 +425,92 @@ def fit_laplace(
     chosen.optimizer = method
     if best_result is not None and best_result.reason == "completed" and interrupted is None:
         warnings.warn(
-            f"fit_laplace: the MAP fit stopped at n_iters={n_iters} before converging (its "
-            f"objective still changed by more than a fraction {RELATIVE_TOL:g} per iteration); "
-            "raise n_iters",
-            optim.ConvergenceWarning,
+            LaplaceFitWarning(
+                f"fit_laplace: the MAP fit stopped at n_iters={n_iters} before converging (its "
+                f"objective still changed by more than a fraction {RELATIVE_TOL:g} per "
+                "iteration); raise n_iters",
+                n_cut=1,
+                n_iters=n_iters,
+            ),
             stacklevel=2,
         )
     return chosen
+
+
+class LaplaceFitWarning(optim.ConvergenceWarning):
+    """A ConvergenceWarning of :func:`fit_laplace` that counts the fits it speaks for.
+
+    ``n_cut`` MAP fits stopped at ``n_iters`` unconverged; in ``len(moved)`` fits the rounds
+    of evidence tuning ran out (``max_rounds``) while sigma or the evidence still moved by
+    ``moved`` (relative). Functions that run many fits say each kind once with the counts
+    added up (:func:`repeat_fit_warnings`), and the Regressor reads them to say it in its own
+    terms.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        n_cut: int = 0,
+        n_iters: int = 0,
+        moved: list[float] | None = None,
+        max_rounds: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.n_cut = n_cut
+        self.n_iters = n_iters
+        self.moved = [] if moved is None else moved
+        self.max_rounds = max_rounds
+
+
+def repeat_fit_warnings(
+    caught: list[warnings.WarningMessage], owner: str, stacklevel: int, what: str | None = None
+) -> None:
+    """Warn again what Laplace fits warned, each kind once in ``owner``'s name, counts added.
+
+    ``what`` names the fits (default: how many Laplace fits); other warnings are repeated once
+    each. ``stacklevel`` counts from the caller of this function, as for ``warnings.warn``.
+    """
+    n_cut, n_iters, moved, max_rounds = 0, 0, [], 0
+    others: dict[tuple[str, type[Warning]], None] = {}  # in order, each once
+    for caught_warning in caught:
+        found = caught_warning.message
+        if isinstance(found, LaplaceFitWarning):
+            n_cut += found.n_cut
+            n_iters = found.n_iters or n_iters
+            moved += found.moved
+            max_rounds = found.max_rounds or max_rounds
+        else:
+            others.setdefault((str(found), caught_warning.category), None)
+
+    def fits(count: int) -> str:
+        return what or ("1 Laplace fit" if count == 1 else f"{count} Laplace fits")
+
+    level = stacklevel + 1
+    if n_cut:
+        warnings.warn(
+            LaplaceFitWarning(
+                f"{owner}: {fits(n_cut)} stopped at n_iters={n_iters} before converging (the "
+                f"objective still changed by more than a fraction {RELATIVE_TOL:g} per "
+                "iteration); raise n_iters",
+                n_cut=n_cut,
+                n_iters=n_iters,
+            ),
+            stacklevel=level,
+        )
+    if moved:
+        warnings.warn(
+            LaplaceFitWarning(
+                f"{owner}: in {fits(len(moved))} the evidence still moved sigma by up to "
+                f"{max(moved):.2g} (relative) after max_rounds={max_rounds} rounds; raise "
+                "max_rounds or tol",
+                moved=moved,
+                max_rounds=max_rounds,
+            ),
+            stacklevel=level,
+        )
+    for message, category in others:
+        warnings.warn(message, category, stacklevel=level)
 
 
 def _polish(

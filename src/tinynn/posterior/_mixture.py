@@ -11,6 +11,7 @@ prior and noise.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from tinynn import model, tree
 from tinynn._checks import as_generator, check_int
 from tinynn.posterior._base import Posterior, Predictive, from_state
-from tinynn.posterior._fit import fit_laplace
+from tinynn.posterior._fit import fit_laplace, repeat_fit_warnings
 
 MEMBER_PREFIX = "member{}_"  # names of member k's arrays inside a saved mixture
 
@@ -379,6 +380,12 @@ max_rounds, tol
     ValueError
         If ``n_members`` is not a positive int, or as :func:`fit_laplace` raises.
 
+    Warns
+    -----
+    ConvergenceWarning
+        Once per kind for all members, with how many fits it concerns: MAP fits stopped at
+        ``n_iters`` unconverged, rounds of evidence tuning run out (``max_rounds``).
+
     Examples
     --------
     >>> import numpy as np
@@ -395,43 +402,46 @@ max_rounds, tol
     members: list[Any] = []
     first_result = None
     interrupted = None
-    for k in range(n_members):
-        try:
-            member = fit_laplace(
-                x,
-                y,
-                hidden_sizes,
-                activation=activation,
-                prior_std=prior_std,
-                sigma=sigma,
-                prior_groups=prior_groups,
-                structure=structure,
-                n_iters=n_iters,
-                max_rounds=max_rounds,
-                tol=tol,
-                rng=gen,
-            )
-        except KeyboardInterrupt:  # before member k had a round: keep the members so far
-            if not members:
-                raise
-            if first_result is not None:  # (None: linear members, solved exactly)
-                interrupted = dataclasses.replace(
-                    first_result,
-                    reason="interrupted",
-                    message=f"interrupted by KeyboardInterrupt while fitting member {k}; "
-                    f"returning the {len(members)} members fitted before it",
+    with warnings.catch_warnings(record=True) as caught:  # said once, for all members
+        warnings.simplefilter("always")
+        for k in range(n_members):
+            try:
+                member = fit_laplace(
+                    x,
+                    y,
+                    hidden_sizes,
+                    activation=activation,
+                    prior_std=prior_std,
+                    sigma=sigma,
+                    prior_groups=prior_groups,
+                    structure=structure,
+                    n_iters=n_iters,
+                    max_rounds=max_rounds,
+                    tol=tol,
+                    rng=gen,
                 )
-            break
-        members.append(member)
-        if k == 0:
-            first_result = member.result
-        if member.result is not None and member.result.reason == "interrupted":
-            interrupted = dataclasses.replace(
-                member.result,
-                message=f"{member.result.message}; member {k} is the last of "
-                f"{len(members)} members",
-            )
-            break
+            except KeyboardInterrupt:  # before member k had a round: keep the members so far
+                if not members:
+                    raise
+                if first_result is not None:  # (None: linear members, solved exactly)
+                    interrupted = dataclasses.replace(
+                        first_result,
+                        reason="interrupted",
+                        message=f"interrupted by KeyboardInterrupt while fitting member {k}; "
+                        f"returning the {len(members)} members fitted before it",
+                    )
+                break
+            members.append(member)
+            if k == 0:
+                first_result = member.result
+            if member.result is not None and member.result.reason == "interrupted":
+                interrupted = dataclasses.replace(
+                    member.result,
+                    message=f"{member.result.message}; member {k} is the last of "
+                    f"{len(members)} members",
+                )
+                break
+    repeat_fit_warnings(caught, "fit_laplace_mixture", stacklevel=2)
     mixture = Mixture(members)
     mixture.result = interrupted if interrupted is not None else first_result
     mixture.optimizer = members[0].optimizer
@@ -501,6 +511,11 @@ def fit_width_mixture(
         If ``candidates`` is empty, not a sequence of sequences of positive ints of one depth,
         or as :func:`fit_laplace_mixture` raises.
 
+    Warns
+    -----
+    ConvergenceWarning
+        Once per kind for all candidates' members, as :func:`fit_laplace_mixture` does.
+
     Examples
     --------
     >>> import numpy as np
@@ -530,26 +545,33 @@ def fit_width_mixture(
     search: list[dict[str, Any]] = []
     interrupted = None
     fell = False  # whether the last candidate's evidence fell below its predecessor's
-    for hidden in candidates:
-        try:
-            fit = fit_laplace_mixture(x, y, hidden, **common)
-        except KeyboardInterrupt:  # before its first member had a round
-            if not fits:
-                raise
-            interrupted = f"while fitting hidden_sizes={hidden}"
-            break
-        if fit.result is not None and fit.result.reason == "interrupted":
-            if not fits:
-                fit.search = [{"hidden_sizes": hidden, "log_evidence": _mean_evidence(fit)}]
-                fit.hidden_sizes = hidden
-                return fit  # the first candidate's members so far: all there is
-            interrupted = f"while fitting hidden_sizes={hidden}"
-            break
-        fits.append(fit)
-        search.append({"hidden_sizes": hidden, "log_evidence": _mean_evidence(fit)})
-        fell = len(search) > 1 and search[-1]["log_evidence"] <= search[-2]["log_evidence"]
-        if fell:
-            break
+    alone = None
+    with warnings.catch_warnings(record=True) as caught:  # said once, for all candidates
+        warnings.simplefilter("always")
+        for hidden in candidates:
+            try:
+                fit = fit_laplace_mixture(x, y, hidden, **common)
+            except KeyboardInterrupt:  # before its first member had a round
+                if not fits:
+                    raise
+                interrupted = f"while fitting hidden_sizes={hidden}"
+                break
+            if fit.result is not None and fit.result.reason == "interrupted":
+                if not fits:
+                    fit.search = [{"hidden_sizes": hidden, "log_evidence": _mean_evidence(fit)}]
+                    fit.hidden_sizes = hidden
+                    alone = fit  # the first candidate's members so far: all there is
+                    break
+                interrupted = f"while fitting hidden_sizes={hidden}"
+                break
+            fits.append(fit)
+            search.append({"hidden_sizes": hidden, "log_evidence": _mean_evidence(fit)})
+            fell = len(search) > 1 and search[-1]["log_evidence"] <= search[-2]["log_evidence"]
+            if fell:
+                break
+    repeat_fit_warnings(caught, "fit_width_mixture", stacklevel=2)
+    if alone is not None:
+        return alone
     peak = len(fits) - 2 if fell else len(fits) - 1
     mixed = fits[-2:] if len(fits) > 1 else fits
     mixture = Mixture([member for fit in mixed for member in fit.members])
