@@ -330,7 +330,7 @@ def test_the_mixtures_say_each_kind_of_warning_once_at_the_caller() -> None:
     assert len(moved) == 1 and moved[0].filename == __file__
     assert len(moved[0].message.moved) == 3
     assert str(moved[0].message) == (
-        f"fit_laplace_mixture: in 3 Laplace fits the evidence still moved sigma by up to "
+        f"fit_laplace_mixture: in 3 Laplace fits sigma or the evidence still moved by up to "
         f"{max(moved[0].message.moved):.2g} (relative) after max_rounds=1 rounds; raise "
         "max_rounds or tol"
     )

@@ -492,3 +492,42 @@ def test_network_log_density_equals_autograd_on_the_same_network(
             value, grad = value_and_grad(q[b], x_MD, y_M, scale)
             np.testing.assert_allclose(values[b], value, rtol=1e-12)
             np.testing.assert_allclose(grads[b], grad, rtol=1e-10, atol=1e-12 * np.abs(grad).max())
+
+
+@pytest.mark.parametrize("name", ["fit_vi", "fit_nuts", "fit_hmc", "fit_sgld"])
+def test_the_starting_laplace_fit_warns_in_the_samplers_name(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The starting fit's own words would say "raise n_iters": a parameter the samplers lack,
+    # or (fit_vi, fit_sgld) one of theirs that does something else.
+    from tinynn import posterior
+    from tinynn.posterior import _fit as fit_module
+
+    real = fit_module.fit_laplace
+
+    def short(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return real(*args, **{**kwargs, "n_iters": 2, "max_rounds": 1})
+
+    monkeypatch.setattr(fit_module, "fit_laplace", short)
+    x = np.linspace(-1.0, 1.0, 30)[:, None]
+    y = np.sin(3.0 * x[:, 0])
+    options = {
+        "fit_vi": {"n_iters": 20},
+        "fit_nuts": {"n_warmup": 5, "n_draws": 5},
+        "fit_hmc": {"n_warmup": 5, "n_draws": 5},
+        "fit_sgld": {"n_iters": 200, "burn_in": 100, "batch_size": 10},
+    }[name]
+    with pytest.warns(optim.ConvergenceWarning) as record:
+        getattr(posterior, name)(x, y, (4,), rng=0, **options)
+    assert [w.filename for w in record] == [__file__, __file__]
+    assert str(record[0].message) == (
+        f"{name}: its starting Laplace fit stopped at n_iters=2 before converging (the "
+        "objective still changed by more than a fraction 1e-06 per iteration); it starts from "
+        "where that fit stopped"
+    )
+    assert str(record[1].message).startswith(
+        f"{name}: in its starting Laplace fit sigma or the evidence still moved by up to "
+    )
+    assert str(record[1].message).endswith(
+        "(relative) after max_rounds=1 rounds; pass prior_std and sigma to fix them"
+    )

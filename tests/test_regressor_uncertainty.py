@@ -210,7 +210,7 @@ def test_laplace_fits_cut_short_say_so_once_in_the_regressors_terms(
     assert len(rest) <= 1
     for message in rest:
         assert re.fullmatch(
-            r"Regressor: in \d+ Laplace fits? the evidence still moved sigma by up to \S+ "
+            r"Regressor: in \d+ Laplace fits? sigma or the evidence still moved by up to \S+ "
             r"\(relative\) when (its|their) 20 rounds of tuning ran out, so the noise and the "
             r"predictive may still shift a little; raising max_iter lets each round's fit finish",
             message,

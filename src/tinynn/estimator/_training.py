@@ -233,7 +233,7 @@ def reword_laplace_warnings(
     if unsettled:
         their = "its" if len(unsettled) == 1 or what else "their"
         warnings.warn(
-            f"Regressor: in {fits(len(unsettled))} the evidence still moved sigma by up to "
+            f"Regressor: in {fits(len(unsettled))} sigma or the evidence still moved by up to "
             f"{max(unsettled):.2g} (relative) when {their} {rounds} rounds of tuning ran out, "
             "so the noise and the predictive may still shift a little"
             + ("; raising max_iter lets each round's fit finish" if cut else ""),

@@ -464,12 +464,18 @@ class LaplaceFitWarning(optim.ConvergenceWarning):
 
 
 def repeat_fit_warnings(
-    caught: list[warnings.WarningMessage], owner: str, stacklevel: int, what: str | None = None
+    caught: list[warnings.WarningMessage],
+    owner: str,
+    stacklevel: int,
+    what: str | None = None,
+    advice: tuple[str, str] = ("raise n_iters", "raise max_rounds or tol"),
 ) -> None:
     """Warn again what Laplace fits warned, each kind once in ``owner``'s name, counts added.
 
-    ``what`` names the fits (default: how many Laplace fits); other warnings are repeated once
-    each. ``stacklevel`` counts from the caller of this function, as for ``warnings.warn``.
+    ``what`` names the fits (default: how many Laplace fits) and ``advice`` ends the two
+    kinds' messages (fits cut at ``n_iters``, rounds run out); other warnings are repeated
+    once each. ``stacklevel`` counts from the caller of this function, as for
+    ``warnings.warn``.
     """
     n_cut, n_iters, moved, max_rounds = 0, 0, [], 0
     others: dict[tuple[str, type[Warning]], None] = {}  # in order, each once
@@ -492,7 +498,7 @@ def repeat_fit_warnings(
             LaplaceFitWarning(
                 f"{owner}: {fits(n_cut)} stopped at n_iters={n_iters} before converging (the "
                 f"objective still changed by more than a fraction {RELATIVE_TOL:g} per "
-                "iteration); raise n_iters",
+                f"iteration); {advice[0]}",
                 n_cut=n_cut,
                 n_iters=n_iters,
             ),
@@ -501,9 +507,8 @@ def repeat_fit_warnings(
     if moved:
         warnings.warn(
             LaplaceFitWarning(
-                f"{owner}: in {fits(len(moved))} the evidence still moved sigma by up to "
-                f"{max(moved):.2g} (relative) after max_rounds={max_rounds} rounds; raise "
-                "max_rounds or tol",
+                f"{owner}: in {fits(len(moved))} sigma or the evidence still moved by up to "
+                f"{max(moved):.2g} (relative) after max_rounds={max_rounds} rounds; {advice[1]}",
                 moved=moved,
                 max_rounds=max_rounds,
             ),
@@ -571,14 +576,26 @@ def laplace_start(
     prior_std: Any,
     sigma: Any,
     gen: np.random.Generator,
+    owner: str,
+    stacklevel: int = 2,
 ) -> Laplace:
     """Return :func:`fit_laplace`'s posterior, the start (and the prior and noise) of a sampler.
 
-    A Ctrl-C during the fit raises KeyboardInterrupt: nothing of the sampler exists to hand back.
+    Its warnings are said in the name of ``owner``, the public function, whose user sets
+    neither this fit's ``n_iters`` nor its ``max_rounds``; they point ``stacklevel`` frames
+    up from the caller of this function (2: the caller's caller). A Ctrl-C during the fit
+    raises KeyboardInterrupt: nothing of the sampler exists to hand back.
     """
-    start = fit_laplace(
-        x_ND, y, hidden_sizes, activation=activation, prior_std=prior_std, sigma=sigma, rng=gen
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = fit_laplace(
+            x_ND, y, hidden_sizes, activation=activation, prior_std=prior_std, sigma=sigma, rng=gen
+        )
+    advice = (
+        "it starts from where that fit stopped",
+        "pass prior_std and sigma to fix them",
     )
+    repeat_fit_warnings(caught, owner, stacklevel + 1, "its starting Laplace fit", advice)
     if start.result is not None and start.result.reason == "interrupted":
         raise KeyboardInterrupt
     return start

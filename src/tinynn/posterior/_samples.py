@@ -262,7 +262,9 @@ def _fit_chains(
     x_ND, y_arr = check_data(x, y)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
     gen = as_generator(rng)
-    start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
+    start = laplace_start(
+        x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen, f"fit_{method}", 3
+    )  # (3: fit_nuts or fit_hmc calls this function)
     prior_std, sigma = start.prior_std, start.sigma
     density = NetworkLogDensity(
         x_ND, y_arr, start.params, sigma=sigma, prior_std=prior_std, activation=activation

@@ -124,7 +124,7 @@ def fit_sgld(
     alpha = 1.0 if method == "sgld" else float(friction)
     schedule = _as_schedule(step_size)
     gen = as_generator(rng)
-    start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
+    start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen, "fit_sgld")
     density = NetworkLogDensity(
         x_ND,
         y_arr,

@@ -339,7 +339,9 @@ def fit_vi(
         check_choice(sigma, "sigma", ("learn",))
         sigma = init.sigma if init is not None else None
     if prior_std is None or sigma is None or init is None:
-        start = laplace_start(x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen)
+        start = laplace_start(
+            x_ND, y_arr, hidden_sizes, activation, prior_std, sigma, gen, "fit_vi"
+        )
         prior_std, sigma = start.prior_std, start.sigma
         mean = start.params
     if init is not None:
