@@ -242,3 +242,19 @@ def column_mean_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     std = unit.std(axis=0)
     constant = ~(std > 64 * np.finfo(np.float64).eps * np.abs(mean))
     return mean * safe, np.where(constant, 1.0, std * safe)
+
+
+def constant_targets(y: np.ndarray) -> bool:
+    """Return whether every column of ``y`` (N,) or (N, O) holds one value repeated.
+
+    A network then fits the targets exactly, so the noise the evidence (or a likelihood)
+    prefers is 0: such targets cannot set sigma.
+    """
+    return not np.any(np.ptp(y.reshape(len(y), -1), axis=0))
+
+
+def describe_constant(y: np.ndarray) -> str:
+    """Say what constant targets hold, for an error message."""
+    if y.ndim == 1 or y.shape[1] == 1:
+        return f"every target equals {float(y.flat[0]):.6g}"
+    return "every column of y holds one value"

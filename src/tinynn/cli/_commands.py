@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinynn import io, losses
+from tinynn._checks import constant_targets
 from tinynn.cli._files import (
     CliError,
     Progress,
@@ -357,7 +358,7 @@ def fit(args: argparse.Namespace) -> int:
         )
     order = np.random.default_rng(args.seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
-    one_value = len(train) > 1 and np.ptp(y[train]) == 0
+    one_value = len(train) > 1 and constant_targets(y[train])
     if args.sigma == "learn" and args.uncertainty != "none" and one_value:
         raise CliError(
             f"the target column '{args.target}' holds one value ({y[train][0]:.6g}) in every "

@@ -22,7 +22,7 @@ import numpy as np
 from autograd.tracer import getval, isbox
 
 from tinynn import optim, tree
-from tinynn._checks import as_generator
+from tinynn._checks import as_generator, constant_targets, describe_constant
 from tinynn.estimator import _inputs, _training
 from tinynn.estimator._state import fitted_state, restore
 from tinynn.losses import make_objective
@@ -539,13 +539,9 @@ class Regressor:
     ) -> Regressor:
         """The ``uncertainty`` branch of :meth:`fit`: a posterior instead of one network."""
         y_scale = self.y_scale_ if y_arr.ndim == 2 else self.y_scale_[0]
-        one_value = len(ys) > 1 and not np.any(np.ptp(ys.reshape(len(ys), -1), axis=0))
+        one_value = len(ys) > 1 and constant_targets(ys)
         if settings["sigma"] is None and one_value:  # (one row: the posterior's own error)
-            held = (
-                f"every target equals {float(ys.flat[0] * y_scale + self.y_mean_[0]):.6g}"
-                if ys.ndim == 1
-                else "every column of y holds one value"
-            )
+            held = describe_constant(ys * y_scale + self.y_mean_)  # in y's own units
             raise ValueError(
                 f"y is constant ({held}): uncertainty={settings['uncertainty']!r} with "
                 "sigma='learn' sets the noise by the evidence, which rises without bound as the "

@@ -24,6 +24,8 @@ from tinynn._checks import (
     check_int,
     check_positive,
     column_mean_scale,
+    constant_targets,
+    describe_constant,
 )
 from tinynn.posterior._laplace import STRUCTURES, Laplace, check_prior_std, evidence_fixed_point
 
@@ -54,22 +56,6 @@ def check_data(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 MAX_SCALE = 1e150  # y's magnitude and spread must lie within [1 / MAX_SCALE, MAX_SCALE]
-
-
-def constant_targets(y: np.ndarray) -> bool:
-    """Return whether every column of ``y`` (N,) or (N, O) holds one value repeated.
-
-    A network then fits the targets exactly, so the noise the evidence (or a likelihood)
-    prefers is 0: such targets cannot set sigma.
-    """
-    return not np.any(np.ptp(y.reshape(len(y), -1), axis=0))
-
-
-def describe_constant(y: np.ndarray) -> str:
-    """Say what constant targets hold, for an error message."""
-    if y.ndim == 1 or y.shape[1] == 1:
-        return f"every target equals {float(y.flat[0]):.6g}"
-    return "every column of y holds one value"
 
 
 def initial_params(x_ND: np.ndarray, y: np.ndarray, hidden_sizes: Any, init: Any, rng: Any) -> Any:
